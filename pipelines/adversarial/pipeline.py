@@ -1,0 +1,489 @@
+"""Adversarial evaluation of synthetic tabular data as a SageMaker pipeline.
+
+Five steps, each a container run; this module holds no data logic, it only wires
+the containers together following the SageMaker MLOps project-template
+convention (``get_pipeline(...) -> Pipeline``):
+
+1. ``FitGenerator`` (training job, generator image ``train``): fits the PCA+GMM
+   generator on the real CSV; the model artifact holds ``generator.joblib`` and
+   ``schema.json``.
+2. ``SampleSynthetic`` (processing job, generator image
+   ``python -m advsynth.sagemaker sample``): draws the synthetic table and writes
+   the detector's train/validation splits (label first, no header) plus the
+   feature-to-column mapping.
+3. ``TrainDetector`` (training job, XGBoost-compatible image): trains a
+   real-vs-synthetic classifier under the built-in XGBoost algorithm contract.
+4. ``EvaluateDetector`` (processing job, generator image
+   ``python -m advsynth.sagemaker evaluate``): ROC AUC with CI, precision, recall,
+   p-value against a real-vs-real null, per-column importance, in
+   ``evaluation.json``.
+5. ``AucGate`` (condition): fails the execution when the detector separates real
+   from synthetic too well (ROC AUC above ``AucThreshold``).
+
+Every parameter has a default because EventBridge schedules cannot pass
+parameters. Every output goes under ``OutputPrefix/<execution id>/<step>/...``
+so that executions never overwrite each other's artifacts.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from sagemaker.mlops.workflow.pipeline import Pipeline
+
+# Names shared with tests, deploy and the local runner.
+STEP_FIT_GENERATOR = "FitGenerator"
+STEP_SAMPLE = "SampleSynthetic"
+STEP_TRAIN_DETECTOR = "TrainDetector"
+STEP_EVALUATE = "EvaluateDetector"
+STEP_GATE = "AucGate"
+STEP_FAIL = "AucAboveThreshold"
+STEP_NAMES = [STEP_FIT_GENERATOR, STEP_SAMPLE, STEP_TRAIN_DETECTOR, STEP_EVALUATE, STEP_GATE]
+
+EVALUATION_PROPERTY_FILE = "EvaluationReport"
+EVALUATION_OUTPUT = "evaluation"
+EVALUATION_FILE = "evaluation.json"
+
+DEFAULT_INSTANCE_TYPE = "ml.m5.xlarge"
+LOCAL_INSTANCE_TYPE = "local"
+LOCAL_DETECTOR_IMAGE = "advsynth-detector:latest"
+XGBOOST_VERSION = "1.7-1"
+# An ARN is only syntactically needed in local mode: the local client discards it.
+LOCAL_PLACEHOLDER_ROLE = "arn:aws:iam::000000000000:role/advsynth-local-mode"
+
+# Container paths of the contract between this pipeline and advsynth.sagemaker.
+PROCESSING_ROOT = "/opt/ml/processing"
+SAMPLE_ENTRYPOINT = ["python", "-m", "advsynth.sagemaker", "sample"]
+EVALUATE_ENTRYPOINT = ["python", "-m", "advsynth.sagemaker", "evaluate"]
+TEST_SIZE = "0.3"
+
+# Metric regexes. The generator prints ``name: value`` lines. Built-in XGBoost
+# prints ``[<round>]#011train-auc:<v>#011validation-auc:<v>`` (the tab shows as
+# #011 in CloudWatch); a literal tab or space separator is accepted too.
+_FLOAT = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
+GENERATOR_METRICS = {
+    "generator:bic": r"bic: " + _FLOAT,
+    "generator:n_components": r"n_components: ([0-9]+)",
+    "generator:fit_seconds": r"fit_seconds: " + _FLOAT,
+}
+DETECTOR_METRICS = {
+    "train:auc": r".*\[[0-9]+\].*(?:#011|\s)train-auc:([-+]?[0-9]*\.?[0-9]+)",
+    "validation:auc": r".*\[[0-9]+\].*(?:#011|\s)validation-auc:([-+]?[0-9]*\.?[0-9]+)",
+}
+
+
+def ensure_sdk_importable(region: Optional[str] = None) -> None:
+    """Give boto3 a region before ``sagemaker.mlops`` is imported.
+
+    Why: importing ``sagemaker.mlops`` creates a ``boto3.client("sagemaker")`` at
+    import time (SDK 3.27), which raises ``NoRegionError`` when no region is
+    configured. Only fills the gap; an existing configuration is left alone.
+    """
+    if os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION"):
+        return
+    import boto3
+
+    if boto3.Session().region_name is None:
+        os.environ["AWS_DEFAULT_REGION"] = region or "us-east-1"
+
+
+def opt_out_telemetry(session: Any) -> Any:
+    """Set ``TelemetryOptOut`` in a session's SDK config and return the session.
+
+    Why: decorated SDK calls otherwise try to reach an AWS telemetry bucket, which
+    offline (definition printing, local runs) only logs tracebacks. The SDK reads
+    the flag from ``session.sagemaker_config``. Cost: with a non-empty config the
+    SDK re-validates it against its JSON schema on every config lookup (about
+    0.5 s each in 3.27.0, some 10 s for one definition), so this is opt-in.
+    """
+    config = getattr(session, "sagemaker_config", None)
+    if not isinstance(config, dict):
+        config = {}
+    config.setdefault("SchemaVersion", "1.0")
+    modules = (
+        config.setdefault("SageMaker", {}).setdefault("PythonSDK", {}).setdefault("Modules", {})
+    )
+    modules["TelemetryOptOut"] = True
+    session.sagemaker_config = config
+    return session
+
+
+def get_session(region: Optional[str] = None, default_bucket: Optional[str] = None,
+                local: bool = False, telemetry_opt_out: bool = False):
+    """Build the session the steps are composed with.
+
+    Why a pipeline session: under a ``PipelineSession`` the job classes
+    (``ModelTrainer.train``, ``Processor.run``) capture their request instead of
+    starting a job, which is what a step needs. Local mode needs the **core**
+    ``LocalPipelineSession`` so that the captured requests are later run by the
+    local client (see ``pipelines.run_pipeline``). ``telemetry_opt_out`` sets the
+    SDK's TelemetryOptOut flag (see ``opt_out_telemetry`` for its cost).
+    """
+    ensure_sdk_importable(region)
+    import boto3
+
+    boto_session = boto3.Session(region_name=region) if region else boto3.Session()
+    if local:
+        from sagemaker.core.workflow.pipeline_context import LocalPipelineSession
+
+        session = LocalPipelineSession(boto_session=boto_session, default_bucket=default_bucket)
+    else:
+        from sagemaker.core.workflow.pipeline_context import PipelineSession
+
+        session = PipelineSession(
+            boto_session=boto_session,
+            sagemaker_client=boto_session.client("sagemaker"),
+            default_bucket=default_bucket,
+        )
+    return opt_out_telemetry(session) if telemetry_opt_out else session
+
+
+def xgboost_image_uri(region: str, version: str = XGBOOST_VERSION) -> str:
+    """URI of the built-in SageMaker XGBoost image (resolved offline from SDK data)."""
+    ensure_sdk_importable(region)
+    from sagemaker.core import image_uris
+
+    return image_uris.retrieve("xgboost", region=region, version=version)
+
+
+def get_parameters(default_bucket: str = "advsynth-artifacts", base_job_prefix: str = "advsynth",
+                   local: bool = False, region: str = "us-east-1") -> List[Any]:
+    """Return the pipeline parameters, every one with a default.
+
+    Why defaults everywhere: a scheduled (EventBridge) execution cannot pass
+    parameters, and ``Pipeline.put_triggers`` refuses parameters without one.
+    ``local=True`` swaps the instance types for ``"local"`` and the detector image
+    for a locally built one, which is all local mode needs to differ in.
+    """
+    ensure_sdk_importable()
+    from sagemaker.core.workflow.parameters import (
+        ParameterFloat,
+        ParameterInteger,
+        ParameterString,
+    )
+
+    instance_type = LOCAL_INSTANCE_TYPE if local else DEFAULT_INSTANCE_TYPE
+    return [
+        ParameterString(
+            name="InputDataUri",
+            default_value=f"s3://{default_bucket}/{base_job_prefix}/input/real.csv",
+        ),
+        ParameterInteger(name="SampleRows", default_value=0),
+        ParameterFloat(name="PcaVariance", default_value=0.99),
+        ParameterInteger(name="MinComponents", default_value=1),
+        ParameterInteger(name="MaxComponents", default_value=40),
+        ParameterString(name="Criterion", default_value="bic"),
+        ParameterInteger(name="Seed", default_value=0),
+        ParameterFloat(name="AucThreshold", default_value=0.75),
+        ParameterString(name="TrainingInstanceType", default_value=instance_type),
+        ParameterString(name="ProcessingInstanceType", default_value=instance_type),
+        ParameterString(
+            name="DetectorImage",
+            # The built-in XGBoost image on AWS; any image following its contract works.
+            default_value=LOCAL_DETECTOR_IMAGE if local else xgboost_image_uri(region),
+        ),
+        ParameterInteger(name="DetectorRounds", default_value=200),
+        ParameterString(
+            name="OutputPrefix",
+            default_value=f"s3://{default_bucket}/{base_job_prefix}/runs",
+        ),
+    ]
+
+
+def get_pipeline(
+    region: Optional[str] = None,
+    role: Optional[str] = None,
+    default_bucket: Optional[str] = None,
+    pipeline_name: str = "AdvsynthAdversarial",
+    base_job_prefix: str = "advsynth",
+    sagemaker_session: Any = None,
+    generator_image: str = "advsynth-generator:latest",
+    kms_key: Optional[str] = None,
+    network_isolation: bool = True,
+    local: bool = False,
+) -> "Pipeline":
+    """Build the adversarial evaluation pipeline.
+
+    Args:
+        region: AWS region of the session built when ``sagemaker_session`` is None.
+        role: execution role of the jobs. Required on AWS; in local mode a
+            placeholder is used because the local client discards it.
+        default_bucket: bucket of the default ``InputDataUri`` and ``OutputPrefix``
+            (the session's default bucket if None, which needs AWS access).
+        pipeline_name: name of the pipeline.
+        base_job_prefix: prefix of job names and of default S3 keys.
+        sagemaker_session: a ``PipelineSession`` (or the core ``LocalPipelineSession``
+            when ``local``); built from ``region``/``default_bucket`` when None.
+        generator_image: image with ``advsynth`` installed; runs ``train`` for
+            FitGenerator and ``python -m advsynth.sagemaker ...`` for processing.
+            Not a parameter because the image is what the pipeline is a release of.
+        kms_key: KMS key for job volumes and outputs (and S3 output encryption).
+        network_isolation: isolate all four job containers; none of them needs
+            the network because SageMaker moves their data.
+        local: compose for SageMaker local mode (instance types ``"local"``,
+            locally built detector image, core ``LocalPipelineSession``).
+
+    Returns:
+        A ``sagemaker.mlops.workflow.pipeline.Pipeline``.
+    """
+    ensure_sdk_importable(region)
+    from sagemaker.core.network import NetworkConfig
+    from sagemaker.core.processing import Processor
+    from sagemaker.core.shapes import (
+        ProcessingInput,
+        ProcessingOutput,
+        ProcessingS3Input,
+        ProcessingS3Output,
+    )
+    from sagemaker.core.training.configs import (
+        Compute,
+        InputData,
+        MetricDefinition,
+        Networking,
+        OutputDataConfig,
+    )
+    from sagemaker.core.workflow.conditions import ConditionLessThanOrEqualTo
+    from sagemaker.core.workflow.execution_variables import ExecutionVariables
+    from sagemaker.core.workflow.functions import Join, JsonGet
+    from sagemaker.core.workflow.properties import PropertyFile
+    from sagemaker.mlops.workflow.condition_step import ConditionStep
+    from sagemaker.mlops.workflow.fail_step import FailStep
+    from sagemaker.mlops.workflow.pipeline import Pipeline
+    from sagemaker.mlops.workflow.steps import ProcessingStep, TrainingStep
+    from sagemaker.train.model_trainer import ModelTrainer
+
+    if sagemaker_session is None:
+        sagemaker_session = get_session(region, default_bucket, local=local)
+    if role is None:
+        if not local:
+            raise ValueError(
+                "role is required: the SageMaker execution role ARN the jobs run as"
+            )
+        role = LOCAL_PLACEHOLDER_ROLE
+    bucket = default_bucket or sagemaker_session.default_bucket()
+
+    params = get_parameters(
+        default_bucket=bucket,
+        base_job_prefix=base_job_prefix,
+        local=local,
+        region=sagemaker_session.boto_region_name or "us-east-1",
+    )
+    p = {param.name: param for param in params}
+    input_data_uri = p["InputDataUri"]
+    seed = p["Seed"]
+
+    def run_prefix(*parts: str):
+        """S3 prefix of this execution: OutputPrefix/<execution id>/<parts...>."""
+        return Join(
+            on="/",
+            values=[p["OutputPrefix"], ExecutionVariables.PIPELINE_EXECUTION_ID, *parts],
+        )
+
+    networking = Networking(enable_network_isolation=network_isolation)
+    processing_network = NetworkConfig(enable_network_isolation=network_isolation)
+
+    def trainer(image, step_name, hyperparameters, metrics) -> ModelTrainer:
+        """A ModelTrainer for a bring-your-own-container job (no source code).
+
+        Why no ``source_code``: the image's own ``train`` command is the contract,
+        so the SDK's driver scripts must not be injected.
+        """
+        return ModelTrainer(
+            training_image=image,
+            role=role,
+            sagemaker_session=sagemaker_session,
+            base_job_name=f"{base_job_prefix}-{step_name.lower()}",
+            compute=Compute(
+                instance_type=p["TrainingInstanceType"],
+                instance_count=1,
+                volume_size_in_gb=30,
+                volume_kms_key_id=kms_key,
+            ),
+            networking=networking,
+            output_data_config=OutputDataConfig(
+                s3_output_path=run_prefix(step_name),
+                kms_key_id=kms_key,
+                compression_type="GZIP",
+            ),
+            hyperparameters=hyperparameters,
+        ).with_metric_definitions(
+            [MetricDefinition(name=name, regex=regex) for name, regex in metrics.items()]
+        )
+
+    def processor(entrypoint: List[str], step_name: str) -> Processor:
+        return Processor(
+            role=role,
+            image_uri=generator_image,
+            instance_count=1,
+            instance_type=p["ProcessingInstanceType"],
+            entrypoint=list(entrypoint),
+            volume_kms_key=kms_key,
+            output_kms_key=kms_key,
+            base_job_name=f"{base_job_prefix}-{step_name.lower()}",
+            sagemaker_session=sagemaker_session,
+            network_config=processing_network,
+        )
+
+    def s3_input(name: str, source, local_dir: str) -> ProcessingInput:
+        return ProcessingInput(
+            input_name=name,
+            s3_input=ProcessingS3Input(
+                s3_uri=source,
+                local_path=f"{PROCESSING_ROOT}/{local_dir}",
+                s3_data_type="S3Prefix",
+                s3_input_mode="File",
+                s3_data_distribution_type="FullyReplicated",
+            ),
+        )
+
+    def s3_output(name: str, local_dir: str, step_name: str) -> ProcessingOutput:
+        return ProcessingOutput(
+            output_name=name,
+            s3_output=ProcessingS3Output(
+                s3_uri=run_prefix(step_name, name),
+                local_path=f"{PROCESSING_ROOT}/{local_dir}",
+                s3_upload_mode="EndOfJob",
+            ),
+        )
+
+    # 1. FitGenerator: the image's `train` reads channel `train`, writes model.tar.gz.
+    # Hyperparameters go through to_string() so hyperparameters.json holds strings
+    # in both AWS and local mode (local mode would write raw ints/floats otherwise).
+    fit_trainer = trainer(
+        generator_image,
+        STEP_FIT_GENERATOR,
+        {
+            "pca_variance": p["PcaVariance"].to_string(),
+            "min_components": p["MinComponents"].to_string(),
+            "max_components": p["MaxComponents"].to_string(),
+            "criterion": p["Criterion"],
+            "seed": seed.to_string(),
+        },
+        GENERATOR_METRICS,
+    )
+    step_fit = TrainingStep(
+        name=STEP_FIT_GENERATOR,
+        description="Fit the PCA+GMM generator on the real table.",
+        step_args=fit_trainer.train(
+            input_data_config=[
+                InputData(channel_name="train", data_source=input_data_uri,
+                          content_type="text/csv"),
+            ]
+        ),
+    )
+
+    # 2. SampleSynthetic: synthetic table + detector splits + feature mapping.
+    sample_processor = processor(SAMPLE_ENTRYPOINT, STEP_SAMPLE)
+    step_sample = ProcessingStep(
+        name=STEP_SAMPLE,
+        description="Sample the synthetic table and build the detector's splits.",
+        step_args=sample_processor.run(
+            inputs=[
+                s3_input("model", step_fit.properties.ModelArtifacts.S3ModelArtifacts, "model"),
+                s3_input("real", input_data_uri, "real"),
+            ],
+            outputs=[
+                s3_output("synthetic", "synthetic", STEP_SAMPLE),
+                s3_output("train", "detector/train", STEP_SAMPLE),
+                s3_output("validation", "detector/validation", STEP_SAMPLE),
+                s3_output("features", "detector/features", STEP_SAMPLE),
+            ],
+            arguments=[
+                "--rows", p["SampleRows"].to_string(),
+                "--seed", seed.to_string(),
+                "--test-size", TEST_SIZE,
+            ],
+        ),
+    )
+    sample_outputs = step_sample.properties.ProcessingOutputConfig.Outputs
+
+    # 3. TrainDetector: built-in XGBoost contract (CSV, label first, no header).
+    detector_trainer = trainer(
+        p["DetectorImage"],
+        STEP_TRAIN_DETECTOR,
+        {
+            "objective": "binary:logistic",
+            "eval_metric": "auc",
+            "num_round": p["DetectorRounds"].to_string(),
+            "max_depth": "6",
+            "eta": "0.1",
+            "seed": seed.to_string(),
+        },
+        DETECTOR_METRICS,
+    )
+    step_detector = TrainingStep(
+        name=STEP_TRAIN_DETECTOR,
+        description="Train the real-vs-synthetic XGBoost detector.",
+        step_args=detector_trainer.train(
+            input_data_config=[
+                InputData(channel_name="train",
+                          data_source=sample_outputs["train"].S3Output.S3Uri,
+                          content_type="text/csv"),
+                InputData(channel_name="validation",
+                          data_source=sample_outputs["validation"].S3Output.S3Uri,
+                          content_type="text/csv"),
+            ]
+        ),
+    )
+
+    # 4. EvaluateDetector: evaluation.json, exposed to the gate as a property file.
+    evaluation_report = PropertyFile(
+        name=EVALUATION_PROPERTY_FILE, output_name=EVALUATION_OUTPUT, path=EVALUATION_FILE
+    )
+    evaluate_processor = processor(EVALUATE_ENTRYPOINT, STEP_EVALUATE)
+    step_evaluate = ProcessingStep(
+        name=STEP_EVALUATE,
+        description="Score the detector on the held-out split against a real-vs-real null.",
+        step_args=evaluate_processor.run(
+            inputs=[
+                s3_input("model", step_detector.properties.ModelArtifacts.S3ModelArtifacts,
+                         "model"),
+                s3_input("validation", sample_outputs["validation"].S3Output.S3Uri,
+                         "validation"),
+                s3_input("features", sample_outputs["features"].S3Output.S3Uri, "features"),
+                s3_input("real", input_data_uri, "real"),
+            ],
+            outputs=[s3_output(EVALUATION_OUTPUT, "evaluation", STEP_EVALUATE)],
+            arguments=["--seed", seed.to_string()],
+        ),
+        property_files=[evaluation_report],
+    )
+
+    # 5. AucGate: pass when the detector cannot tell real from synthetic well.
+    roc_auc = JsonGet(
+        step_name=step_evaluate.name,
+        property_file=evaluation_report,
+        json_path="detector.roc_auc",
+    )
+    step_fail = FailStep(
+        name=STEP_FAIL,
+        error_message=Join(
+            on="",
+            values=[
+                "Detector ROC AUC ", roc_auc,
+                " is above the threshold ", p["AucThreshold"],
+                ": the synthetic rows are distinguishable from the real ones.",
+            ],
+        ),
+    )
+    step_gate = ConditionStep(
+        name=STEP_GATE,
+        description="Fail the execution when detector ROC AUC > AucThreshold.",
+        conditions=[ConditionLessThanOrEqualTo(left=roc_auc, right=p["AucThreshold"])],
+        if_steps=[],
+        else_steps=[step_fail],
+    )
+
+    return Pipeline(
+        name=pipeline_name,
+        parameters=params,
+        steps=[step_fit, step_sample, step_detector, step_evaluate, step_gate],
+        sagemaker_session=sagemaker_session,
+    )
+
+
+def parameter_defaults(pipeline: "Pipeline") -> Dict[str, Any]:
+    """Map parameter name to default value (for reports and tests)."""
+    return {param.name: param.default_value for param in pipeline.parameters}

@@ -1,0 +1,185 @@
+"""The ``advsynth`` command: argument parsing and human-readable output only.
+
+Every problem the user can fix (an AdvsynthError) is printed as one line on stderr with
+a non-zero exit; ``--debug`` shows the traceback and debug logging.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .errors import AdvsynthError
+
+log = logging.getLogger("advsynth")
+
+
+def _default_out(name: str, generator: str) -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return Path("runs") / f"{name}-{generator}-{stamp}"
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .config import config_for_csv, load_config
+    from .run import run
+
+    if bool(args.config) == bool(args.data):
+        raise AdvsynthError("give exactly one of --config FILE or --data CSV")
+    cfg = load_config(args.config) if args.config else config_for_csv(args.data)
+    if args.seed is not None:
+        cfg.seed = args.seed
+    if args.rows is not None:
+        cfg.rows = args.rows
+    generator = args.generator or cfg.generator
+    out = Path(args.out) if args.out else _default_out(cfg.name, generator)
+    metrics = run(cfg, out, generator=generator)
+    print(summary(metrics, out))
+    return 0
+
+
+def summary(metrics: dict, out: Path | None = None) -> str:
+    det = metrics["detector"]
+    lo, hi = det["roc_auc_ci"]
+    top = sorted(det["column_importance"].items(), key=lambda kv: -kv[1])[:3]
+    lines = [
+        f"{metrics['generator']} on {metrics['name']}: {metrics['n_synthetic']} synthetic rows vs {metrics['n_real']} real (seed {metrics['seed']})",
+        f"detector ROC-AUC {det['roc_auc']:.3f} (95% CI {lo:.3f}-{hi:.3f}, p={det['p_value']:.2g}); "
+        f"precision {det['precision']:.3f}, recall {det['recall']:.3f}",
+    ]
+    if det.get("null_roc_auc") is not None:
+        lines.append(f"real-vs-real null AUC {det['null_roc_auc']:.3f} (0.5 means the detector finds nothing)")
+    lines.append("top giveaway columns: " + ", ".join(f"{c} {s:.0%}" for c, s in top))
+    lines.append(f"time {metrics['timings_s']['total']:.1f} s (" + ", ".join(
+        f"{k} {v:.1f}" for k, v in metrics["timings_s"].items() if k != "total") + ")")
+    if out is not None:
+        lines.append(f"wrote {out}/synthetic.csv, {out}/metrics.json")
+    return "\n".join(lines)
+
+
+def cmd_pipeline_definition(args: argparse.Namespace) -> int:
+    from pipelines.get_pipeline_definition import definition
+
+    print(definition(role=args.role, region=args.region, bucket=args.bucket, local=args.local, indent=2))
+    return 0
+
+
+def cmd_pipeline_run(args: argparse.Namespace) -> int:
+    from pipelines.run_pipeline import run_local
+
+    if not args.local:
+        raise AdvsynthError("only --local runs are started from here; use 'advsynth pipeline start' on AWS")
+    params = dict(p.split("=", 1) for p in args.param)
+    result = run_local(args.data, args.workdir, parameters=params)
+    print(json.dumps({k: result.get(k) for k in ("status", "failure_reason", "evaluation", "artifacts_dir")}, indent=2, default=str))
+    return 0 if result.get("status") == "Succeeded" else 1
+
+
+def cmd_pipeline_upsert(args: argparse.Namespace) -> int:
+    from pipelines import deploy
+
+    print(json.dumps(deploy.upsert(args.role, region=args.region, default_bucket=args.bucket,
+                                   pipeline_name=args.name), indent=2, default=str))
+    return 0
+
+
+def cmd_pipeline_start(args: argparse.Namespace) -> int:
+    from pipelines import deploy
+
+    params = dict(p.split("=", 1) for p in args.param)
+    print(deploy.start(args.name, params))
+    return 0
+
+
+def cmd_pipeline_schedule(args: argparse.Namespace) -> int:
+    from pipelines import deploy
+
+    if args.delete:
+        deploy.delete_schedule(args.name)
+        print(f"deleted the schedule of {args.name}")
+    elif args.disable:
+        deploy.disable_schedule(args.name)
+        print(f"disabled the schedule of {args.name}")
+    else:
+        if not (args.cron and args.role):
+            raise AdvsynthError("--cron and --role are needed to create a schedule")
+        print(deploy.schedule(args.name, args.cron, args.role))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="advsynth",
+        description="Adversarial evaluation of synthetic tabular data: fit a generator on a real table, "
+        "sample a synthetic one, and measure how well an XGBoost detector tells them apart.",
+    )
+    parser.add_argument("--debug", action="store_true", help="debug logging and full tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="fit, sample and detect on one table; writes synthetic.csv and metrics.json",
+                         description="Fit a generator on the real table, sample as many synthetic rows, train the "
+                         "detector and write OUT/synthetic.csv, OUT/metrics.json, OUT/schema.json.")
+    src = run.add_mutually_exclusive_group()
+    src.add_argument("--config", help="experiment config (YAML), e.g. config/adult.yaml")
+    src.add_argument("--data", help="any CSV with a header row; column types are inferred")
+    run.add_argument("--generator", choices=["gmm", "baseline"], help="generator (default: the config's, else gmm)")
+    run.add_argument("--out", help="run folder to create (must not exist; default runs/NAME-GENERATOR-TIMESTAMP)")
+    run.add_argument("--seed", type=int, help="override the config's seed")
+    run.add_argument("--rows", type=int, help="synthetic rows (default: as many as the real table)")
+    run.set_defaults(func=cmd_run)
+
+    pipe = sub.add_parser("pipeline", help="the SageMaker pipeline: definition, local run, deploy, schedule")
+    psub = pipe.add_subparsers(dest="pipeline_command", required=True)
+    p = psub.add_parser("definition", help="print the pipeline JSON (offline, no credentials)")
+    p.add_argument("--role", default="arn:aws:iam::000000000000:role/AdvsynthSageMaker")
+    p.add_argument("--region", default="us-east-1")
+    p.add_argument("--bucket", default="advsynth-artifacts")
+    p.add_argument("--local", action="store_true", help="the local-mode variant (instance type 'local')")
+    p.set_defaults(func=cmd_pipeline_definition)
+    p = psub.add_parser("run", help="run the whole pipeline locally: Docker + S3 mocked by moto")
+    p.add_argument("--local", action="store_true", required=True, help="local mode (required)")
+    p.add_argument("--data", required=True, help="CSV with a header row")
+    p.add_argument("--workdir", required=True, help="folder for the local run's files")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="pipeline parameter")
+    p.set_defaults(func=cmd_pipeline_run)
+    for name, helptext, func in (("upsert", "create or update the pipeline on AWS", cmd_pipeline_upsert),
+                                 ("start", "start an execution on AWS", cmd_pipeline_start),
+                                 ("schedule", "attach, disable or delete a cron schedule on AWS", cmd_pipeline_schedule)):
+        p = psub.add_parser(name, help=helptext)
+        p.add_argument("--name", default="AdvsynthAdversarial", help="pipeline name")
+        if name == "upsert":
+            p.add_argument("--role", required=True, help="SageMaker execution role ARN")
+            p.add_argument("--region")
+            p.add_argument("--bucket", required=True, help="S3 bucket for artifacts")
+        if name == "start":
+            p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+        if name == "schedule":
+            p.add_argument("--cron", help='e.g. "0 3 * * ? *" (EventBridge cron, UTC)')
+            p.add_argument("--role", help="role EventBridge Scheduler assumes to start the pipeline")
+            p.add_argument("--disable", action="store_true")
+            p.add_argument("--delete", action="store_true")
+        p.set_defaults(func=func)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except AdvsynthError as err:
+        if args.debug:
+            raise
+        print(f"advsynth: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("advsynth: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

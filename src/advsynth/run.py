@@ -1,0 +1,118 @@
+"""One adversarial run: read → fit → sample → detect → write, timing each phase.
+
+This is the function behind ``advsynth run``; it holds no argument parsing and prints
+nothing (the CLI does), so tests and benchmarks call it directly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__
+from .config import RunConfig
+from .detection import detect
+from .errors import InputError
+from .io import read_table, write_csv_atomic, write_text_atomic
+from .schema import infer_schema
+from .synthesizers import make_generator
+
+log = logging.getLogger(__name__)
+
+
+def load_real(cfg: RunConfig) -> pd.DataFrame:
+    d = cfg.data
+    return read_table(
+        d.path, header=d.header, names=d.columns, na_values=d.na_values,
+        skipinitialspace=d.skipinitialspace, sep=d.sep,
+    )
+
+
+@contextmanager
+def _timed(timings: dict, phase: str):
+    start = time.perf_counter()
+    yield
+    timings[phase] = round(time.perf_counter() - start, 3)
+    log.info("%s took %.2f s", phase, timings[phase])
+
+
+def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None = None) -> dict:
+    """Run the evaluation; returns the metrics dict and, with ``out_dir``, writes the run folder.
+
+    The folder is assembled in a temporary sibling and renamed into place, so an
+    interrupted run leaves no half-written folder; an existing folder is never replaced.
+    """
+    name = generator or cfg.generator
+    out_path = Path(out_dir) if out_dir is not None else None
+    if out_path is not None:
+        if out_path.exists():
+            raise InputError(f"output folder already exists: {out_path} (choose a new one; runs are never overwritten)")
+        if not cfg.data.path.startswith("s3://") and Path(cfg.data.path).resolve().is_relative_to(out_path.resolve()):
+            raise InputError(f"output folder {out_path} would contain the input {cfg.data.path}")
+    gen = make_generator(name, random_state=cfg.seed, **cfg.generator_params(name))
+    timings: dict[str, float] = {}
+    with _timed(timings, "read"):
+        real = load_real(cfg)
+        schema = infer_schema(real, cfg.data.types)
+    if cfg.target is not None and cfg.target not in real.columns:
+        raise InputError(f"target column '{cfg.target}' is not in the data")
+    n_rows = int(cfg.rows or len(real))
+    with _timed(timings, "fit"):
+        gen.fit(real, schema)
+    with _timed(timings, "sample"):
+        synthetic = gen.sample(n_rows, random_state=cfg.seed)
+    detector_cfg = dict(cfg.detector)
+    with _timed(timings, "detect"):
+        result = detect(
+            real, synthetic,
+            test_size=float(detector_cfg.get("test_size", 0.3)),
+            rounds=int(detector_cfg.get("rounds", 200)),
+            params=detector_cfg.get("params"),
+            null=bool(detector_cfg.get("null", True)),
+            random_state=cfg.seed,
+            exclude=tuple(c.name for c in schema.columns if c.id_like),
+        )
+    timings["total"] = round(sum(timings.values()), 3)
+    metrics = {
+        "name": cfg.name,
+        "generator": name,
+        "generator_params": {k: v for k, v in gen.get_params().items()},
+        "n_real": int(len(real)),
+        "n_synthetic": int(len(synthetic)),
+        "seed": int(cfg.seed),
+        "excluded_columns": [c.name for c in schema.columns if c.id_like],
+        "detector": result.to_dict(),
+        "timings_s": timings,
+        "versions": {"advsynth": __version__, "python": platform.python_version()},
+    }
+    if hasattr(gen, "n_components_"):
+        metrics["generator_fit"] = {
+            "n_components": int(gen.n_components_),
+            "pca_components": int(gen.pca_.n_components_),
+            "criterion": gen.criterion,
+            "criterion_by_k": {str(k): v for k, v in sorted(gen.selection_.items())},
+        }
+    if out_path is not None:
+        write_run(out_path, synthetic, metrics, schema.to_json())
+    return metrics
+
+
+def write_run(out_path: Path, synthetic: pd.DataFrame, metrics: dict, schema_json: str) -> None:
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.", dir=out_path.parent))
+    try:
+        write_csv_atomic(staging / "synthetic.csv", synthetic)
+        write_text_atomic(staging / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+        write_text_atomic(staging / "schema.json", schema_json + "\n")
+        staging.rename(out_path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

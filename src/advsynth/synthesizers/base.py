@@ -1,0 +1,60 @@
+"""What every generator shares: input validation, schema, typed output, persistence."""
+
+from __future__ import annotations
+
+import logging
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from ..errors import InputError
+from ..schema import Schema, infer_schema, type_output
+
+log = logging.getLogger(__name__)
+
+
+class Synthesizer(BaseEstimator):
+    """scikit-learn style generator: ``fit(df)`` learns, ``sample(n)`` returns a typed DataFrame.
+
+    Subclasses implement ``_fit(df)`` on the modelled columns and ``_sample_raw(n, rng)``
+    returning those columns as floats/objects with NaN for missing; typing, bounds and
+    column order are applied here once for all generators.
+    """
+
+    name = "base"
+
+    def fit(self, df: pd.DataFrame, schema: Schema | None = None) -> "Synthesizer":
+        if not isinstance(df, pd.DataFrame):
+            raise InputError(f"expected a pandas DataFrame, got {type(df).__name__}")
+        self.schema_ = schema or infer_schema(df)
+        self.schema_.validate_frame(df)
+        self._fit(df[[c.name for c in self.schema_.modelled]])
+        return self
+
+    def sample(self, n: int, random_state: int | None = None) -> pd.DataFrame:
+        """Draw ``n`` rows; the same ``random_state`` (default: the constructor's) gives the same rows."""
+        if not hasattr(self, "schema_"):
+            raise InputError(f"{type(self).__name__} is not fitted: call fit() first")
+        if int(n) < 1:
+            raise InputError(f"number of rows to sample must be positive, got {n}")
+        seed = self.random_state if random_state is None else random_state
+        rng = np.random.default_rng(seed)
+        return type_output(self._sample_raw(int(n), rng), self.schema_)
+
+    def save(self, path) -> None:
+        joblib.dump(self, path)
+
+    @staticmethod
+    def load(path) -> "Synthesizer":
+        model = joblib.load(path)
+        if not isinstance(model, Synthesizer):
+            raise InputError(f"{path} does not hold an advsynth generator")
+        return model
+
+    def _fit(self, df: pd.DataFrame) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _sample_raw(self, n: int, rng: np.random.Generator) -> pd.DataFrame:  # pragma: no cover
+        raise NotImplementedError
