@@ -117,6 +117,38 @@ def docker_compose_available() -> bool:
         return False
 
 
+@contextlib.contextmanager
+def _containers_without_network(enabled: bool = True) -> Iterator[None]:
+    """Run every local-mode job container with ``network_mode: none``.
+
+    Why: local mode ignores ``NetworkConfig``/``enable_network_isolation`` and
+    attaches each container to the ``sagemaker-local`` bridge, from which it could
+    reach any address. Our containers need no network at all (the SDK moves the
+    data on the host), so the compose service of each job is given
+    ``network_mode: "none"`` instead of ``networks`` (compose refuses both), which
+    is what network isolation means on SageMaker. ``local.container_config``
+    cannot do this because the SDK always adds ``networks``.
+    """
+    if not enabled:
+        yield
+        return
+    from sagemaker.core.local.image import _SageMakerContainer
+
+    original = _SageMakerContainer._create_docker_host
+
+    def isolated(self, *args, **kwargs):
+        config = original(self, *args, **kwargs)
+        config.pop("networks", None)
+        config["network_mode"] = "none"
+        return config
+
+    _SageMakerContainer._create_docker_host = isolated
+    try:
+        yield
+    finally:
+        _SageMakerContainer._create_docker_host = original
+
+
 def _s3_parts(uri: str):
     without = uri[len("s3://"):]
     bucket, _, key = without.partition("/")
@@ -179,6 +211,7 @@ def run_local(
     region: str = DEFAULT_REGION,
     pipeline_name: str = DEFAULT_PIPELINE_NAME,
     mock_s3: bool = True,
+    isolate_network: bool = True,
 ) -> Dict[str, Any]:
     """Run the pipeline once in local mode and collect its results.
 
@@ -195,6 +228,8 @@ def run_local(
         pipeline_name: name of the local pipeline.
         mock_s3: run inside moto's ``mock_aws`` (default). With False, real S3
             is used with the ambient credentials and ``bucket`` must exist.
+        isolate_network: run the job containers with no network at all
+            (default; see ``_containers_without_network``).
 
     Returns:
         ``{"execution_id", "status", "failure_reason", "steps", "failed_steps",
@@ -234,7 +269,7 @@ def run_local(
 
         mock = mock_aws()
 
-    with mock, _tee_stdout(log_path):
+    with mock, _tee_stdout(log_path), _containers_without_network(isolate_network):
         import boto3
         from sagemaker.core.workflow.pipeline_context import (
             LocalPipelineSession as StepSession,

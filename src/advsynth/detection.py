@@ -84,7 +84,7 @@ class DetectorFeatures:
         blocks = [df[self.numeric].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float32)]
         for name, levels in self.categorical.items():
             col = df[name]
-            codes = pd.Categorical(col.astype(str).where(col.notna(), None), categories=levels).codes
+            codes = pd.Index(levels).get_indexer(col.astype(str).where(col.notna(), None))
             onehot = np.zeros((len(df), len(levels)), dtype=np.float32)
             known = codes >= 0
             onehot[np.flatnonzero(known), codes[known]] = 1.0

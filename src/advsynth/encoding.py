@@ -129,7 +129,7 @@ class TableEncoder:
                 if block.spec.is_numeric:
                     col = pd.to_numeric(col).astype(float)
                 keys = col.astype(object).where(col.notna(), MISSING)
-                codes = pd.Categorical(keys, categories=block.levels).codes
+                codes = pd.Index(block.levels, dtype=object).get_indexer(keys)
                 known = codes >= 0
                 out[np.flatnonzero(known), j + codes[known]] = 1.0
             j += block.width

@@ -1,0 +1,517 @@
+"""Benchmarks: every generator variant × dataset × seed, with progress, a CSV and a summary.
+
+A benchmark config (``config/benchmark.yaml``) names generator *variants* (a generator
+type plus parameters, e.g. ``gmm_bic: {type: gmm, params: {criterion: bic}}``) and
+*datasets* (an experiment config such as ``config/adult.yaml``, a scikit-learn toy table
+such as ``sklearn: wine``, or a CSV). ``run_benchmark`` runs each combination through
+``advsynth.run.run`` (the function behind ``advsynth run``, so the benchmark measures what
+users run) and writes::
+
+    OUT/results.csv        one row per finished run (rewritten atomically after each run)
+    OUT/summary.md         mean ± 95 % interval of the AUC per dataset × generator, timings
+    OUT/benchmark.json     the resolved benchmark config, its hash, the machine
+    OUT/data/NAME.csv      scikit-learn tables materialised as CSV (so runs are reproducible)
+    OUT/runs/DATASET-GENERATOR-sSEED/   the run folder (synthetic.csv, metrics.json, …)
+
+Cost saving: the null AUC (the detector on real vs real) does not depend on the
+generator, so it is computed once per dataset × seed and shared by the generators' runs
+(``null_s`` in results.csv; the run folders' metrics.json carry it with
+``detector.null_shared = true``). It is the same protocol as ``detect``'s, with the
+one-hot features fitted on the real table alone; levels only a generator produces are
+all-zero columns for real rows and cannot change the trees.
+
+``evaluate_extras`` (fidelity, privacy, utility of one run) lives here too; it imports
+nothing from ``advsynth.run`` at module level so ``run.py`` can import it.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import math
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .errors import ConfigError, InputError
+
+log = logging.getLogger(__name__)
+
+SKLEARN_TABLES = ("wine", "breast_cancer", "iris")
+_TOP_KEYS = {"name", "seeds", "datasets", "generators", "detector", "extras", "history", "rows"}
+_DATASET_KEYS = {"config", "sklearn", "csv", "target", "rows", "detector", "types"}
+_GENERATOR_KEYS = {"type", "params"}
+
+# results.csv columns, in order (extras columns are empty when extras are off)
+RESULT_COLUMNS = [
+    "dataset", "generator", "generator_type", "seed", "n_real", "n_synthetic",
+    "roc_auc", "roc_auc_lo", "roc_auc_hi", "null_roc_auc", "null_lo", "null_hi", "p_value", "precision", "recall",
+    "fit_s", "sample_s", "detect_s", "null_s", "extras_s", "total_s", "fit_rows_per_s", "rows_per_s",
+    "mean_ks", "mean_tvd", "mean_abs_corr_diff", "exact_match_rate", "dcr_ratio", "tstr_auc", "trtr_auc", "auc_gap",
+    "run_dir",
+]
+
+
+# --------------------------------------------------------------------------- config
+
+
+@dataclass
+class DatasetSpec:
+    name: str
+    kind: str  # "config" | "sklearn" | "csv"
+    source: str  # config path, sklearn table name, or CSV path
+    target: str | None = None
+    rows: int | None = None
+    detector: dict = field(default_factory=dict)
+    types: dict = field(default_factory=dict)
+
+
+@dataclass
+class GeneratorSpec:
+    name: str
+    type: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
+class BenchConfig:
+    name: str
+    seeds: list[int]
+    datasets: list[DatasetSpec]
+    generators: list[GeneratorSpec]
+    detector: dict = field(default_factory=dict)
+    extras: bool = False
+    history: str | None = None
+    rows: int | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def hash(self) -> str:
+        return config_hash(self.to_dict())
+
+    def select(self, datasets=None, generators=None, seeds=None) -> "BenchConfig":
+        """A copy restricted to the named datasets / generator variants / seeds (None keeps all)."""
+        cfg = copy.deepcopy(self)
+        for attr, wanted in (("datasets", datasets), ("generators", generators)):
+            if wanted:
+                have = {s.name: s for s in getattr(cfg, attr)}
+                unknown = [w for w in wanted if w not in have]
+                if unknown:
+                    raise ConfigError(f"unknown {attr[:-1]}(s) {', '.join(unknown)}; the config has {', '.join(have)}")
+                setattr(cfg, attr, [have[w] for w in wanted])
+        if seeds:
+            cfg.seeds = [int(s) for s in seeds]
+        return cfg
+
+
+def config_hash(obj) -> str:
+    """sha256 of the canonical JSON (sorted keys, no spaces) of a config dict."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _check(section: dict, allowed: set[str], where: str) -> None:
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where} must be a mapping")
+    unknown = sorted(set(section) - allowed)
+    if unknown:
+        raise ConfigError(f"unknown key(s) in {where}: {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+
+
+def load_bench_config(path: str | Path) -> BenchConfig:
+    """Read and check a benchmark YAML; paths inside it are relative to the file."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"benchmark config not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise ConfigError(f"benchmark config {path} is not valid YAML: {str(err).strip().splitlines()[0]}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"benchmark config {path} must be a mapping of keys to values")
+    _check(raw, _TOP_KEYS, f"benchmark config {path}")
+    for key in ("datasets", "generators"):
+        if not isinstance(raw.get(key), dict) or not raw[key]:
+            raise ConfigError(f"benchmark config {path} needs a non-empty '{key}' mapping")
+    seeds = raw.get("seeds", [0])
+    if isinstance(seeds, int):
+        seeds = [seeds]
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds):
+        raise ConfigError(f"'seeds' must be a list of integers, got {seeds!r}")
+
+    from .synthesizers import GENERATORS
+
+    generators = []
+    for name, spec in raw["generators"].items():
+        spec = spec or {}
+        _check(spec, _GENERATOR_KEYS, f"generators.{name}")
+        gtype = str(spec.get("type", name))
+        if gtype not in GENERATORS:
+            raise ConfigError(f"generators.{name}: unknown type {gtype!r}; choose one of {', '.join(GENERATORS)}")
+        generators.append(GeneratorSpec(str(name), gtype, dict(spec.get("params") or {})))
+
+    datasets = []
+    for name, spec in raw["datasets"].items():
+        spec = spec or {}
+        _check(spec, _DATASET_KEYS, f"datasets.{name}")
+        kinds = [k for k in ("config", "sklearn", "csv") if k in spec]
+        if len(kinds) != 1:
+            raise ConfigError(f"datasets.{name} needs exactly one of 'config', 'sklearn' or 'csv'")
+        kind = kinds[0]
+        source = str(spec[kind])
+        if kind == "sklearn" and source not in SKLEARN_TABLES:
+            raise ConfigError(f"datasets.{name}: unknown scikit-learn table {source!r}; choose one of {', '.join(SKLEARN_TABLES)}")
+        if kind in ("config", "csv") and not source.startswith("s3://") and not Path(source).is_absolute():
+            source = str((path.parent / source).resolve())
+        datasets.append(DatasetSpec(str(name), kind, source, spec.get("target"), spec.get("rows"),
+                                    dict(spec.get("detector") or {}), dict(spec.get("types") or {})))
+    history = raw.get("history")
+    return BenchConfig(
+        name=str(raw.get("name", path.stem)), seeds=[int(s) for s in seeds], datasets=datasets,
+        generators=generators, detector=dict(raw.get("detector") or {}), extras=bool(raw.get("extras", False)),
+        history=None if history is None else str(history), rows=raw.get("rows"),
+    )
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+def load_sklearn_table(name: str) -> tuple[pd.DataFrame, str]:
+    """A scikit-learn toy table (shipped with scikit-learn, no download) and its target column."""
+    import sklearn.datasets as skd
+
+    loader = getattr(skd, f"load_{name}", None)
+    if name not in SKLEARN_TABLES or loader is None:
+        raise ConfigError(f"unknown scikit-learn table {name!r}; choose one of {', '.join(SKLEARN_TABLES)}")
+    frame = loader(as_frame=True).frame
+    frame.columns = [str(c).replace(" ", "_").replace("(", "").replace(")", "") for c in frame.columns]
+    return frame, "target"
+
+
+def dataset_run_config(spec: DatasetSpec, data_dir: Path):
+    """The ``RunConfig`` of one dataset (scikit-learn tables are written to ``data_dir`` first)."""
+    from .config import DataConfig, RunConfig, load_config
+
+    if spec.kind == "config":
+        cfg = load_config(spec.source)
+    elif spec.kind == "csv":
+        cfg = RunConfig(data=DataConfig(path=spec.source), name=spec.name)
+    else:
+        frame, target = load_sklearn_table(spec.source)
+        csv = data_dir / f"{spec.name}.csv"
+        if not csv.exists():
+            from .io import write_csv_atomic
+
+            write_csv_atomic(csv, frame)
+        cfg = RunConfig(data=DataConfig(path=str(csv), types={target: "categorical"}), name=spec.name, target=target)
+    cfg.name = spec.name
+    if spec.target is not None:
+        cfg.target = spec.target
+    if spec.types:
+        cfg.data.types = {**cfg.data.types, **spec.types}
+    return cfg
+
+
+# --------------------------------------------------------------------------- extras
+
+
+def split_real(real: pd.DataFrame, seed: int, holdout: float = 0.3) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Seeded random split of the real table into (train, holdout)."""
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 7]))
+    order = rng.permutation(len(real))
+    n_hold = max(1, int(round(len(real) * holdout)))
+    return real.iloc[np.sort(order[n_hold:])], real.iloc[np.sort(order[:n_hold])]
+
+
+def evaluate_extras(real: pd.DataFrame, synthetic: pd.DataFrame, schema, target: str | None, seed: int, *,
+                    split: tuple[pd.DataFrame, pd.DataFrame] | None = None, holdout: float = 0.3,
+                    dcr_sample: int = 1000, dcr_train_sample: int = 10000, max_fidelity_rows: int = 50000) -> dict:
+    """Fidelity, privacy and utility of one synthetic table: ``{"fidelity", "privacy", "utility", "timings_s"}``.
+
+    Columns come from the schema (``advsynth.schema.Schema``): numeric/integer columns are
+    numeric, categorical/boolean columns are categorical, ID-like columns are left out.
+    The real table is split into train/holdout (``split_real``, seeded; or pass ``split``,
+    the (train, holdout) pair the generator was actually fitted on). Privacy compares the
+    synthetic rows' distance to train with the holdout's (DCR on at most ``dcr_sample``
+    queries against ``dcr_train_sample`` train rows); utility is TSTR/TRTR on ``target``
+    (``None`` without a target). Caveat: if the generator was fitted on the *whole* real
+    table (as ``advsynth run`` does today), the holdout rows were seen by it too, so DCR
+    under-detects copying of holdout rows and TSTR is optimistic; fit on ``split[0]`` for
+    honest figures.
+    """
+    from .metrics import fidelity_report, privacy_report, utility_report
+
+    modelled = [c for c in schema.columns if not c.id_like]
+    numeric = [c.name for c in modelled if c.is_numeric]
+    categorical = [c.name for c in modelled if not c.is_numeric]
+    if target is not None and target not in numeric + categorical:
+        raise InputError(f"target column '{target}' is not a modelled column of the schema")
+    train, hold = split if split is not None else split_real(real, seed, holdout)
+    timings = {}
+    t = time.perf_counter()
+    fid_real = real if len(real) <= max_fidelity_rows else real.sample(max_fidelity_rows, random_state=seed)
+    fid_syn = synthetic if len(synthetic) <= max_fidelity_rows else synthetic.sample(max_fidelity_rows, random_state=seed)
+    fid_target = target if target in categorical else None
+    fidelity = fidelity_report(fid_real, fid_syn, numeric, categorical, target=fid_target)
+    timings["fidelity"] = round(time.perf_counter() - t, 3)
+    t = time.perf_counter()
+    privacy = privacy_report(train, hold, synthetic, numeric, categorical, sample_size=dcr_sample,
+                             random_state=seed, train_sample_size=dcr_train_sample)
+    timings["privacy"] = round(time.perf_counter() - t, 3)
+    t = time.perf_counter()
+    utility = utility_report(train, hold, synthetic, target, numeric, categorical, random_state=seed) if target else None
+    timings["utility"] = round(time.perf_counter() - t, 3)
+    return {"fidelity": fidelity, "privacy": privacy, "utility": utility, "timings_s": timings}
+
+
+def extras_columns(extras: dict | None) -> dict:
+    """The few extras figures results.csv and the history keep (the full dicts stay in metrics.json)."""
+    if not extras:
+        return {}
+    fs = extras["fidelity"]["summary"]
+    priv = extras["privacy"]
+    tstr = (extras.get("utility") or {}).get("tstr") or {}
+    return {
+        "mean_ks": fs.get("mean_ks"),
+        "mean_tvd": fs.get("mean_tvd"),
+        "mean_abs_corr_diff": fs.get("mean_abs_corr_diff"),
+        "exact_match_rate": priv.get("exact_match_rate"),
+        "dcr_ratio": priv["dcr"].get("ratio_median"),
+        "tstr_auc": (tstr.get("tstr") or {}).get("auc"),
+        "trtr_auc": (tstr.get("trtr") or {}).get("auc"),
+        "auc_gap": tstr.get("auc_gap"),
+        "extras_s": round(sum(extras["timings_s"].values()), 3),
+    }
+
+
+# --------------------------------------------------------------------------- running
+
+
+def shared_null(real: pd.DataFrame, schema, detector: dict, seed: int) -> tuple[float, list[float]]:
+    """The null AUC of ``detect`` (real vs real halves), computed once per dataset × seed."""
+    from .detection import DetectorFeatures, null_auc
+
+    exclude = tuple(c.name for c in schema.columns if c.id_like)
+    features = DetectorFeatures.fit(real, exclude=exclude)
+    return null_auc(real, features, test_size=float(detector.get("test_size", 0.3)),
+                    rounds=int(detector.get("rounds", 200)), params=detector.get("params"), seed=seed)
+
+
+def result_row(dataset: str, gen: GeneratorSpec, seed: int, metrics: dict, run_dir: str) -> dict:
+    det, t = metrics["detector"], metrics["timings_s"]
+    ci, nci = det.get("roc_auc_ci") or [None, None], det.get("null_roc_auc_ci") or [None, None]
+    fit_s, sample_s = t.get("fit"), t.get("sample")
+    row = {
+        "dataset": dataset, "generator": gen.name, "generator_type": gen.type, "seed": seed,
+        "n_real": metrics["n_real"], "n_synthetic": metrics["n_synthetic"],
+        "roc_auc": det["roc_auc"], "roc_auc_lo": ci[0], "roc_auc_hi": ci[1],
+        "null_roc_auc": det.get("null_roc_auc"), "null_lo": nci[0], "null_hi": nci[1],
+        "p_value": det["p_value"], "precision": det["precision"], "recall": det["recall"],
+        "fit_s": fit_s, "sample_s": sample_s, "detect_s": t.get("detect"), "null_s": t.get("null"),
+        "total_s": t.get("total"),
+        "fit_rows_per_s": round(metrics["n_real"] / fit_s, 1) if fit_s else None,
+        "rows_per_s": round(metrics["n_synthetic"] / sample_s, 1) if sample_s else None,
+        "run_dir": run_dir,
+    }
+    row.update(extras_columns(metrics.get("extras_for_bench")))
+    return {c: row.get(c) for c in RESULT_COLUMNS}
+
+
+def _fmt_s(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def stderr_progress(event: dict) -> None:
+    """Default progress: one line per finished run on stderr, with elapsed time and ETA."""
+    if event["event"] != "run_done":
+        return
+    r = event["row"]
+    print(f"[{event['done']}/{event['total']}] {r['dataset']} {r['generator']} seed {r['seed']}: "
+          f"AUC {r['roc_auc']:.3f} [{r['roc_auc_lo']:.3f}, {r['roc_auc_hi']:.3f}] "
+          f"fit {r['fit_s']:.1f}s sample {r['sample_s']:.1f}s detect {r['detect_s']:.1f}s | "
+          f"elapsed {_fmt_s(event['elapsed_s'])}, ETA {_fmt_s(event['eta_s'])}", file=sys.stderr, flush=True)
+
+
+def _eta(durations: dict, plan: list, done: int) -> float:
+    """Remaining seconds: each pending run costs the mean of finished runs of its dataset × generator,
+    else the mean of finished runs of its generator, else of all finished runs."""
+    all_d = [d for ds in durations.values() for d in ds]
+    if not all_d:
+        return float("nan")
+    by_gen: dict = {}
+    for (ds, g), values in durations.items():
+        by_gen.setdefault(g, []).extend(values)
+    total = 0.0
+    for ds, gen, _seed in plan[done:]:
+        pool = durations.get((ds, gen.name)) or by_gen.get(gen.name) or all_d
+        total += float(np.mean(pool))
+    return total
+
+
+def machine_info() -> dict:
+    try:
+        load = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        load = None
+    return {"cpus": os.cpu_count(), "loadavg": load, "platform": platform.platform(), "python": platform.python_version()}
+
+
+def run_benchmark(bench_cfg: BenchConfig, out_dir: str | Path, history=None,
+                  progress: Callable[[dict], None] | None = stderr_progress) -> pd.DataFrame:
+    """Run every dataset × seed × generator variant; returns the results table (also OUT/results.csv).
+
+    ``history`` is a ``HistoryStore`` (or a location string) that receives one record per
+    run as soon as the run is done, so an interrupted benchmark keeps its finished runs.
+    ``progress(event)`` is called with ``{"event": "run_done", "done", "total", "row",
+    "elapsed_s", "eta_s"}`` after each run (and ``"start"`` before the first); an
+    exception it raises stops the benchmark (the finished runs stay written).
+    """
+    from .history import HistoryStore, make_record
+    from .io import write_csv_atomic, write_text_atomic
+    from .run import load_real, run
+    from .schema import infer_schema
+
+    out = Path(out_dir)
+    if (out / "results.csv").exists():
+        raise InputError(f"benchmark folder already holds results: {out} (choose a new one)")
+    if isinstance(history, (str, os.PathLike)):
+        history = HistoryStore(str(history))
+    progress = progress or (lambda event: None)
+    out.mkdir(parents=True, exist_ok=True)
+    bench_hash = bench_cfg.hash()
+    bench_id = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{bench_hash[:8]}"
+    write_text_atomic(out / "benchmark.json", json.dumps(
+        {"bench_id": bench_id, "config": bench_cfg.to_dict(), "config_hash": bench_hash, "machine": machine_info()},
+        indent=2, default=str) + "\n")
+
+    plan = [(ds, gen, seed) for ds in bench_cfg.datasets for seed in bench_cfg.seeds for gen in bench_cfg.generators]
+    rows: list[dict] = []
+    durations: dict = {}
+    start = time.perf_counter()
+    progress({"event": "start", "done": 0, "total": len(plan), "bench_id": bench_id})
+    cache: dict = {}
+    for i, (ds, gen, seed) in enumerate(plan):
+        run_start = time.perf_counter()
+        if ds.name not in cache:
+            cfg = dataset_run_config(ds, out / "data")
+            real = load_real(cfg)
+            cache.clear()  # one dataset in memory at a time
+            cache[ds.name] = (cfg, real, infer_schema(real, cfg.data.types), {})
+        base_cfg, real, schema, nulls = cache[ds.name]
+        detector = {**base_cfg.detector, **bench_cfg.detector, **ds.detector}
+        params = {**base_cfg.generator_params(gen.type), **gen.params}
+        cfg = replace(base_cfg, seed=int(seed), generator=gen.type, generators={gen.type: params},
+                      detector={**detector, "null": False}, rows=ds.rows or bench_cfg.rows or base_cfg.rows)
+        run_dir = out / "runs" / f"{ds.name}-{gen.name}-s{seed}"
+        metrics = run(cfg, run_dir, generator=gen.type)
+        if detector.get("null", True):
+            if seed not in nulls:
+                t = time.perf_counter()
+                nulls[seed] = (*shared_null(real, schema, detector, seed), round(time.perf_counter() - t, 3))
+            null_value, null_ci, null_s = nulls[seed]
+            metrics["detector"].update(null_roc_auc=null_value, null_roc_auc_ci=null_ci, null_shared=True)
+            metrics["timings_s"]["null"] = null_s
+        run_config = {"data": asdict(cfg.data), "name": cfg.name, "seed": cfg.seed, "target": cfg.target,
+                      "generator": gen.type, "generator_variant": gen.name, "generators": cfg.generators,
+                      "detector": detector, "rows": cfg.rows}
+        metrics["generator_variant"] = gen.name
+        extras = None
+        if bench_cfg.extras:
+            synthetic = pd.read_csv(run_dir / "synthetic.csv")
+            extras = evaluate_extras(real, synthetic, schema, cfg.target, int(seed))
+            for key in ("fidelity", "privacy", "utility"):
+                metrics[key] = extras[key]
+            metrics["timings_s"]["extras"] = round(sum(extras["timings_s"].values()), 3)
+        write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n")
+        write_text_atomic(run_dir / "run_config.json", json.dumps(run_config, indent=2, default=str) + "\n")
+        row = result_row(ds.name, gen, int(seed), {**metrics, "extras_for_bench": extras}, str(run_dir.relative_to(out)))
+        rows.append(row)
+        write_csv_atomic(out / "results.csv", pd.DataFrame(rows, columns=RESULT_COLUMNS))
+        if history is not None:
+            summary = {k: row[k] for k in RESULT_COLUMNS if k not in ("dataset", "generator", "seed", "run_dir")}
+            history.append(make_record(
+                dataset=ds.name, generator=gen.name, seed=int(seed), config=run_config,
+                metrics={"summary": summary, "detector": metrics["detector"], "timings_s": metrics["timings_s"]},
+                bench_id=bench_id, bench_config_hash=bench_hash,
+            ))
+        durations.setdefault((ds.name, gen.name), []).append(time.perf_counter() - run_start)
+        progress({"event": "run_done", "done": i + 1, "total": len(plan), "row": row,
+                  "elapsed_s": time.perf_counter() - start, "eta_s": _eta(durations, plan, i + 1)})
+    results = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    write_text_atomic(out / "summary.md", summary_markdown(results, bench_cfg, bench_id,
+                                                          time.perf_counter() - start))
+    return results
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def mean_interval(values, level: float = 0.95) -> tuple[float, float | None]:
+    """Mean and the half-width of its Student-t interval (None for fewer than 2 values)."""
+    from scipy import stats
+
+    arr = np.asarray([v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))], float)
+    if arr.size == 0:
+        return float("nan"), None
+    if arr.size < 2:
+        return float(arr.mean()), None
+    half = stats.t.ppf(0.5 + level / 2, arr.size - 1) * arr.std(ddof=1) / math.sqrt(arr.size)
+    return float(arr.mean()), float(half)
+
+
+def summarise(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per dataset × generator: AUC mean ± 95 % interval over seeds, timings, extras means."""
+    out = []
+    for (ds, gen), g in results.groupby(["dataset", "generator"], sort=False):
+        auc, half = mean_interval(g["roc_auc"])
+        if half is None:  # a single seed: the run's own DeLong interval
+            half = float((g["roc_auc_hi"].iloc[0] - g["roc_auc_lo"].iloc[0]) / 2)
+        row = {"dataset": ds, "generator": gen, "seeds": len(g), "auc_mean": auc, "auc_pm": half,
+               "null_mean": pd.to_numeric(g["null_roc_auc"], errors="coerce").mean()}
+        for col in ("fit_s", "sample_s", "detect_s", "rows_per_s", "mean_ks", "mean_tvd", "dcr_ratio", "auc_gap"):
+            row[col] = pd.to_numeric(g[col], errors="coerce").mean()
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def _f(value, fmt: str) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, fmt)
+
+
+def summary_markdown(results: pd.DataFrame, bench_cfg: BenchConfig | None = None, bench_id: str = "",
+                     elapsed_s: float | None = None) -> str:
+    s = summarise(results)
+    lines = [f"# Benchmark {bench_cfg.name if bench_cfg else ''} {bench_id}".rstrip(), ""]
+    if elapsed_s is not None:
+        lines.append(f"{len(results)} runs in {_fmt_s(elapsed_s)} on {os.cpu_count()} CPUs "
+                     f"(load average {machine_info()['loadavg']}).")
+        lines.append("")
+    lines += [
+        "Detector ROC-AUC: 0.5 = synthetic rows indistinguishable from real, 1.0 = trivially detected. "
+        "± is the 95 % Student-t interval of the mean over seeds (one seed: the run's DeLong interval). "
+        "Null = real-vs-real AUC. Times are means per run in seconds; rows/s is sampling throughput.",
+        "",
+        "| dataset | generator | seeds | AUC mean ± 95% | null AUC | fit s | sample s | detect s | rows/s "
+        "| mean KS | mean TVD | DCR ratio | TSTR AUC gap |",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for _, r in s.iterrows():
+        lines.append(
+            f"| {r['dataset']} | {r['generator']} | {r['seeds']} | {r['auc_mean']:.3f} ± {_f(r['auc_pm'], '.3f')} "
+            f"| {_f(r['null_mean'], '.3f')} | {_f(r['fit_s'], '.2f')} | {_f(r['sample_s'], '.2f')} "
+            f"| {_f(r['detect_s'], '.2f')} | {_f(r['rows_per_s'], ',.0f')} | {_f(r['mean_ks'], '.3f')} "
+            f"| {_f(r['mean_tvd'], '.3f')} | {_f(r['dcr_ratio'], '.2f')} | {_f(r['auc_gap'], '.3f')} |"
+        )
+    return "\n".join(lines) + "\n"

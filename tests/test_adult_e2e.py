@@ -1,0 +1,57 @@
+"""End to end on the real UCI Adult table: the figures the product promises, in direction and range."""
+
+import hashlib
+import json
+
+import pytest
+
+from advsynth.cli import main
+from advsynth.config import load_config
+from advsynth.run import run
+from conftest import ADULT_CONFIG
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def gmm_run(tmp_path_factory, adult_path):
+    out = tmp_path_factory.mktemp("adult") / "gmm"
+    assert main(["run", "--config", str(ADULT_CONFIG), "--generator", "gmm", "--out", str(out)]) == 0
+    return out
+
+
+def test_gmm_output_is_typed_like_adult(gmm_run):
+    import pandas as pd
+
+    synth = pd.read_csv(gmm_run / "synthetic.csv")
+    metrics = json.loads((gmm_run / "metrics.json").read_text())
+    assert len(synth) == metrics["n_real"] == 32561
+    assert list(synth.columns)[0] == "age" and list(synth.columns)[-1] == "income"
+    for col in ("age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"):
+        assert pd.api.types.is_integer_dtype(synth[col]), col
+    assert set(synth["income"]) <= {"<=50K", ">50K"}
+    assert synth["age"].between(17, 90).all()
+    assert 0.85 < (synth["capital-gain"] == 0).mean() < 0.97  # real: 91.7 %
+    assert 0.03 < synth["workclass"].isna().mean() < 0.09  # real: 5.6 %
+
+
+def test_gmm_is_much_harder_to_detect_than_the_baseline(gmm_run, tmp_path):
+    gmm = json.loads((gmm_run / "metrics.json").read_text())["detector"]
+    base = run(load_config(ADULT_CONFIG), tmp_path / "baseline", generator="baseline")["detector"]
+    assert base["roc_auc"] >= 0.95
+    assert gmm["roc_auc_ci"][1] < base["roc_auc_ci"][0] - 0.15
+    assert gmm["roc_auc"] <= 0.75
+    for det in (gmm, base):
+        assert abs(det["null_roc_auc"] - 0.5) <= 0.03
+        assert det["roc_auc_ci"][0] <= det["roc_auc"] <= det["roc_auc_ci"][1]
+        assert sum(det["column_importance"].values()) == pytest.approx(1.0)
+
+
+def test_same_config_and_seed_give_identical_files(gmm_run, tmp_path):
+    assert main(["run", "--config", str(ADULT_CONFIG), "--out", str(tmp_path / "again")]) == 0
+    digest = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()
+    assert digest(tmp_path / "again" / "synthetic.csv") == digest(gmm_run / "synthetic.csv")
+    first = json.loads((gmm_run / "metrics.json").read_text())
+    second = json.loads((tmp_path / "again" / "metrics.json").read_text())
+    first.pop("timings_s"), second.pop("timings_s")
+    assert first == second

@@ -1,0 +1,111 @@
+"""The command line as a user meets it: one-line errors, exit codes, nothing overwritten."""
+
+import hashlib
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, make_mixed
+
+
+def advsynth(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "advsynth.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd or ROOT, timeout=300)
+
+
+def assert_one_line_error(result, needle):
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert lines[0].startswith("advsynth: error:") and needle in lines[0], lines[0]
+
+
+def test_run_on_any_csv_writes_outputs_and_summary(tmp_path):
+    data = tmp_path / "mixed.csv"
+    make_mixed(300).to_csv(data, index=False)
+    before = hashlib.sha256(data.read_bytes()).hexdigest()
+    out = tmp_path / "run"
+    result = advsynth("run", "--data", data, "--out", out, "--generator", "baseline")
+    assert result.returncode == 0, result.stderr
+    assert "detector ROC-AUC" in result.stdout and "top giveaway columns" in result.stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in ("generator", "n_real", "n_synthetic", "seed", "timings_s"):
+        assert key in metrics
+    for key in ("roc_auc", "roc_auc_ci", "precision", "recall", "p_value", "null_roc_auc", "column_importance"):
+        assert key in metrics["detector"]
+    assert metrics["n_synthetic"] == metrics["n_real"] == 300
+    assert (out / "synthetic.csv").read_text().splitlines()[0] == "group,x,count,spend,flag"
+    assert hashlib.sha256(data.read_bytes()).hexdigest() == before
+    # a second run into the same folder is refused, and the first run's files survive
+    again = advsynth("run", "--data", data, "--out", out)
+    assert_one_line_error(again, "already exists")
+    assert json.loads((out / "metrics.json").read_text()) == metrics
+
+
+def _write(path, content: bytes):
+    path.write_bytes(content)
+    return path
+
+
+@pytest.mark.parametrize(
+    "make, needle",
+    [
+        (lambda d: d / "absent.csv", "input not found"),
+        (lambda d: _write(d / "e.csv", b""), "input is empty"),
+        (lambda d: _write(d / "h.csv", b"a,b,c\n"), "header but no rows"),
+        (lambda d: _write(d / "few.csv", b"a,b\n" + b"".join(b"%d,x%d\n" % (i, i % 3) for i in range(8))), "at least 20"),
+        (lambda d: _write(d / "const.csv", b"a,b\n" + b"".join(b"%d,same\n" % (i % 5) for i in range(40))),
+         "column 'b' is constant"),
+        (lambda d: _write(d / "nan.csv", b"a,b\n" + b"".join(b"%d,\n" % (i % 5) for i in range(40))),
+         "column 'b' is entirely missing"),
+        (lambda d: _write(d / "latin1.csv", b"a,b\n1,caf\xe9\n"), "not UTF-8"),
+    ],
+)
+def test_bad_input_gives_one_line_and_nonzero_exit(tmp_path, make, needle):
+    path = make(tmp_path)
+    before = path.read_bytes() if path.exists() else None
+    result = advsynth("run", "--data", path, "--out", tmp_path / "out")
+    assert_one_line_error(result, needle)
+    assert not (tmp_path / "out").exists()
+    assert (path.read_bytes() if path.exists() else None) == before
+
+
+def test_id_column_warns_and_is_excluded(tmp_path):
+    df = make_mixed(200).assign(row_id=[f"r{i}" for i in range(200)])
+    df.to_csv(tmp_path / "ids.csv", index=False)
+    result = advsynth("run", "--data", tmp_path / "ids.csv", "--out", tmp_path / "o", "--generator", "baseline")
+    assert result.returncode == 0, result.stderr
+    assert "row_id" in result.stderr and "one distinct value per row" in result.stderr
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert metrics["excluded_columns"] == ["row_id"]
+    assert "row_id" not in metrics["detector"]["column_importance"]
+
+
+def test_config_errors(tmp_path):
+    data = tmp_path / "d.csv"
+    make_mixed(100).to_csv(data, index=False)
+    bad_column = tmp_path / "c1.yaml"
+    bad_column.write_text(f"data:\n  path: {data}\n  types: {{salary: integer}}\n")
+    assert_one_line_error(advsynth("run", "--config", bad_column, "--out", tmp_path / "o"), "salary")
+    typo = tmp_path / "c2.yaml"
+    typo.write_text(f"data:\n  path: {data}\ngenrator: gmm\n")
+    assert_one_line_error(advsynth("run", "--config", typo, "--out", tmp_path / "o"), "genrator")
+    broken = tmp_path / "c3.yaml"
+    broken.write_text("data: [unclosed\n")
+    assert_one_line_error(advsynth("run", "--config", broken, "--out", tmp_path / "o"), "not valid YAML")
+    assert_one_line_error(advsynth("run", "--config", tmp_path / "none.yaml"), "config not found")
+    param = tmp_path / "c4.yaml"
+    param.write_text(f"data:\n  path: {data}\ngenerators:\n  gmm: {{components: 3}}\n")
+    assert_one_line_error(advsynth("run", "--config", param, "--out", tmp_path / "o"), "has no parameter")
+
+
+def test_unknown_generator_is_refused(tmp_path):
+    result = advsynth("run", "--data", "x.csv", "--generator", "vae")
+    assert result.returncode == 2 and "invalid choice: 'vae'" in result.stderr
+
+
+def test_help_reads_like_the_readme():
+    result = advsynth("run", "--help")
+    assert result.returncode == 0 and "--config" in result.stdout and "--generator" in result.stdout

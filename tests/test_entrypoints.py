@@ -1,0 +1,386 @@
+"""The container entrypoints against a temporary /opt/ml tree (no Docker).
+
+The happy path chains the four commands the way the pipeline does, on a 1,000-row
+sample of the real Adult table: generator-train -> (tar the model) -> sample ->
+detector-train -> (tar the model) -> evaluate. The failure cases run the real
+``python -m advsynth.sagemaker`` process and check its exit code, its one-line
+stderr (no traceback) and the failure file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from advsynth.config import load_config
+from advsynth.errors import ConfigError
+from advsynth.run import load_real
+from advsynth.sagemaker import contract, entrypoints
+from advsynth.sagemaker.__main__ import main as sm_main
+
+ROOT = Path(__file__).resolve().parents[1]
+ADULT_CONFIG = ROOT / "config" / "adult.yaml"
+
+GENERATOR_HP = {"pca_variance": "0.99", "min_components": "1", "max_components": "6",
+                "n_candidates": "2", "criterion": "bic", "seed": "0"}
+DETECTOR_HP = {"objective": "binary:logistic", "eval_metric": "auc", "num_round": "25",
+               "max_depth": "4", "eta": "0.3", "seed": "0"}
+DETECTION_KEYS = {"roc_auc", "roc_auc_ci", "precision", "recall", "p_value", "null_roc_auc",
+                  "null_roc_auc_ci", "column_importance", "n_train", "n_test", "test_size", "rounds",
+                  "params"}
+
+
+@pytest.fixture(scope="module")
+def adult_sample(adult_path) -> pd.DataFrame:
+    real = load_real(load_config(ADULT_CONFIG))
+    return real.sample(n=1000, random_state=0).reset_index(drop=True)
+
+
+def _env(root: Path) -> dict:
+    env = dict(os.environ)
+    env[contract.SM_ROOT_ENV] = str(root)
+    env.pop(contract.PROCESSING_ROOT_ENV, None)
+    src = str(ROOT / "src")
+    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "") if env.get("PYTHONPATH") else src
+    return env
+
+
+def _use_root(monkeypatch, root: Path) -> None:
+    monkeypatch.setenv(contract.SM_ROOT_ENV, str(root))
+    monkeypatch.delenv(contract.PROCESSING_ROOT_ENV, raising=False)
+
+
+def _write_hp(root: Path, hp: dict) -> None:
+    path = root / "input" / "config" / "hyperparameters.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(hp))
+
+
+def _tar_dir(folder: Path, archive: Path) -> None:
+    """What SageMaker does with /opt/ml/model: model.tar.gz with the files at its top level."""
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive, "w:gz") as tar:
+        for path in sorted(folder.iterdir()):
+            tar.add(path, arcname=path.name)
+
+
+def _run_module(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "advsynth.sagemaker", *args], env=_env(root),
+                          capture_output=True, text=True, timeout=300)
+
+
+def _assert_xgboost_csv(path: Path) -> np.ndarray:
+    """Label first, no header, numbers only (empty field = missing)."""
+    lines = path.read_text().splitlines()
+    assert lines, f"{path} is empty"
+    for line in lines[:200]:
+        for field in line.split(","):
+            if field:
+                float(field)   # a header or a category would raise
+    data = pd.read_csv(path, header=None).to_numpy(dtype=float)
+    assert set(np.unique(data[:, 0])) == {0.0, 1.0}
+    return data
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory, adult_sample):
+    """Run the four entrypoints in-process, each in its own /opt/ml root, like separate jobs."""
+    base = tmp_path_factory.mktemp("chain")
+    real_csv = base / "real.csv"
+    adult_sample.to_csv(real_csv, index=False)
+    mp = pytest.MonkeyPatch()
+    try:
+        # 1. generator-train
+        gen = base / "generator"
+        (gen / "input" / "data" / "train").mkdir(parents=True)
+        (gen / "input" / "data" / "train" / "real.csv").write_bytes(real_csv.read_bytes())
+        _write_hp(gen, GENERATOR_HP)
+        _use_root(mp, gen)
+        assert sm_main(["generator-train"]) == 0
+        # 2. sample: model.tar.gz + the real table as processing inputs
+        smp = base / "sample"
+        _tar_dir(gen / "model", smp / "processing" / "model" / "model.tar.gz")
+        (smp / "processing" / "real").mkdir(parents=True)
+        (smp / "processing" / "real" / "real.csv").write_bytes(real_csv.read_bytes())
+        _use_root(mp, smp)
+        assert sm_main(["sample", "--rows", "0", "--seed", "0", "--test-size", "0.3"]) == 0
+        # 3. detector-train on the splits
+        det = base / "detector"
+        for channel in ("train", "validation"):
+            folder = det / "input" / "data" / channel
+            folder.mkdir(parents=True)
+            src = smp / "processing" / "detector" / channel / f"{channel}.csv"
+            (folder / f"{channel}.csv").write_bytes(src.read_bytes())
+        _write_hp(det, DETECTOR_HP)
+        _use_root(mp, det)
+        assert sm_main(["detector-train"]) == 0
+        # 4. evaluate
+        ev = base / "evaluate"
+        _tar_dir(det / "model", ev / "processing" / "model" / "model.tar.gz")
+        for name, src in (("validation", smp / "processing" / "detector" / "validation" / "validation.csv"),
+                          ("features", smp / "processing" / "detector" / "features" / "features.json"),
+                          ("real", real_csv)):
+            (ev / "processing" / name).mkdir(parents=True)
+            (ev / "processing" / name / src.name).write_bytes(src.read_bytes())
+        _use_root(mp, ev)
+        assert sm_main(["evaluate", "--seed", "0"]) == 0
+    finally:
+        mp.undo()
+    return {"base": base, "generator": gen, "sample": smp, "detector": det, "evaluate": ev,
+            "real": adult_sample}
+
+
+def test_generator_train_writes_model_and_metric_lines(chain, capsys):
+    model = chain["generator"] / "model"
+    assert sorted(p.name for p in model.iterdir()) == ["generator.joblib", "schema.json"]
+    schema = json.loads((model / "schema.json").read_text())
+    assert [c["name"] for c in schema["columns"]] == list(chain["real"].columns)
+    assert not (chain["generator"] / "output" / "failure").exists()
+
+
+def test_generator_metric_lines_match_pipeline_regexes(tmp_path, adult_sample):
+    import re
+
+    from pipelines.adversarial.pipeline import GENERATOR_METRICS
+
+    (tmp_path / "input" / "data" / "train").mkdir(parents=True)
+    adult_sample.iloc[:300].to_csv(tmp_path / "input" / "data" / "train" / "t.csv", index=False)
+    _write_hp(tmp_path, {**GENERATOR_HP, "max_components": "3"})
+    proc = _run_module(tmp_path, "generator-train")
+    assert proc.returncode == 0, proc.stderr
+    for name, regex in GENERATOR_METRICS.items():
+        match = re.search(regex, proc.stdout)
+        assert match, f"{name}: {regex!r} matches nothing in {proc.stdout!r}"
+        float(match.group(1))
+
+
+def test_sample_writes_builtin_xgboost_splits(chain):
+    proc = chain["sample"] / "processing"
+    synthetic = pd.read_csv(proc / "synthetic" / "synthetic.csv")
+    assert list(synthetic.columns) == list(chain["real"].columns)
+    assert len(synthetic) == len(chain["real"])
+    features = json.loads((proc / "detector" / "features" / "features.json").read_text())
+    n_features = len(features["numeric"]) + sum(len(v) for v in features["categorical"].values())
+    train = _assert_xgboost_csv(proc / "detector" / "train" / "train.csv")
+    validation = _assert_xgboost_csv(proc / "detector" / "validation" / "validation.csv")
+    assert train.shape[1] == validation.shape[1] == n_features + 1
+    assert len(train) + len(validation) == 2 * len(chain["real"])
+    assert abs(len(validation) / (len(train) + len(validation)) - 0.3) < 0.01
+    # balanced classes in both splits
+    assert abs(train[:, 0].mean() - 0.5) < 0.01 and abs(validation[:, 0].mean() - 0.5) < 0.01
+    assert features["split"]["n_train"] == len(train)
+    # inputs are left as they were: nothing written next to model.tar.gz or real.csv
+    assert sorted(p.name for p in (proc / "model").iterdir()) == ["model.tar.gz"]
+    assert sorted(p.name for p in (proc / "real").iterdir()) == ["real.csv"]
+
+
+def test_detector_train_writes_loadable_xgboost_model(chain):
+    import xgboost as xgb
+
+    model = chain["detector"] / "model" / "xgboost-model"
+    booster = xgb.Booster()
+    booster.load_model(bytearray(model.read_bytes()))
+    assert booster.num_boosted_rounds() == int(DETECTOR_HP["num_round"])
+
+
+def test_detector_logs_rounds_in_builtin_format(tmp_path, chain):
+    import re
+
+    from pipelines.adversarial.pipeline import DETECTOR_METRICS
+
+    for channel in ("train", "validation"):
+        (tmp_path / "input" / "data" / channel).mkdir(parents=True)
+        src = chain["detector"] / "input" / "data" / channel / f"{channel}.csv"
+        (tmp_path / "input" / "data" / channel / f"{channel}.csv").write_bytes(src.read_bytes())
+    _write_hp(tmp_path, {**DETECTOR_HP, "num_round": "5"})
+    proc = _run_module(tmp_path, "detector-train")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout + proc.stderr
+    for name, regex in DETECTOR_METRICS.items():
+        values = [float(m.group(1)) for m in re.finditer(regex, out)]
+        assert len(values) == 5, f"{name}: {values} from {out!r}"
+        assert all(0 <= v <= 1 for v in values)
+
+
+def test_evaluate_writes_detector_section(chain):
+    evaluation = json.loads((chain["evaluate"] / "processing" / "evaluation" / "evaluation.json").read_text())
+    det = evaluation["detector"]
+    assert set(det) == DETECTION_KEYS
+    assert 0.5 < det["roc_auc"] <= 1.0
+    lo, hi = det["roc_auc_ci"]
+    assert lo <= det["roc_auc"] <= hi
+    assert 0.0 <= det["p_value"] <= 1.0
+    assert 0.0 <= det["precision"] <= 1.0 and 0.0 <= det["recall"] <= 1.0
+    assert abs(det["null_roc_auc"] - 0.5) < 0.15
+    assert math.isclose(sum(det["column_importance"].values()), 1.0, abs_tol=1e-6)
+    assert set(det["column_importance"]) <= set(chain["real"].columns)
+    assert det["rounds"] == int(DETECTOR_HP["num_round"])
+    assert det["n_test"] + det["n_train"] == 2 * len(chain["real"])
+    assert det["test_size"] == 0.3
+
+
+def test_evaluation_keys_match_in_process_detect(chain):
+    from advsynth.detection import DetectionResult
+
+    evaluation = json.loads((chain["evaluate"] / "processing" / "evaluation" / "evaluation.json").read_text())
+    assert set(evaluation["detector"]) == set(DetectionResult.__dataclass_fields__)
+
+
+# ---------------------------------------------------------------- contract units
+def test_hyperparameters_are_typed(tmp_path):
+    path = tmp_path / "hp.json"
+    path.write_text(json.dumps({"max_components": "12", "pca_variance": "0.9", "criterion": "\"aic\"",
+                                "fit_rows": "None", "sagemaker_region": "\"us-east-1\""}))
+    hp = contract.read_hyperparameters(entrypoints.GENERATOR_HYPERPARAMETERS, path)
+    assert hp == {"max_components": 12, "pca_variance": 0.9, "criterion": "aic", "fit_rows": None, "seed": 0}
+
+
+@pytest.mark.parametrize("name,value,word", [("max_components", "abc", "an integer"),
+                                              ("max_components", "2.5", "an integer"),
+                                              ("pca_variance", "high", "a number")])
+def test_bad_hyperparameter_names_itself(tmp_path, name, value, word):
+    path = tmp_path / "hp.json"
+    path.write_text(json.dumps({name: value}))
+    with pytest.raises(ConfigError) as err:
+        contract.read_hyperparameters(entrypoints.GENERATOR_HYPERPARAMETERS, path)
+    assert str(err.value) == f"hyperparameter '{name}' must be {word}, got '{value}'"
+
+
+def test_unknown_hyperparameter_is_refused(tmp_path):
+    path = tmp_path / "hp.json"
+    path.write_text(json.dumps({"max_component": "3"}))
+    with pytest.raises(ConfigError, match="unknown hyperparameter.*'max_component'"):
+        contract.read_hyperparameters(entrypoints.GENERATOR_HYPERPARAMETERS, path)
+
+
+def test_model_archive_with_escaping_member_is_not_extracted(tmp_path):
+    import io
+
+    archive = tmp_path / "in" / "model.tar.gz"
+    archive.parent.mkdir()
+    with tarfile.open(archive, "w:gz") as tar:
+        for name in ("../evil.txt", "/abs.txt", "xgboost-model"):
+            data = b"x"
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo("link")
+        link.type = tarfile.SYMTYPE
+        link.linkname = "/etc/passwd"
+        tar.addfile(link)
+    out = entrypoints.extract_model(archive.parent, ["xgboost-model"])
+    try:
+        assert sorted(p.name for p in out.rglob("*")) == ["xgboost-model"]
+        assert not (tmp_path / "evil.txt").exists()
+        assert sorted(p.name for p in archive.parent.iterdir()) == ["model.tar.gz"]
+    finally:
+        import shutil
+
+        shutil.rmtree(out)
+
+
+# ---------------------------------------------------------------- failures (real processes)
+def _assert_clean_failure(proc, failure: Path, expected: str) -> str:
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
+    error_lines = [line for line in proc.stderr.splitlines() if line.startswith("advsynth: error:")]
+    assert len(error_lines) == 1, proc.stderr
+    assert failure.is_file(), f"no failure file at {failure}"
+    reason = failure.read_text().strip()
+    assert "\n" not in reason
+    assert expected in reason, reason
+    assert error_lines[0] == f"advsynth: error: {reason}"
+    return reason
+
+
+def test_missing_train_channel_fails_cleanly(tmp_path):
+    _write_hp(tmp_path, GENERATOR_HP)
+    proc = _run_module(tmp_path, "generator-train")
+    reason = _assert_clean_failure(proc, tmp_path / "output" / "failure", "input channel 'train' not found")
+    assert str(tmp_path / "input" / "data" / "train") in reason
+
+
+def test_empty_channel_folder_fails_cleanly(tmp_path):
+    (tmp_path / "input" / "data" / "train").mkdir(parents=True)
+    proc = _run_module(tmp_path, "generator-train")
+    _assert_clean_failure(proc, tmp_path / "output" / "failure", "input channel 'train' is empty")
+
+
+def test_several_csv_files_fail_cleanly(tmp_path, adult_sample):
+    folder = tmp_path / "input" / "data" / "train"
+    folder.mkdir(parents=True)
+    adult_sample.to_csv(folder / "a.csv", index=False)
+    adult_sample.to_csv(folder / "b.csv", index=False)
+    proc = _run_module(tmp_path, "generator-train")
+    _assert_clean_failure(proc, tmp_path / "output" / "failure", "must hold exactly one CSV file, found 2: a.csv, b.csv")
+
+
+@pytest.mark.parametrize("content,expected", [("", "input is empty"),
+                                              ("age,workclass\n", "the table has a header but no rows")])
+def test_empty_table_fails_cleanly(tmp_path, content, expected):
+    folder = tmp_path / "input" / "data" / "train"
+    folder.mkdir(parents=True)
+    (folder / "real.csv").write_text(content)
+    proc = _run_module(tmp_path, "generator-train")
+    _assert_clean_failure(proc, tmp_path / "output" / "failure", expected)
+
+
+def test_wrong_hyperparameter_type_fails_cleanly(tmp_path, adult_sample):
+    folder = tmp_path / "input" / "data" / "train"
+    folder.mkdir(parents=True)
+    adult_sample.to_csv(folder / "real.csv", index=False)
+    _write_hp(tmp_path, {**GENERATOR_HP, "max_components": "abc"})
+    proc = _run_module(tmp_path, "generator-train")
+    reason = _assert_clean_failure(proc, tmp_path / "output" / "failure", "")
+    assert reason == "hyperparameter 'max_components' must be an integer, got 'abc'"
+    assert not (tmp_path / "model").exists() or not any((tmp_path / "model").iterdir())
+
+
+def test_detector_needs_num_round(tmp_path):
+    _write_hp(tmp_path, {"objective": "binary:logistic"})
+    proc = _run_module(tmp_path, "detector-train")
+    _assert_clean_failure(proc, tmp_path / "output" / "failure", "hyperparameter 'num_round' is required")
+
+
+def test_detector_refuses_non_numeric_csv(tmp_path):
+    folder = tmp_path / "input" / "data" / "train"
+    folder.mkdir(parents=True)
+    (folder / "train.csv").write_text("label,x\n0,1\n1,2\n")
+    _write_hp(tmp_path, {"num_round": "2"})
+    proc = _run_module(tmp_path, "detector-train")
+    _assert_clean_failure(proc, tmp_path / "output" / "failure", "is not numeric")
+
+
+def test_processing_missing_model_object_writes_exit_message(tmp_path):
+    (tmp_path / "processing" / "real").mkdir(parents=True)
+    (tmp_path / "processing" / "real" / "real.csv").write_text("a,b\n1,2\n")
+    proc = _run_module(tmp_path, "sample", "--rows", "10")
+    # Processing jobs report through /opt/ml/output/message (ExitMessage), not output/failure.
+    _assert_clean_failure(proc, tmp_path / "output" / "message", "generator model input not found")
+    assert not (tmp_path / "output" / "failure").exists()
+
+
+def test_processing_bad_argument_is_a_config_error(tmp_path):
+    proc = _run_module(tmp_path, "sample", "--rows", "many")
+    _assert_clean_failure(proc, tmp_path / "output" / "message", "sample: argument --rows: invalid int value")
+
+
+def test_unexpected_error_keeps_traceback_and_exits_1(tmp_path, monkeypatch, capsys):
+    _use_root(monkeypatch, tmp_path)
+
+    def boom():
+        raise RuntimeError("disk on fire")
+
+    assert contract.run_entrypoint(boom) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err
+    assert (tmp_path / "output" / "failure").read_text().strip() == "internal error: RuntimeError: disk on fire"

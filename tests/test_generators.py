@@ -1,0 +1,94 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from advsynth import BaselineSynthesizer, GMMSynthesizer, make_generator
+from advsynth.errors import ConfigError, InputError
+from advsynth.schema import infer_schema
+
+GENERATORS = [
+    lambda: BaselineSynthesizer(random_state=3),
+    lambda: GMMSynthesizer(max_components=6, n_candidates=3, random_state=3),
+]
+
+
+@pytest.mark.parametrize("factory", GENERATORS, ids=["baseline", "gmm"])
+def test_output_has_the_real_tables_shape(mixed, factory):
+    synth = factory().fit(mixed).sample(2000)
+    schema = infer_schema(mixed)
+    assert list(synth.columns) == list(mixed.columns) and len(synth) == 2000
+    assert synth["count"].dtype == np.int64
+    assert set(synth["group"].dropna()) <= {"a", "b", "c"}
+    assert set(synth["flag"]) <= {True, False}
+    for col in ("x", "count", "spend"):
+        values = synth[col].dropna().astype(float)
+        assert values.min() >= schema[col].minimum and values.max() <= schema[col].maximum
+    # precision of the real data is kept: x has 3 decimals, spend 2
+    assert np.allclose(synth["x"].dropna(), synth["x"].dropna().round(3))
+    assert np.allclose(synth["spend"], synth["spend"].round(2))
+    # missing values at about the real rate (10 % in x, 5 % in group; binomial sd ≈ 0.7 %)
+    assert abs(synth["x"].isna().mean() - mixed["x"].isna().mean()) < 0.04
+    assert abs(synth["group"].isna().mean() - mixed["group"].isna().mean()) < 0.03
+
+
+@pytest.mark.parametrize("factory", GENERATORS, ids=["baseline", "gmm"])
+def test_same_seed_same_rows_other_seed_other_rows(mixed, factory):
+    a = factory().fit(mixed).sample(300)
+    b = factory().fit(mixed).sample(300)
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(factory().fit(mixed).sample(300, random_state=99))
+
+
+def test_gmm_keeps_dependence_the_baseline_breaks(mixed):
+    """x depends on group in the real table; the mixture keeps that, independent columns cannot."""
+    def gap(df):
+        means = df.groupby("group")["x"].mean()
+        return means["c"] - means["a"]
+
+    real_gap = gap(mixed)
+    gmm_gap = gap(GMMSynthesizer(max_components=6, n_candidates=3).fit(mixed).sample(3000))
+    base_gap = gap(BaselineSynthesizer().fit(mixed).sample(3000))
+    assert real_gap > 5
+    assert abs(gmm_gap - real_gap) < 1.5
+    assert abs(base_gap) < 0.5
+
+
+def test_gmm_point_mass_comes_back_exactly(mixed):
+    synth = GMMSynthesizer(max_components=6, n_candidates=3).fit(mixed).sample(3000)
+    real_zero = (mixed["spend"] == 0).mean()
+    assert abs((synth["spend"] == 0).mean() - real_zero) < 0.06
+
+
+def test_gmm_selects_k_by_criterion_and_records_the_sweep(mixed):
+    for criterion in ("aic", "bic"):
+        gen = GMMSynthesizer(min_components=1, max_components=8, n_candidates=4, criterion=criterion).fit(mixed)
+        assert sorted(gen.selection_) == [1, 3, 6, 8]
+        assert gen.n_components_ == min(gen.selection_, key=gen.selection_.get)
+
+
+def test_id_columns_get_fresh_identifiers(mixed):
+    df = mixed.assign(id=np.arange(100, 100 + len(mixed)))
+    synth = GMMSynthesizer(max_components=4, n_candidates=2).fit(df).sample(50)
+    assert synth["id"].tolist() == list(range(1, 51))
+
+
+def test_save_and_load_give_the_same_samples(mixed, tmp_path):
+    gen = GMMSynthesizer(max_components=4, n_candidates=2).fit(mixed)
+    gen.save(tmp_path / "g.joblib")
+    loaded = GMMSynthesizer.load(tmp_path / "g.joblib")
+    pd.testing.assert_frame_equal(gen.sample(100), loaded.sample(100))
+
+
+def test_bad_parameters_and_unfitted_use(mixed):
+    with pytest.raises(ConfigError, match="unknown generator 'vae'"):
+        make_generator("vae")
+    with pytest.raises(ConfigError, match="has no parameter"):
+        make_generator("gmm", components=3)
+    with pytest.raises(ConfigError, match="criterion"):
+        GMMSynthesizer(criterion="dic").fit(mixed)
+    with pytest.raises(ConfigError, match="pca_variance"):
+        GMMSynthesizer(pca_variance=1.5).fit(mixed)
+    with pytest.raises(InputError, match="not fitted"):
+        GMMSynthesizer().sample(10)
+    with pytest.raises(InputError, match="schema"):
+        GMMSynthesizer(max_components=2).fit(mixed, infer_schema(mixed.drop(columns="x")))
