@@ -62,6 +62,20 @@ from pipelines.adversarial.pipeline import (
 
 logger = logging.getLogger(__name__)
 
+
+try:  # one-line CLI errors (``advsynth pipeline run``) while staying Value/FileNotFoundError
+    from advsynth.errors import ConfigError as _ConfigError, InputError as _InputError
+except ImportError:  # pragma: no cover - advsynth is always importable beside pipelines/
+    _ConfigError = _InputError = Exception
+
+
+class ParameterError(_ConfigError, ValueError):
+    """An unknown pipeline parameter or a value of the wrong type."""
+
+
+class DataNotFoundError(_InputError, FileNotFoundError):
+    """The real table given to ``run_local`` does not exist."""
+
 DEFAULT_BUCKET = "advsynth-local"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_PIPELINE_NAME = "AdvsynthAdversarialLocal"
@@ -247,7 +261,7 @@ def run_local(
 
     data = Path(data_path).resolve()
     if not data.is_file():
-        raise FileNotFoundError(f"no such CSV: {data}")
+        raise DataNotFoundError(f"no such CSV: {data}")
     work = Path(workdir).resolve()
     work.mkdir(parents=True, exist_ok=True)
     log_path = work / "local-run.log"
@@ -315,8 +329,18 @@ def run_local(
         types = {param.name: param.parameter_type.python_type for param in pipeline.parameters}
         unknown = sorted(set(overrides) - set(types))
         if unknown:
-            raise ValueError(f"unknown pipeline parameters: {unknown}")
-        overrides = {name: types[name](value) for name, value in overrides.items()}
+            raise ParameterError(
+                f"unknown pipeline parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(types))}"
+            )
+        converted = {}
+        for name, value in overrides.items():
+            try:
+                converted[name] = types[name](value)
+            except (TypeError, ValueError):
+                raise ParameterError(
+                    f"pipeline parameter {name} must be {types[name].__name__}, got {value!r}"
+                ) from None
+        overrides = converted
         # Runs every step before returning (local executions are synchronous).
         execution = runner.start_pipeline_execution(
             PipelineName=pipeline.name, PipelineParameters=overrides

@@ -102,8 +102,11 @@ def test_config_errors(tmp_path):
 
 
 def test_unknown_generator_is_refused(tmp_path):
-    result = advsynth("run", "--data", "x.csv", "--generator", "vae")
-    assert result.returncode == 2 and "invalid choice: 'vae'" in result.stderr
+    data = tmp_path / "d.csv"
+    make_mixed(100).to_csv(data, index=False)
+    assert_one_line_error(advsynth("run", "--data", data, "--generator", "vae", "--out", tmp_path / "o"),
+                          "unknown generator 'vae'; choose one of baseline, gmm")
+    assert not (tmp_path / "o").exists()
 
 
 def test_help_reads_like_the_readme():

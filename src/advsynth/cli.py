@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     src = run.add_mutually_exclusive_group()
     src.add_argument("--config", help="experiment config (YAML), e.g. config/adult.yaml")
     src.add_argument("--data", help="any CSV with a header row; column types are inferred")
-    run.add_argument("--generator", choices=["gmm", "baseline"], help="generator (default: the config's, else gmm)")
+    run.add_argument("--generator", metavar="NAME", help="gmm or baseline (default: the config's, else gmm)")
     run.add_argument("--out", help="run folder to create (must not exist; default runs/NAME-GENERATOR-TIMESTAMP)")
     run.add_argument("--seed", type=int, help="override the config's seed")
     run.add_argument("--rows", type=int, help="synthetic rows (default: as many as the real table)")

@@ -1,0 +1,270 @@
+"""Benchmarks, history and the bench CLI on small scikit-learn tables (each test well under 20 s)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import boto3
+import pandas as pd
+import pytest
+from moto import mock_aws
+
+from advsynth.bench import (
+    RESULT_COLUMNS,
+    BenchConfig,
+    DatasetSpec,
+    GeneratorSpec,
+    evaluate_extras,
+    load_bench_config,
+    mean_interval,
+    run_benchmark,
+)
+from advsynth.bench_cli import add_subcommands
+from advsynth.errors import AdvsynthError, ConfigError
+from advsynth.history import HistoryStore, git_revision, make_record, trend
+from advsynth.schema import infer_schema
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def small_cfg(seeds=(0,), generators=("baseline", "gmm_bic"), extras=False, table="iris") -> BenchConfig:
+    gens = {"baseline": GeneratorSpec("baseline", "baseline"),
+            "gmm_bic": GeneratorSpec("gmm_bic", "gmm", {"criterion": "bic", "max_components": 4, "n_candidates": 2})}
+    return BenchConfig(name="t", seeds=list(seeds), datasets=[DatasetSpec(table, "sklearn", table)],
+                       generators=[gens[g] for g in generators], detector={"rounds": 15, "params": {"nthread": 1}},
+                       extras=extras)
+
+
+def parse(argv):
+    parser = argparse.ArgumentParser(prog="advsynth")
+    add_subcommands(parser.add_subparsers(dest="command", required=True))
+    return parser.parse_args(argv)
+
+
+# --------------------------------------------------------------------------- config
+
+
+def test_shipped_benchmark_config_loads():
+    cfg = load_bench_config(ROOT / "config" / "benchmark.yaml")
+    assert {g.name for g in cfg.generators} >= {"baseline", "gmm_aic", "gmm_bic"}
+    assert {g.name: g.params.get("criterion") for g in cfg.generators}["gmm_bic"] == "bic"
+    kinds = {d.name: (d.kind, d.source) for d in cfg.datasets}
+    assert kinds["adult"][0] == "config" and Path(kinds["adult"][1]).exists()
+    assert kinds["wine"] == ("sklearn", "wine")
+    assert len(cfg.hash()) == 64 and cfg.hash() == load_bench_config(ROOT / "config" / "benchmark.yaml").hash()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("seeds: [0]\ndatasets: {w: {sklearn: wine}}\ngenerators: {b: {type: baseline}}\ntypo: 1\n", "unknown key"),
+    ("datasets: {w: {sklearn: nope}}\ngenerators: {baseline: {}}\n", "unknown scikit-learn table"),
+    ("datasets: {w: {sklearn: wine, csv: x.csv}}\ngenerators: {baseline: {}}\n", "exactly one of"),
+    ("datasets: {w: {sklearn: wine}}\ngenerators: {b: {type: vae}}\n", "unknown type"),
+    ("datasets: {w: {sklearn: wine}}\n", "non-empty 'generators'"),
+    ("seeds: [a]\ndatasets: {w: {sklearn: wine}}\ngenerators: {baseline: {}}\n", "seeds"),
+    ("[1, 2\n", "not valid YAML"),
+])
+def test_bad_benchmark_configs_are_one_line_config_errors(tmp_path, text, message):
+    path = tmp_path / "b.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_bench_config(path)
+    assert "\n" not in str(info.value)
+
+
+def test_select_rejects_unknown_names():
+    with pytest.raises(ConfigError, match="unknown generator"):
+        small_cfg().select(generators=["gmm_aic"])
+
+
+# --------------------------------------------------------------------------- running
+
+
+def test_benchmark_writes_results_summary_history_and_progress(tmp_path, capsys):
+    cfg = small_cfg(seeds=(0, 1), extras=True)
+    results = run_benchmark(cfg, tmp_path / "b", history=str(tmp_path / "hist"))
+    assert list(results.columns) == RESULT_COLUMNS and len(results) == 4
+    on_disk = pd.read_csv(tmp_path / "b" / "results.csv")
+    assert len(on_disk) == 4 and set(on_disk["generator"]) == {"baseline", "gmm_bic"}
+    assert on_disk["roc_auc"].between(0, 1).all() and on_disk["null_roc_auc"].notna().all()
+    # the null is shared by the generators of one dataset x seed
+    assert on_disk.groupby("seed")["null_roc_auc"].nunique().eq(1).all()
+    assert on_disk[["mean_ks", "dcr_ratio", "tstr_auc", "fit_s", "rows_per_s"]].notna().all().all()
+    summary = (tmp_path / "b" / "summary.md").read_text()
+    assert re.search(r"\| iris \| gmm_bic \| 2 \| 0\.\d{3} ± 0\.\d{3} \|", summary)
+    metrics = json.loads((tmp_path / "b" / "runs" / "iris-gmm_bic-s1" / "metrics.json").read_text())
+    assert metrics["detector"]["null_shared"] and {"fidelity", "privacy", "utility"} <= set(metrics)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 4 and err[0].startswith("[1/4] iris baseline seed 0: AUC") and "ETA" in err[-1]
+
+    records = HistoryStore(tmp_path / "hist").records()
+    assert len(records) == 4
+    rec = records[-1]
+    assert {"timestamp", "git_revision", "versions", "config_hash", "seed", "dataset", "generator", "metrics"} <= set(rec)
+    assert set(rec["versions"]) >= {"advsynth", "numpy", "pandas", "sklearn", "xgboost"}
+    assert re.fullmatch(r"[0-9a-f]{64}", rec["config_hash"])
+    assert rec["git_revision"] is None or re.fullmatch(r"[0-9a-f]{40}", rec["git_revision"])
+    assert (rec["dataset"], rec["generator"], rec["seed"]) == ("iris", "gmm_bic", 1)
+    assert rec["metrics"]["detector"]["roc_auc"] == pytest.approx(on_disk["roc_auc"].iloc[-1])
+    # same run config, different seed -> same hash; different generator -> different hash
+    by = {(r["generator"], r["seed"]): r["config_hash"] for r in records}
+    assert by[("baseline", 0)] == by[("baseline", 1)] != by[("gmm_bic", 0)]
+    with pytest.raises(AdvsynthError, match="already holds results"):
+        run_benchmark(cfg, tmp_path / "b")
+
+
+def test_killed_benchmark_leaves_finished_records_readable(tmp_path):
+    hist = tmp_path / "hist"
+
+    def progress(event):
+        if event["event"] == "run_done" and event["done"] == 2:
+            raise KeyboardInterrupt  # the user pressed Ctrl-C (or the job was killed) after the 2nd run
+
+    with pytest.raises(KeyboardInterrupt):
+        run_benchmark(small_cfg(seeds=(0, 1)), tmp_path / "b", history=str(hist), progress=progress)
+    # a write killed mid-way leaves only a dot-temp file; readers ignore it
+    (hist / "records" / ".20990101T000000.000000Z-dead.json.tmp").write_text('{"timestamp": "20')
+    records = HistoryStore(hist).records()
+    assert [(r["generator"], r["seed"]) for r in records] == [("baseline", 0), ("gmm_bic", 0)]
+    assert all(0 <= r["metrics"]["detector"]["roc_auc"] <= 1 for r in records)
+    assert len(pd.read_csv(tmp_path / "b" / "results.csv")) == 2
+    assert not (tmp_path / "b" / "summary.md").exists()
+
+
+def test_corrupt_record_is_skipped_with_a_warning(tmp_path, caplog):
+    store = HistoryStore(tmp_path)
+    store.append(make_record(dataset="d", generator="g", seed=0, config={}, metrics={"detector": {"roc_auc": 0.6}}))
+    (tmp_path / "records" / "zz-foreign.json").write_text("not json")
+    assert len(store.records()) == 1
+    assert "skipping unreadable history record" in caplog.text
+
+
+def test_same_seed_gives_identical_results(tmp_path):
+    cfg = small_cfg(seeds=(3,), table="wine")
+    a = run_benchmark(cfg, tmp_path / "a", progress=None)
+    b = run_benchmark(cfg, tmp_path / "b", progress=None)
+    stats = ["roc_auc", "roc_auc_lo", "roc_auc_hi", "null_roc_auc", "p_value", "precision", "recall", "n_synthetic"]
+    pd.testing.assert_frame_equal(a[stats], b[stats])
+    for gen in ("baseline", "gmm_bic"):
+        run = f"runs/wine-{gen}-s3/synthetic.csv"
+        assert (tmp_path / "a" / run).read_bytes() == (tmp_path / "b" / run).read_bytes()
+
+
+def test_history_on_s3_with_moto(tmp_path):
+    with mock_aws():
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="bench-history")
+        loc = "s3://bench-history/team/adv"
+        run_benchmark(small_cfg(generators=("baseline",)), tmp_path / "b", history=loc, progress=None)
+        store = HistoryStore(loc)
+        store.append(make_record(dataset="iris", generator="baseline", seed=9, config={"x": 1},
+                                 metrics={"detector": {"roc_auc": 0.9, "roc_auc_ci": [0.8, 1.0]}}))
+        keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="bench-history")["Contents"]]
+        assert len(keys) == 2 and all(re.fullmatch(r"team/adv/records/\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{32}\.json", k) for k in keys)
+        records = store.records()
+        assert [r["seed"] for r in records] == [0, 9]
+        assert records[0]["metrics"]["summary"]["generator_type"] == "baseline"
+        assert trend(records)[0]["runs"] == 2
+
+
+def test_git_revision_outside_a_checkout_is_none(tmp_path):
+    assert git_revision(tmp_path) == (None, None)
+
+
+# --------------------------------------------------------------------------- trend
+
+
+def rec(auc, lo, hi, bench, minutes, generator="gmm", config="c1"):
+    ts = datetime(2025, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=minutes)
+    return {"timestamp": ts.isoformat(), "dataset": "adult", "generator": generator, "bench_id": bench,
+            "config_hash": config, "git_revision": "a" * 40,
+            "metrics": {"detector": {"roc_auc": auc, "roc_auc_ci": [lo, hi]}}}
+
+
+PREVIOUS = [rec(0.70, 0.69, 0.71, "b1", 0), rec(0.71, 0.70, 0.72, "b1", 1), rec(0.69, 0.68, 0.70, "b1", 2)]
+
+
+def test_trend_flags_a_clear_increase_only():
+    # previous mean 0.70, sd 0.01, n 3: upper end 0.70 + 4.303 * 0.01 / sqrt(3) = 0.7248
+    _, half = mean_interval([0.70, 0.71, 0.69])
+    assert 0.70 + half == pytest.approx(0.7248, abs=1e-4)
+    worse = PREVIOUS + [rec(0.80, 0.78, 0.82, "b2", 10), rec(0.79, 0.77, 0.81, "b2", 11)]
+    row = trend(worse)[0]
+    assert row["regression"] and row["latest_n"] == 2 and row["latest_lo"] == pytest.approx(0.775)
+    assert row["previous_n"] == 3 and row["previous_hi"] == pytest.approx(0.7248, abs=1e-4)
+    # lower bound 0.724 < 0.7248: inside the noise, no flag
+    assert not trend(PREVIOUS + [rec(0.74, 0.724, 0.756, "b2", 10)])[0]["regression"]
+    # a better (lower) AUC is never a regression
+    assert not trend(PREVIOUS + [rec(0.55, 0.53, 0.57, "b2", 10)])[0]["regression"]
+
+
+def test_trend_edge_cases():
+    # no previous batch: no verdict
+    only = trend(PREVIOUS)[0]
+    assert not only["regression"] and only["previous_n"] == 0 and only["previous_hi"] is None
+    # one previous record: its DeLong upper bound is the bar
+    single = [rec(0.70, 0.69, 0.71, None, 0), rec(0.72, 0.705, 0.735, None, 5)]
+    assert not trend(single)[0]["regression"]
+    assert trend([rec(0.70, 0.69, 0.71, None, 0), rec(0.73, 0.715, 0.745, None, 5)])[0]["regression"]
+    # groups are per dataset x generator; config changes are reported
+    rows = trend(PREVIOUS + [rec(0.99, 0.98, 1.0, "b2", 10, generator="baseline", config="c2"),
+                             rec(0.80, 0.78, 0.82, "b2", 10, config="c2")])
+    by = {r["generator"]: r for r in rows}
+    assert not by["baseline"]["regression"] and by["gmm"]["regression"] and by["gmm"]["config_changed"]
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_bench_history_cli_exit_codes(tmp_path, capsys):
+    store = HistoryStore(tmp_path / "h")
+    for r in PREVIOUS:
+        store.append(r)
+    args = parse(["bench", "history", "--history", str(tmp_path / "h")])
+    assert args.func(args) == 0
+    assert "adult" in capsys.readouterr().out
+    store.append(rec(0.80, 0.78, 0.82, "b2", 10))
+    assert args.func(args) == 1
+    assert "REGRESSION" in capsys.readouterr().out
+
+
+def test_bench_cli_runs_and_reports_user_errors(tmp_path, capsys):
+    cfg = tmp_path / "b.yaml"
+    cfg.write_text("name: cli\nseeds: [0]\nhistory: hist\nextras: false\ndetector: {rounds: 10}\n"
+                   "datasets: {iris: {sklearn: iris}}\ngenerators: {baseline: {}}\n")
+    args = parse(["bench", "--config", str(cfg), "--out", str(tmp_path / "out")])
+    assert args.func(args) == 0
+    assert "| iris | baseline | 1 |" in capsys.readouterr().out
+    assert len(HistoryStore(tmp_path / "hist").records()) == 1  # 'history:' is relative to the config
+    for argv, message in ((["bench", "--config", str(tmp_path / "missing.yaml")], "not found"),
+                          (["bench", "--config", str(cfg), "--out", str(tmp_path / "out")], "already exists"),
+                          (["bench", "--config", str(cfg), "--generators", "vae"], "unknown generator"),
+                          (["bench", "--config", str(cfg), "--seeds", "x"], "--seeds"),
+                          (["bench", "history", "--history", str(tmp_path / "nothing")], "no history"),
+                          (["report", str(tmp_path / "nothing")], "not a folder"),
+                          (["report", str(tmp_path)], "neither a run folder")):
+        args = parse(argv)
+        with pytest.raises(AdvsynthError, match=message) as info:
+            args.func(args)
+        assert "\n" not in str(info.value)
+
+
+# --------------------------------------------------------------------------- extras
+
+
+def test_evaluate_extras_uses_schema_columns_and_skips_ids(mixed):
+    from advsynth.synthesizers import make_generator
+
+    real = mixed.assign(customer=[f"c{i}" for i in range(len(mixed))])
+    schema = infer_schema(real)
+    synthetic = make_generator("baseline", random_state=0).fit(real, schema).sample(len(real))
+    extras = evaluate_extras(real, synthetic, schema, "group", seed=0)
+    assert "customer" not in extras["fidelity"]["marginals"]
+    assert set(extras["fidelity"]["marginals"]) == {"group", "x", "count", "spend", "flag"}
+    assert extras["utility"]["tstr"]["target"] == "group" and extras["utility"]["tstr"]["n_test"] > 0
+    assert extras["privacy"]["dcr"]["holdout_sample_size"] == 120  # 30 % of 400 rows
+    assert evaluate_extras(real, synthetic, schema, None, seed=0)["utility"] is None
+    with pytest.raises(AdvsynthError, match="not a modelled column"):
+        evaluate_extras(real, synthetic, schema, "customer", seed=0)

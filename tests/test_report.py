@@ -1,0 +1,133 @@
+"""Reports, checked as a person sees them: rendered by headless Chromium, charts decoded.
+
+Chromium comes from Debian (``apt-get install -y chromium``); without it the rendering
+tests are skipped with that instruction.
+"""
+
+from __future__ import annotations
+
+import base64
+import html as htmllib
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("matplotlib")
+
+from advsynth.bench import BenchConfig, DatasetSpec, GeneratorSpec, run_benchmark  # noqa: E402
+from advsynth.config import DataConfig, RunConfig  # noqa: E402
+from advsynth.errors import AdvsynthError  # noqa: E402
+from advsynth.report import write_comparison, write_report  # noqa: E402
+from advsynth.run import run  # noqa: E402
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium: apt-get install -y chromium")
+
+
+def render_dom(page: Path, tmp_path: Path) -> str:
+    """The DOM after Chromium loaded the page (what a reader's browser shows)."""
+    profile = tmp_path / "chromium-profile"
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={profile}", "--dump-dom", page.resolve().as_uri()]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "<html" in done.stdout, done.stderr[-2000:]
+    return done.stdout
+
+
+def images(dom: str) -> dict[str, bytes]:
+    """alt text -> decoded PNG bytes of every embedded image."""
+    out = {}
+    for tag in re.findall(r"<img\b[^>]*>", dom):
+        src = re.search(r'src="data:image/png;base64,([^"]+)"', tag)
+        alt = re.search(r'alt="([^"]*)"', tag)
+        assert src and alt, f"an image is not an embedded PNG: {tag[:200]}"
+        out[htmllib.unescape(alt.group(1))] = base64.b64decode(src.group(1), validate=True)
+    return out
+
+
+def headings(dom: str, level: int) -> list[str]:
+    return [htmllib.unescape(re.sub(r"<[^>]+>", "", h)).strip()
+            for h in re.findall(rf"<h{level}\b[^>]*>(.*?)</h{level}>", dom, flags=re.S)]
+
+
+def assert_png(data: bytes, min_bytes: int = 2000) -> None:
+    assert data.startswith(PNG_MAGIC) and len(data) > min_bytes
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert width > 100 and height > 100
+
+
+@pytest.fixture(scope="module")
+def bench_dir(tmp_path_factory) -> Path:
+    """A two-generator benchmark on the wine table (178 rows), extras on, small detector."""
+    out = tmp_path_factory.mktemp("bench") / "b"
+    cfg = BenchConfig(name="report-test", seeds=[0, 1], datasets=[DatasetSpec("wine", "sklearn", "wine")],
+                      generators=[GeneratorSpec("baseline", "baseline"),
+                                  GeneratorSpec("gmm_bic", "gmm", {"criterion": "bic", "max_components": 4})],
+                      detector={"rounds": 20, "params": {"nthread": 1}}, extras=True)
+    run_benchmark(cfg, out, progress=None)
+    return out
+
+
+@needs_chromium
+def test_run_report_renders_every_chart(bench_dir, tmp_path):
+    page = write_report(bench_dir / "runs" / "wine-gmm_bic-s0")
+    assert page == bench_dir / "runs" / "wine-gmm_bic-s0" / "report.html"
+    dom = render_dom(page, tmp_path)
+    assert headings(dom, 1) == ["Adversarial evaluation: gmm_bic on wine (seed 0)"]
+    assert headings(dom, 2) == ["Detector ROC curve", "Column importance", "Real vs synthetic: top giveaway columns",
+                                "Correlation difference", "Privacy and utility", "Run configuration and metrics"]
+    imgs = images(dom)
+    assert set(imgs) >= {"ROC curve of the detector and the null", "column importance bar chart",
+                         "correlation difference heatmap"}
+    assert sum(alt.startswith("marginal of ") for alt in imgs) == 3
+    for data in imgs.values():
+        assert_png(data)
+    assert "Unavailable" not in dom
+    # the recomputed ROC matches the run's AUC (else the page says so)
+    assert "Recomputed from synthetic.csv" not in dom
+    text = re.sub(r"<[^>]+>", " ", dom)
+    for label in ("DCR ratio", "TSTR AUC (train synthetic, test real)", "mean ks", '"generator_variant": "gmm_bic"'):
+        assert label in htmllib.unescape(text)
+
+
+@needs_chromium
+def test_comparison_page_renders(bench_dir, tmp_path):
+    write_report(bench_dir / "runs" / "wine-baseline-s1")
+    page = write_comparison(bench_dir)
+    dom = render_dom(page, tmp_path)
+    assert headings(dom, 1) == ["Benchmark report-test"]
+    assert headings(dom, 2) == ["Detector AUC by generator", "Speed", "Summary table", "Runs"]
+    imgs = images(dom)
+    assert set(imgs) == {"detector AUC by generator and dataset", "fit time and sampling throughput"}
+    for data in imgs.values():
+        assert_png(data)
+    assert dom.count("<tr>") >= 2 + 1 + 4 + 1  # summary rows + header, run rows + header
+    assert 'href="runs/wine-baseline-s1/report.html"' in dom
+
+
+def test_plain_run_folder_without_real_table_still_reports(mixed, tmp_path):
+    """A folder from 'advsynth run' (no saved config, no scores): the page says what is missing."""
+    csv = tmp_path / "mixed.csv"
+    mixed.to_csv(csv, index=False)
+    cfg = RunConfig(data=DataConfig(path=str(csv)), name="mixed", generator="baseline",
+                    detector={"rounds": 10, "params": {"nthread": 1}})
+    run(cfg, tmp_path / "run")
+    page = write_report(tmp_path / "run")
+    text = page.read_text()
+    assert "column importance bar chart" in text and text.count("Unavailable") >= 3
+    # with the real table passed in, every section is there
+    full = write_report(tmp_path / "run", real=mixed).read_text()
+    assert "Unavailable" not in full and "ROC curve of the detector and the null" in full
+
+
+def test_report_errors_are_one_line(tmp_path):
+    with pytest.raises(AdvsynthError, match="no metrics.json"):
+        write_report(tmp_path)
+    with pytest.raises(AdvsynthError, match="no results.csv"):
+        write_comparison(tmp_path)
