@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -48,18 +49,19 @@ def main() -> None:
         selection_cost(cfg)
         return
     print(f"{'generator':<9} {'seed':>4} {'auc':>6} {'95% CI':>13} {'null':>6} {'k':>3} "
-          f"{'read':>5} {'fit':>5} {'sample':>6} {'detect':>6} {'total':>6} {'wall':>6}")
+          f"{'read':>5} {'fit':>5} {'sample':>6} {'detect':>6} {'extras':>6} {'total':>6} {'wall':>6}")
     for generator in args.generators:
         for seed in args.seeds:
             cfg.seed = seed
             start = time.perf_counter()
-            m = run(cfg, generator=generator)
-            wall = time.perf_counter() - start
+            with tempfile.TemporaryDirectory() as tmp:  # the run folder is written, as `advsynth run` does
+                m = run(cfg, Path(tmp) / "run", generator=generator)
+                wall = time.perf_counter() - start
             d, t = m["detector"], m["timings_s"]
             k = m.get("generator_fit", {}).get("n_components", "-")
             print(f"{generator:<9} {seed:>4} {d['roc_auc']:6.3f} {d['roc_auc_ci'][0]:6.3f}-{d['roc_auc_ci'][1]:5.3f} "
                   f"{d['null_roc_auc']:6.3f} {k:>3} {t['read']:5.1f} {t['fit']:5.1f} {t['sample']:6.1f} "
-                  f"{t['detect']:6.1f} {t['total']:6.1f} {wall:6.1f}")
+                  f"{t['detect']:6.1f} {t.get('extras', 0):6.1f} {t['total']:6.1f} {wall:6.1f}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from datetime import datetime, timedelta, timezone
@@ -23,7 +22,7 @@ from advsynth.bench import (
     mean_interval,
     run_benchmark,
 )
-from advsynth.bench_cli import add_subcommands
+from advsynth.cli import build_parser
 from advsynth.errors import AdvsynthError, ConfigError
 from advsynth.history import HistoryStore, git_revision, make_record, trend
 from advsynth.schema import infer_schema
@@ -40,9 +39,8 @@ def small_cfg(seeds=(0,), generators=("baseline", "gmm_bic"), extras=False, tabl
 
 
 def parse(argv):
-    parser = argparse.ArgumentParser(prog="advsynth")
-    add_subcommands(parser.add_subparsers(dest="command", required=True))
-    return parser.parse_args(argv)
+    """The real ``advsynth`` parser, so the subcommands are tested as wired."""
+    return build_parser().parse_args(argv)
 
 
 # --------------------------------------------------------------------------- config

@@ -36,12 +36,27 @@ def test_run_on_any_csv_writes_outputs_and_summary(tmp_path):
     for key in ("roc_auc", "roc_auc_ci", "precision", "recall", "p_value", "null_roc_auc", "column_importance"):
         assert key in metrics["detector"]
     assert metrics["n_synthetic"] == metrics["n_real"] == 300
+    # the generator saw 80 % of the real rows; privacy and utility are measured against the rest
+    assert (metrics["n_generator_train"], metrics["n_holdout"]) == (240, 60)
+    assert {"fidelity", "privacy", "utility"} <= set(metrics) and "exact copies" in result.stdout
+    scores = (out / "scores.csv").read_text().splitlines()
+    assert scores[0] == "model,y,score" and {line.split(",")[0] for line in scores[1:]} == {"detector", "null"}
+    assert json.loads((out / "config.json").read_text())["data"]["path"] == str(data)
     assert (out / "synthetic.csv").read_text().splitlines()[0] == "group,x,count,spend,flag"
     assert hashlib.sha256(data.read_bytes()).hexdigest() == before
     # a second run into the same folder is refused, and the first run's files survive
     again = advsynth("run", "--data", data, "--out", out)
     assert_one_line_error(again, "already exists")
     assert json.loads((out / "metrics.json").read_text()) == metrics
+
+
+def test_no_extras_leaves_out_fidelity_privacy_utility(tmp_path):
+    data = tmp_path / "mixed.csv"
+    make_mixed(200).to_csv(data, index=False)
+    result = advsynth("run", "--data", data, "--out", tmp_path / "run", "--generator", "baseline", "--no-extras")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert "privacy" not in metrics and "extras" not in metrics["timings_s"]
 
 
 def _write(path, content: bytes):
@@ -99,6 +114,9 @@ def test_config_errors(tmp_path):
     param = tmp_path / "c4.yaml"
     param.write_text(f"data:\n  path: {data}\ngenerators:\n  gmm: {{components: 3}}\n")
     assert_one_line_error(advsynth("run", "--config", param, "--out", tmp_path / "o"), "has no parameter")
+    holdout = tmp_path / "c5.yaml"
+    holdout.write_text(f"data:\n  path: {data}\nholdout: 0.9\n")
+    assert_one_line_error(advsynth("run", "--config", holdout, "--out", tmp_path / "o"), "holdout must be")
 
 
 def test_unknown_generator_is_refused(tmp_path):
@@ -112,3 +130,7 @@ def test_unknown_generator_is_refused(tmp_path):
 def test_help_reads_like_the_readme():
     result = advsynth("run", "--help")
     assert result.returncode == 0 and "--config" in result.stdout and "--generator" in result.stdout
+    top = advsynth("--help").stdout
+    assert all(cmd in top for cmd in ("run", "pipeline", "bench", "report"))
+    upsert = advsynth("pipeline", "upsert", "--help").stdout
+    assert "--generator-image" in upsert and "--kms-key" in upsert

@@ -144,7 +144,7 @@ def test_parameters_exist_with_defaults(definition):
         "SampleRows": ("Integer", 0),
         "PcaVariance": ("Float", 0.99),
         "MinComponents": ("Integer", 1),
-        "MaxComponents": ("Integer", 40),
+        "MaxComponents": ("Integer", 60),
         "Criterion": ("String", "bic"),
         "Seed": ("Integer", 0),
         "AucThreshold": ("Float", 0.75),
@@ -299,9 +299,10 @@ def _metric_regexes(step):
 
 def test_generator_metric_definitions_match_container_lines(steps):
     regexes = _metric_regexes(steps["FitGenerator"])
-    assert set(regexes) == {"generator:bic", "generator:n_components", "generator:fit_seconds"}
-    log = "n_components: 12\nbic: -12345.678\nfit_seconds: 3.5e-01\n"
-    assert re.search(regexes["generator:bic"], log).group(1) == "-12345.678"
+    assert set(regexes) == {"generator:criterion_value", "generator:n_components", "generator:fit_seconds"}
+    log = "n_components: 12\ncriterion: aic\naic: -12345.678\nfit_seconds: 3.5e-01\n"
+    assert re.search(regexes["generator:criterion_value"], log).group(1) == "-12345.678"
+    assert re.search(regexes["generator:criterion_value"], "bic: 17.5\n").group(1) == "17.5"
     assert re.search(regexes["generator:n_components"], log).group(1) == "12"
     assert float(re.search(regexes["generator:fit_seconds"], log).group(1)) == 0.35
 

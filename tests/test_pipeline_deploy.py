@@ -134,3 +134,19 @@ def test_schedule_needs_an_existing_pipeline(aws):
 
     with pytest.raises((RuntimeError, ClientError)):
         deploy.schedule("DoesNotExist", CRON, SCHEDULER_ROLE, session=aws)
+
+
+def test_cli_upsert_passes_the_image_and_kms_key(aws, capsys):
+    """`advsynth pipeline upsert` as a user types it, against moto."""
+    from advsynth.cli import main
+
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    assert main(["pipeline", "upsert", "--role", ROLE, "--region", REGION, "--bucket", BUCKET, "--name", NAME,
+                 "--generator-image", "123456789012.dkr.ecr.us-east-1.amazonaws.com/advsynth:7",
+                 "--kms-key", key]) == 0
+    assert NAME in json.loads(capsys.readouterr().out)["PipelineArn"]
+    definition = json.loads(boto3.client("sagemaker", region_name=REGION).describe_pipeline(
+        PipelineName=NAME)["PipelineDefinition"])
+    fit = definition["Steps"][0]["Arguments"]
+    assert fit["AlgorithmSpecification"]["TrainingImage"].endswith("/advsynth:7")
+    assert key in json.dumps(fit)

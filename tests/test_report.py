@@ -111,19 +111,21 @@ def test_comparison_page_renders(bench_dir, tmp_path):
     assert 'href="runs/wine-baseline-s1/report.html"' in dom
 
 
-def test_plain_run_folder_without_real_table_still_reports(mixed, tmp_path):
-    """A folder from 'advsynth run' (no saved config, no scores): the page says what is missing."""
+def test_run_folder_reports_everything_and_says_what_is_missing(mixed, tmp_path):
+    """A folder from 'advsynth run' carries its scores and config; without them the page says what is missing."""
     csv = tmp_path / "mixed.csv"
     mixed.to_csv(csv, index=False)
     cfg = RunConfig(data=DataConfig(path=str(csv)), name="mixed", generator="baseline",
                     detector={"rounds": 10, "params": {"nthread": 1}})
     run(cfg, tmp_path / "run")
-    page = write_report(tmp_path / "run")
-    text = page.read_text()
-    assert "column importance bar chart" in text and text.count("Unavailable") >= 3
-    # with the real table passed in, every section is there
-    full = write_report(tmp_path / "run", real=mixed).read_text()
+    full = write_report(tmp_path / "run").read_text()
     assert "Unavailable" not in full and "ROC curve of the detector and the null" in full
+    # the real table moved away and the saved scores lost: sections that need them say so
+    csv.unlink()
+    (tmp_path / "run" / "scores.csv").unlink()
+    text = write_report(tmp_path / "run").read_text()
+    assert "column importance bar chart" in text and text.count("Unavailable") >= 2
+    assert "ROC curve of the detector" not in text
 
 
 def test_report_errors_are_one_line(tmp_path):

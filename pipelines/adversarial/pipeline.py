@@ -64,7 +64,7 @@ TEST_SIZE = "0.3"
 # #011 in CloudWatch); a literal tab or space separator is accepted too.
 _FLOAT = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
 GENERATOR_METRICS = {
-    "generator:bic": r"bic: " + _FLOAT,
+    "generator:criterion_value": r"(?:aic|bic): " + _FLOAT,  # the chosen k's AIC or BIC
     "generator:n_components": r"n_components: ([0-9]+)",
     "generator:fit_seconds": r"fit_seconds: " + _FLOAT,
 }
@@ -173,7 +173,7 @@ def get_parameters(default_bucket: str = "advsynth-artifacts", base_job_prefix: 
         ParameterInteger(name="SampleRows", default_value=0),
         ParameterFloat(name="PcaVariance", default_value=0.99),
         ParameterInteger(name="MinComponents", default_value=1),
-        ParameterInteger(name="MaxComponents", default_value=40),
+        ParameterInteger(name="MaxComponents", default_value=60),
         ParameterString(name="Criterion", default_value="bic"),
         ParameterInteger(name="Seed", default_value=0),
         ParameterFloat(name="AucThreshold", default_value=0.75),

@@ -20,8 +20,8 @@ generator, so it is computed once per dataset × seed and shared by the generato
 one-hot features fitted on the real table alone; levels only a generator produces are
 all-zero columns for real rows and cannot change the trees.
 
-``evaluate_extras`` (fidelity, privacy, utility of one run) lives here too; it imports
-nothing from ``advsynth.run`` at module level so ``run.py`` can import it.
+Fidelity, privacy and utility come from ``advsynth.run`` itself (``evaluate_extras``), so a
+benchmark run's metrics.json holds the same figures as an ``advsynth run``.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ import pandas as pd
 import yaml
 
 from .errors import ConfigError, InputError
+from .metrics.evaluate import evaluate_extras, split_real  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -226,63 +227,6 @@ def dataset_run_config(spec: DatasetSpec, data_dir: Path):
 # --------------------------------------------------------------------------- extras
 
 
-def split_real(real: pd.DataFrame, seed: int, holdout: float = 0.3) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Seeded random split of the real table into (train, holdout)."""
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 7]))
-    order = rng.permutation(len(real))
-    n_hold = max(1, int(round(len(real) * holdout)))
-    return real.iloc[np.sort(order[n_hold:])], real.iloc[np.sort(order[:n_hold])]
-
-
-def evaluate_extras(real: pd.DataFrame, synthetic: pd.DataFrame, schema, target: str | None, seed: int, *,
-                    split: tuple[pd.DataFrame, pd.DataFrame] | None = None, holdout: float = 0.3,
-                    dcr_sample: int = 1000, dcr_train_sample: int = 10000, max_fidelity_rows: int = 50000,
-                    max_utility_rows: int = 10000, n_jobs: int = 1) -> dict:
-    """Fidelity, privacy and utility of one synthetic table: ``{"fidelity", "privacy", "utility", "timings_s"}``.
-
-    Columns come from the schema (``advsynth.schema.Schema``): numeric/integer columns are
-    numeric, categorical/boolean columns are categorical, ID-like columns are left out.
-    The real table is split into train/holdout (``split_real``, seeded; or pass ``split``,
-    the (train, holdout) pair the generator was actually fitted on). Privacy compares the
-    synthetic rows' distance to train with the holdout's (DCR on at most ``dcr_sample``
-    queries against ``dcr_train_sample`` train rows); utility is TSTR/TRTR on ``target``
-    (``None`` without a target), trained on at most ``max_utility_rows`` real-train and
-    synthetic rows each (same size for both models, so the comparison stays fair; tested
-    on the whole holdout). ``n_jobs`` is XGBoost's thread count for TSTR: 1 by default,
-    because on a busy 2-core machine 2 OpenMP threads spin-wait (Adult: 0.8 s with 1
-    thread, 9-29 s with 2; identical results). Caveat: if the generator was fitted on the *whole* real
-    table (as ``advsynth run`` does today), the holdout rows were seen by it too, so DCR
-    under-detects copying of holdout rows and TSTR is optimistic; fit on ``split[0]`` for
-    honest figures.
-    """
-    from .metrics import fidelity_report, privacy_report, tstr
-
-    modelled = [c for c in schema.columns if not c.id_like]
-    numeric = [c.name for c in modelled if c.is_numeric]
-    categorical = [c.name for c in modelled if not c.is_numeric]
-    if target is not None and target not in numeric + categorical:
-        raise InputError(f"target column '{target}' is not a modelled column of the schema")
-    train, hold = split if split is not None else split_real(real, seed, holdout)
-    timings = {}
-    t = time.perf_counter()
-    fid_real = real if len(real) <= max_fidelity_rows else real.sample(max_fidelity_rows, random_state=seed)
-    fid_syn = synthetic if len(synthetic) <= max_fidelity_rows else synthetic.sample(max_fidelity_rows, random_state=seed)
-    fid_target = target if target in categorical else None
-    fidelity = fidelity_report(fid_real, fid_syn, numeric, categorical, target=fid_target)
-    timings["fidelity"] = round(time.perf_counter() - t, 3)
-    t = time.perf_counter()
-    privacy = privacy_report(train, hold, synthetic, numeric, categorical, sample_size=dcr_sample,
-                             random_state=seed, train_sample_size=dcr_train_sample)
-    timings["privacy"] = round(time.perf_counter() - t, 3)
-    t = time.perf_counter()
-    # utility_report's content (TSTR), with the thread count exposed
-    cap = lambda df: df if len(df) <= max_utility_rows else df.sample(max_utility_rows, random_state=seed)  # noqa: E731
-    utility = ({"tstr": tstr(cap(train), hold, cap(synthetic), target, numeric, categorical, random_state=seed,
-                             n_jobs=n_jobs)} if target else None)
-    timings["utility"] = round(time.perf_counter() - t, 3)
-    return {"fidelity": fidelity, "privacy": privacy, "utility": utility, "timings_s": timings}
-
-
 def extras_columns(extras: dict | None) -> dict:
     """The few extras figures results.csv and the history keep (the full dicts stay in metrics.json)."""
     if not extras:
@@ -306,14 +250,14 @@ def extras_columns(extras: dict | None) -> dict:
 # --------------------------------------------------------------------------- running
 
 
-def shared_null(real: pd.DataFrame, schema, detector: dict, seed: int) -> tuple[float, list[float]]:
+def shared_null(real: pd.DataFrame, schema, detector: dict, seed: int) -> tuple[float, list[float], tuple]:
     """The null AUC of ``detect`` (real vs real halves), computed once per dataset × seed."""
     from .detection import DetectorFeatures, null_auc
 
     exclude = tuple(c.name for c in schema.columns if c.id_like)
     features = DetectorFeatures.fit(real, exclude=exclude)
-    return null_auc(real, features, test_size=float(detector.get("test_size", 0.3)),
-                    rounds=int(detector.get("rounds", 200)), params=detector.get("params"), seed=seed)
+    return null_auc(real, features, test_size=float(detector.get("test_size", 0.3)), rounds=int(detector.get("rounds", 200)),
+                    params=detector.get("params"), seed=seed, return_scores=True)
 
 
 def result_row(dataset: str, gen: GeneratorSpec, seed: int, metrics: dict, run_dir: str) -> dict:
@@ -421,14 +365,18 @@ def run_benchmark(bench_cfg: BenchConfig, out_dir: str | Path, history=None,
         detector = {**base_cfg.detector, **bench_cfg.detector, **ds.detector}
         params = {**base_cfg.generator_params(gen.type), **gen.params}
         cfg = replace(base_cfg, seed=int(seed), generator=gen.type, generators={gen.type: params},
-                      detector={**detector, "null": False}, rows=ds.rows or bench_cfg.rows or base_cfg.rows)
+                      detector={**detector, "null": False}, rows=ds.rows or bench_cfg.rows or base_cfg.rows,
+                      extras=bench_cfg.extras)
         run_dir = out / "runs" / f"{ds.name}-{gen.name}-s{seed}"
         metrics = run(cfg, run_dir, generator=gen.type)
         if detector.get("null", True):
             if seed not in nulls:
                 t = time.perf_counter()
                 nulls[seed] = (*shared_null(real, schema, detector, seed), round(time.perf_counter() - t, 3))
-            null_value, null_ci, null_s = nulls[seed]
+            null_value, null_ci, (null_y, null_scores), null_s = nulls[seed]
+            scores = pd.concat([pd.read_csv(run_dir / "scores.csv"),
+                                pd.DataFrame({"model": "null", "y": null_y.astype(int), "score": null_scores})])
+            write_csv_atomic(run_dir / "scores.csv", scores)
             metrics["detector"].update(null_roc_auc=null_value, null_roc_auc_ci=null_ci, null_shared=True)
             metrics["timings_s"]["null"] = null_s
         run_config = {"data": asdict(cfg.data), "name": cfg.name, "seed": cfg.seed, "target": cfg.target,
@@ -437,12 +385,8 @@ def run_benchmark(bench_cfg: BenchConfig, out_dir: str | Path, history=None,
         metrics["generator_variant"] = gen.name
         extras = None
         if bench_cfg.extras:
-            synthetic = pd.read_csv(run_dir / "synthetic.csv")
-            extras = evaluate_extras(real, synthetic, schema, cfg.target, int(seed),
-                                     n_jobs=int((detector.get("params") or {}).get("nthread", 1)))
-            for key in ("fidelity", "privacy", "utility"):
-                metrics[key] = extras[key]
-            metrics["timings_s"]["extras"] = round(sum(extras["timings_s"].values()), 3)
+            extras = {k: metrics[k] for k in ("fidelity", "privacy", "utility")}
+            extras["timings_s"] = {"extras": metrics["timings_s"]["extras"]}
         write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n")
         write_text_atomic(run_dir / "run_config.json", json.dumps(run_config, indent=2, default=str) + "\n")
         row = result_row(ds.name, gen, int(seed), {**metrics, "extras_for_bench": extras}, str(run_dir.relative_to(out)))

@@ -34,11 +34,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         cfg.seed = args.seed
     if args.rows is not None:
         cfg.rows = args.rows
+    if args.no_extras:
+        cfg.extras = False
     generator = args.generator or cfg.generator
     out = Path(args.out) if args.out else _default_out(cfg.name, generator)
     metrics = run(cfg, out, generator=generator)
     print(summary(metrics, out))
     return 0
+
+
+def _num(value, fmt: str = ".3f") -> str:
+    return "n/a" if value is None else format(value, fmt)
 
 
 def summary(metrics: dict, out: Path | None = None) -> str:
@@ -53,10 +59,15 @@ def summary(metrics: dict, out: Path | None = None) -> str:
     if det.get("null_roc_auc") is not None:
         lines.append(f"real-vs-real null AUC {det['null_roc_auc']:.3f} (0.5 means the detector finds nothing)")
     lines.append("top giveaway columns: " + ", ".join(f"{c} {s:.0%}" for c, s in top))
-    lines.append(f"time {metrics['timings_s']['total']:.1f} s (" + ", ".join(
-        f"{k} {v:.1f}" for k, v in metrics["timings_s"].items() if k != "total") + ")")
+    if "privacy" in metrics:
+        fid, priv, tstr = metrics["fidelity"]["summary"], metrics["privacy"], (metrics.get("utility") or {}).get("tstr")
+        lines.append(
+            f"fidelity: mean KS {_num(fid.get('mean_ks'))}, mean TVD {_num(fid.get('mean_tvd'))}; "
+            f"privacy: exact copies {priv['exact_match_rate']:.2%} (holdout {priv['holdout_exact_match_rate']:.2%}), "
+            f"DCR ratio {_num(priv['dcr']['ratio_median'], '.2f')}"
+            + (f"; utility: TSTR AUC {_num(tstr['tstr']['auc'])} vs TRTR {_num(tstr['trtr']['auc'])}" if tstr else ""))
     if out is not None:
-        lines.append(f"wrote {out}/synthetic.csv, {out}/metrics.json")
+        lines.append(f"wrote {out}/synthetic.csv, {out}/metrics.json; 'advsynth report {out}' draws it")
     return "\n".join(lines)
 
 
@@ -81,8 +92,11 @@ def cmd_pipeline_run(args: argparse.Namespace) -> int:
 def cmd_pipeline_upsert(args: argparse.Namespace) -> int:
     from pipelines import deploy
 
+    extra = {"generator_image": args.generator_image} if args.generator_image else {}
+    if args.kms_key:
+        extra["kms_key"] = args.kms_key
     print(json.dumps(deploy.upsert(args.role, region=args.region, default_bucket=args.bucket,
-                                   pipeline_name=args.name), indent=2, default=str))
+                                   pipeline_name=args.name, **extra), indent=2, default=str))
     return 0
 
 
@@ -129,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="run folder to create (must not exist; default runs/NAME-GENERATOR-TIMESTAMP)")
     run.add_argument("--seed", type=int, help="override the config's seed")
     run.add_argument("--rows", type=int, help="synthetic rows (default: as many as the real table)")
+    run.add_argument("--no-extras", action="store_true", help="skip the fidelity, privacy and utility metrics")
     run.set_defaults(func=cmd_run)
 
     pipe = sub.add_parser("pipeline", help="the SageMaker pipeline: definition, local run, deploy, schedule")
@@ -154,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--role", required=True, help="SageMaker execution role ARN")
             p.add_argument("--region")
             p.add_argument("--bucket", required=True, help="S3 bucket for artifacts")
+            p.add_argument("--generator-image", help="ECR URI of the advsynth image (generator and evaluation steps)")
+            p.add_argument("--kms-key", help="KMS key ID or ARN for job volumes and outputs")
         if name == "start":
             p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
         if name == "schedule":
@@ -162,6 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--disable", action="store_true")
             p.add_argument("--delete", action="store_true")
         p.set_defaults(func=func)
+
+    from .bench_cli import add_subcommands
+
+    add_subcommands(sub)
     return parser
 
 

@@ -15,7 +15,7 @@ import yaml
 from .errors import ConfigError
 from .io import is_s3
 
-_TOP_KEYS = {"name", "seed", "data", "target", "generator", "generators", "detector", "rows"}
+_TOP_KEYS = {"name", "seed", "data", "target", "generator", "generators", "detector", "rows", "holdout", "extras"}
 _DATA_KEYS = {"path", "header", "columns", "na_values", "skipinitialspace", "sep", "types"}
 _DETECTOR_KEYS = {"test_size", "rounds", "params", "null"}
 
@@ -41,6 +41,14 @@ class RunConfig:
     generators: dict[str, dict] = field(default_factory=dict)
     detector: dict = field(default_factory=dict)
     rows: int | None = None  # synthetic rows; None = as many as the real table
+    # share of real rows withheld from the generator: the unseen rows that privacy (DCR) and
+    # utility (TSTR) compare against; without it those figures would flatter a memorising model
+    holdout: float = 0.2
+    extras: bool = True  # fidelity, privacy and utility metrics beside the detector's
+
+    def __post_init__(self):
+        if not 0 < float(self.holdout) < 0.5:
+            raise ConfigError(f"holdout must be a share between 0 and 0.5, got {self.holdout!r}")
 
     def generator_params(self, name: str | None = None) -> dict:
         return dict(self.generators.get(name or self.generator) or {})
@@ -83,6 +91,8 @@ def load_config(path: str | Path) -> RunConfig:
             generators=raw.get("generators") or {},
             detector=detector,
             rows=raw.get("rows"),
+            holdout=float(raw.get("holdout", 0.2)),
+            extras=bool(raw.get("extras", True)),
         )
     except (TypeError, ValueError) as err:
         raise ConfigError(f"config {path}: {err}") from None

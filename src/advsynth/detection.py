@@ -117,9 +117,20 @@ class DetectionResult:
     test_size: float
     rounds: int
     params: dict
+    # held-out scores {"detector": (y, score), "null": (y, score)} for ROC curves; not in metrics.json
+    scores: dict = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        out.pop("scores")
+        return out
+
+    def scores_frame(self) -> pd.DataFrame:
+        """The held-out scores as a long table (model, y, score): what ``scores.csv`` holds."""
+        return pd.concat(
+            [pd.DataFrame({"model": name, "y": y.astype(int), "score": s}) for name, (y, s) in self.scores.items()],
+            ignore_index=True,
+        )
 
     def top_columns(self, k: int = 3) -> list[tuple[str, float]]:
         return sorted(self.column_importance.items(), key=lambda kv: -kv[1])[:k]
@@ -174,16 +185,21 @@ def score_stats(y_true: np.ndarray, scores: np.ndarray) -> dict:
 
 
 def null_auc(real: pd.DataFrame, features: DetectorFeatures, *, test_size: float = 0.3, rounds: int = DEFAULT_ROUNDS,
-             params: dict | None = None, seed: int = 0) -> tuple[float, list[float]]:
-    """The detector's AUC on real vs real: two random halves of the real table, same protocol."""
+             params: dict | None = None, seed: int = 0,
+             return_scores: bool = False) -> tuple[float, list[float]] | tuple[float, list[float], tuple]:
+    """The detector's AUC on real vs real: two random halves of the real table, same protocol.
+
+    With ``return_scores`` the held-out (y, score) pair comes third, for the null ROC curve.
+    """
     rng = np.random.default_rng(seed + 1)
     order = rng.permutation(len(real))
     half = len(real) // 2
     X = features.transform(real)
     X_tr, X_te, y_tr, y_te = labelled_split(X[order[:half]], X[order[half : 2 * half]], test_size, seed)
     booster = train_detector(X_tr, y_tr, rounds=rounds, params=params, seed=seed)
-    auc, ci = roc_auc_delong(y_te, booster.predict(xgb.DMatrix(X_te)))
-    return auc, list(ci)
+    scores = booster.predict(xgb.DMatrix(X_te))
+    auc, ci = roc_auc_delong(y_te, scores)
+    return (auc, list(ci), (y_te, scores)) if return_scores else (auc, list(ci))
 
 
 def detect(
@@ -213,11 +229,12 @@ def detect(
     features = DetectorFeatures.fit(real_b, synth_b, exclude=exclude)
     X_tr, X_te, y_tr, y_te = labelled_split(features.transform(real_b), features.transform(synth_b), test_size, random_state)
     booster = train_detector(X_tr, y_tr, rounds=rounds, params=params, seed=random_state)
-    stats = score_stats(y_te, booster.predict(xgb.DMatrix(X_te)))
-    null_auc_value, null_ci = (
-        null_auc(real, features, test_size=test_size, rounds=rounds, params=params, seed=random_state)
-        if null else (None, None)
-    )
+    scores = {"detector": (y_te, booster.predict(xgb.DMatrix(X_te)))}
+    stats = score_stats(*scores["detector"])
+    null_auc_value = null_ci = None
+    if null:
+        null_auc_value, null_ci, scores["null"] = null_auc(
+            real, features, test_size=test_size, rounds=rounds, params=params, seed=random_state, return_scores=True)
     return DetectionResult(
         **stats,
         null_roc_auc=null_auc_value,
@@ -228,4 +245,5 @@ def detect(
         test_size=float(test_size),
         rounds=int(rounds),
         params={**DEFAULT_PARAMS, **(params or {})},
+        scores=scores,
     )

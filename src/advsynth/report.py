@@ -353,7 +353,7 @@ def write_report(run_dir: str | Path, real: pd.DataFrame | None = None) -> Path:
     categorical = [c.name for c in schema.columns if not c.is_numeric and not c.id_like]
     extras_metrics = dict(metrics)
     if real is not None and not metrics.get("fidelity"):
-        from .bench import evaluate_extras
+        from .metrics.evaluate import evaluate_extras
 
         target = (run_config or {}).get("target")
         extras = evaluate_extras(real, synthetic, schema, target if target in numeric + categorical else None, seed)

@@ -6,6 +6,7 @@ nothing (the CLI does), so tests and benchmarks call it directly.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import platform
@@ -22,6 +23,7 @@ from .config import RunConfig
 from .detection import detect
 from .errors import InputError
 from .io import read_table, write_csv_atomic, write_text_atomic
+from .metrics.evaluate import evaluate_extras, split_real
 from .schema import infer_schema
 from .synthesizers import make_generator
 
@@ -65,8 +67,9 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
     if cfg.target is not None and cfg.target not in real.columns:
         raise InputError(f"target column '{cfg.target}' is not in the data")
     n_rows = int(cfg.rows or len(real))
+    train, holdout = split_real(real, cfg.seed, cfg.holdout)
     with _timed(timings, "fit"):
-        gen.fit(real, schema)
+        gen.fit(train, schema)
     with _timed(timings, "sample"):
         synthetic = gen.sample(n_rows, random_state=cfg.seed)
     detector_cfg = dict(cfg.detector)
@@ -80,12 +83,19 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
             random_state=cfg.seed,
             exclude=tuple(c.name for c in schema.columns if c.id_like),
         )
+    extras = None
+    if cfg.extras:
+        with _timed(timings, "extras"):
+            extras = evaluate_extras(real, synthetic, schema, cfg.target, cfg.seed, split=(train, holdout),
+                                     n_jobs=int((detector_cfg.get("params") or {}).get("nthread", 1)))
     timings["total"] = round(sum(timings.values()), 3)
     metrics = {
         "name": cfg.name,
         "generator": name,
         "generator_params": {k: v for k, v in gen.get_params().items()},
         "n_real": int(len(real)),
+        "n_generator_train": int(len(train)),
+        "n_holdout": int(len(holdout)),
         "n_synthetic": int(len(synthetic)),
         "seed": int(cfg.seed),
         "excluded_columns": [c.name for c in schema.columns if c.id_like],
@@ -100,18 +110,28 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
             "criterion": gen.criterion,
             "criterion_by_k": {str(k): v for k, v in sorted(gen.selection_.items())},
         }
+    if extras is not None:
+        metrics.update({k: extras[k] for k in ("fidelity", "privacy", "utility")})
     if out_path is not None:
-        write_run(out_path, synthetic, metrics, schema.to_json())
+        write_run(out_path, synthetic, metrics, schema.to_json(), scores=result.scores_frame(),
+                  config=dataclasses.asdict(cfg) | {"generator": name})
     return metrics
 
 
-def write_run(out_path: Path, synthetic: pd.DataFrame, metrics: dict, schema_json: str) -> None:
+def write_run(out_path: Path, synthetic: pd.DataFrame, metrics: dict, schema_json: str, *,
+              scores: pd.DataFrame | None = None, config: dict | None = None) -> None:
+    """Write the run folder: synthetic.csv, metrics.json, schema.json, and scores.csv (held-out
+    detector and null scores, for ROC curves) and config.json (the resolved config) when given."""
     out_path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.", dir=out_path.parent))
     try:
         write_csv_atomic(staging / "synthetic.csv", synthetic)
         write_text_atomic(staging / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True) + "\n")
         write_text_atomic(staging / "schema.json", schema_json + "\n")
+        if scores is not None:
+            write_csv_atomic(staging / "scores.csv", scores)
+        if config is not None:
+            write_text_atomic(staging / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
         staging.rename(out_path)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

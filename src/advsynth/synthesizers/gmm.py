@@ -15,6 +15,7 @@ import logging
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.decomposition import PCA
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
@@ -43,6 +44,8 @@ class GMMSynthesizer(Synthesizer):
     fit_rows : rows sub-sampled for the final fit (None: all rows); EM costs O(rows·k·d²).
     max_iter, n_init : EM settings of the final fit.
     point_mass_share : see ``TableEncoder``.
+    n_jobs : threads for the sweep's candidate fits (each fit is seeded on its own, so the
+        result does not depend on it).
     random_state : seeds every random choice (subsample, PCA, EM initialisation, sampling).
     """
 
@@ -52,15 +55,16 @@ class GMMSynthesizer(Synthesizer):
         self,
         pca_variance: float = 0.99,
         min_components: int = 1,
-        max_components: int = 40,
+        max_components: int = 60,
         n_candidates: int = 4,
         criterion: str = "aic",
         covariance_type: str = "full",
         selection_rows: int = 4000,
-        fit_rows: int | None = 15000,
+        fit_rows: int | None = 12000,
         max_iter: int = 200,
         n_init: int = 1,
         point_mass_share: float = 0.2,
+        n_jobs: int = 2,
         random_state: int = 0,
     ):
         self.pca_variance = pca_variance
@@ -74,6 +78,7 @@ class GMMSynthesizer(Synthesizer):
         self.max_iter = max_iter
         self.n_init = n_init
         self.point_mass_share = point_mass_share
+        self.n_jobs = n_jobs
         self.random_state = random_state
 
     def _check_params(self) -> None:
@@ -123,12 +128,13 @@ class GMMSynthesizer(Synthesizer):
         Z = self.pca_.transform(X).astype(np.float32)
         rng = np.random.default_rng(self.random_state)
         subset = _subsample(Z, self.selection_rows, rng)
-        self.selection_ = {}
-        for k in self.candidates(len(Z)):
-            model = self._mixture(k, max_iter=100).fit(subset)
-            self.selection_[k] = float(getattr(model, self.criterion)(subset))
-            log.debug("k=%d %s=%.1f", k, self.criterion, self.selection_[k])
-        self.n_components_ = min(self.selection_, key=self.selection_.get)
+        # Threads, not processes: numpy's products release the GIL and nothing is copied.
+        # Largest k first, so the longest fit does not start last.
+        ks = sorted(self.candidates(len(Z)), reverse=True)
+        scores = Parallel(n_jobs=int(self.n_jobs), prefer="threads")(
+            delayed(self._criterion)(k, subset) for k in ks)
+        self.selection_ = dict(zip(ks, scores))
+        self.n_components_ = min(sorted(self.selection_), key=self.selection_.get)
         self.mixture_ = self._mixture(self.n_components_, max_iter=self.max_iter).fit(_subsample(Z, self.fit_rows, rng))
         if not self.mixture_.converged_:
             log.warning("EM did not converge in %d iterations for k=%d", self.max_iter, self.n_components_)
@@ -137,6 +143,11 @@ class GMMSynthesizer(Synthesizer):
             "PCA kept %d of %d features; %s chose k=%d from %s",
             self.pca_.n_components_, X.shape[1], self.criterion, self.n_components_, sorted(self.selection_),
         )
+
+    def _criterion(self, k: int, subset: np.ndarray) -> float:
+        value = float(getattr(self._mixture(k, max_iter=100).fit(subset), self.criterion)(subset))
+        log.debug("k=%d %s=%.1f", k, self.criterion, value)
+        return value
 
     def _sample_raw(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         weights = self.mixture_.weights_ / self.mixture_.weights_.sum()
