@@ -29,7 +29,7 @@ def test_run_on_any_csv_writes_outputs_and_summary(tmp_path):
     out = tmp_path / "run"
     result = advsynth("run", "--data", data, "--out", out, "--generator", "baseline")
     assert result.returncode == 0, result.stderr
-    assert "detector ROC-AUC" in result.stdout and "top giveaway columns" in result.stdout
+    assert "detector ROC-AUC" in result.stdout and "top giveaway columns" in result.stdout and "time " in result.stdout
     metrics = json.loads((out / "metrics.json").read_text())
     for key in ("generator", "n_real", "n_synthetic", "seed", "timings_s"):
         assert key in metrics
@@ -40,7 +40,7 @@ def test_run_on_any_csv_writes_outputs_and_summary(tmp_path):
     assert (metrics["n_generator_train"], metrics["n_holdout"]) == (240, 60)
     assert {"fidelity", "privacy", "utility"} <= set(metrics) and "exact copies" in result.stdout
     scores = (out / "scores.csv").read_text().splitlines()
-    assert scores[0] == "model,y,score" and {line.split(",")[0] for line in scores[1:]} == {"detector", "null"}
+    assert scores[0] == "model,y,score" and {line.split(",")[0] for line in scores[1:]} == {"detector", "real_vs_real"}
     assert json.loads((out / "config.json").read_text())["data"]["path"] == str(data)
     assert (out / "synthetic.csv").read_text().splitlines()[0] == "group,x,count,spend,flag"
     assert hashlib.sha256(data.read_bytes()).hexdigest() == before

@@ -375,7 +375,7 @@ def run_benchmark(bench_cfg: BenchConfig, out_dir: str | Path, history=None,
                 nulls[seed] = (*shared_null(real, schema, detector, seed), round(time.perf_counter() - t, 3))
             null_value, null_ci, (null_y, null_scores), null_s = nulls[seed]
             scores = pd.concat([pd.read_csv(run_dir / "scores.csv"),
-                                pd.DataFrame({"model": "null", "y": null_y.astype(int), "score": null_scores})])
+                                pd.DataFrame({"model": "real_vs_real", "y": null_y.astype(int), "score": null_scores})])
             write_csv_atomic(run_dir / "scores.csv", scores)
             metrics["detector"].update(null_roc_auc=null_value, null_roc_auc_ci=null_ci, null_shared=True)
             metrics["timings_s"]["null"] = null_s

@@ -117,7 +117,7 @@ class DetectionResult:
     test_size: float
     rounds: int
     params: dict
-    # held-out scores {"detector": (y, score), "null": (y, score)} for ROC curves; not in metrics.json
+    # held-out (y, score) pairs for ROC curves, keyed "detector" and "real_vs_real" (the null); not in metrics.json
     scores: dict = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict:
@@ -233,7 +233,7 @@ def detect(
     stats = score_stats(*scores["detector"])
     null_auc_value = null_ci = None
     if null:
-        null_auc_value, null_ci, scores["null"] = null_auc(
+        null_auc_value, null_ci, scores["real_vs_real"] = null_auc(
             real, features, test_size=test_size, rounds=rounds, params=params, seed=random_state, return_scores=True)
     return DetectionResult(
         **stats,

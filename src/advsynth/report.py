@@ -8,7 +8,7 @@ marginals of the top-3 giveaway columns, the correlation-difference heatmap, pri
 and utility figures, and the run's config and metrics.
 
 Inputs read from the run folder: ``metrics.json``, ``schema.json``, ``synthetic.csv``;
-``scores.csv`` (held-out detector scores: columns ``model`` in {detector, null}, ``y``,
+``scores.csv`` (held-out detector scores: columns ``model`` in {detector, real_vs_real}, ``y``,
 ``score``) when the run saved it; the real table through ``run_config.json`` (written by
 benchmarks) or ``config.json``, or passed as ``real=``. Without saved scores the ROC
 curves are recomputed with ``advsynth.detection``'s pieces and the run's seed and
@@ -122,28 +122,15 @@ def _load_real(run_dir: Path) -> pd.DataFrame | None:
 
 def detector_scores(real: pd.DataFrame, synthetic: pd.DataFrame, exclude: tuple, detector: dict,
                     seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Held-out (y, score) of the detector and of the null, by ``detect``'s protocol and seed."""
-    import xgboost as xgb
+    """Held-out (y, score) of the detector and of the real-vs-real null, rerun with ``detect``'s seed
+    (for run folders written before runs saved ``scores.csv``)."""
+    from .detection import detect
 
-    from .detection import DetectorFeatures, balance, labelled_split, train_detector
-
-    test_size, rounds = float(detector.get("test_size", 0.3)), int(detector.get("rounds", 200))
     # one thread: same trees as any thread count (hist), and no OpenMP spin-wait on a busy machine
     params = {**(detector.get("params") or {}), "nthread": 1}
-    real_b, synth_b = balance(real, synthetic, seed)
-    features = DetectorFeatures.fit(real_b, synth_b, exclude=exclude)
-    X_tr, X_te, y_tr, y_te = labelled_split(features.transform(real_b), features.transform(synth_b), test_size, seed)
-    booster = train_detector(X_tr, y_tr, rounds=rounds, params=params, seed=seed)
-    out = {"detector": (y_te, booster.predict(xgb.DMatrix(X_te)))}
-    if detector.get("null_roc_auc") is not None or detector.get("null", True):
-        rng = np.random.default_rng(seed + 1)
-        order = rng.permutation(len(real))
-        half = len(real) // 2
-        X = features.transform(real)
-        X_tr, X_te, y_tr, y_te = labelled_split(X[order[:half]], X[order[half:2 * half]], test_size, seed)
-        booster = train_detector(X_tr, y_tr, rounds=rounds, params=params, seed=seed)
-        out["null"] = (y_te, booster.predict(xgb.DMatrix(X_te)))
-    return out
+    return detect(real, synthetic, test_size=float(detector.get("test_size", 0.3)),
+                  rounds=int(detector.get("rounds", 200)), params=params, random_state=seed,
+                  null=detector.get("null_roc_auc") is not None or detector.get("null", True), exclude=exclude).scores
 
 
 def _roc_points(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -156,19 +143,22 @@ def _roc_points(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, f
 # --------------------------------------------------------------------------- charts
 
 
-def _chart_roc(scores: dict) -> str:
+def _chart_roc(scores: dict) -> tuple[str, list[str]]:
+    """The ROC chart and the legend labels of the curves drawn (the page repeats them as text)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5, 5))
-    for name, colour, style in (("detector", SYNTH_COLOUR, "-"), ("null", NULL_COLOUR, "--")):
+    labels = []
+    for name, colour, style in (("detector", SYNTH_COLOUR, "-"), ("real_vs_real", NULL_COLOUR, "--")):
         if name in scores:
             fpr, tpr, auc = _roc_points(*scores[name])
             label = "detector: real vs synthetic" if name == "detector" else "null: real vs real"
-            ax.plot(fpr, tpr, style, color=colour, lw=2, label=f"{label} (AUC {auc:.3f})")
+            labels.append(f"{label} (AUC {auc:.3f})")
+            ax.plot(fpr, tpr, style, color=colour, lw=2, label=labels[-1])
     ax.plot([0, 1], [0, 1], ":", color="black", lw=1, label="chance (AUC 0.5)")
     ax.set(xlabel="false positive rate (real rows flagged as synthetic)", ylabel="true positive rate (synthetic rows caught)",
            title="Detector ROC on held-out rows", xlim=(0, 1), ylim=(0, 1.01))
     ax.legend(loc="lower right", fontsize=8)
-    return _png(fig)
+    return _png(fig), labels
 
 
 def _chart_importance(importance: dict, top: int = 15) -> str:
@@ -325,7 +315,8 @@ def write_report(run_dir: str | Path, real: pd.DataFrame | None = None) -> Path:
             body.append(f"<p class=note>Recomputed from synthetic.csv: AUC {recomputed:.4f} vs {det['roc_auc']:.4f} in "
                         "metrics.json (the run saved no scores.csv; floating-point differences in the CSV round trip).</p>")
     if scores:
-        body.append(_img(_chart_roc(scores), "ROC curve of the detector and the null"))
+        png, curves = _chart_roc(scores)
+        body.append(_img(png, "ROC curves: " + "; ".join(curves)))
         body.append("<p class=note>The red curve is the detector on held-out real and synthetic rows; the grey dashed "
                     "curve is the same detector protocol on two halves of the real table (what 'nothing to find' looks "
                     "like). The closer the red curve is to the grey one, the better the synthetic data.</p>")
