@@ -26,6 +26,7 @@ def test_atomic_write_replaces_whole_file_and_leaves_no_temp(tmp_path):
     write_csv_atomic(target, pd.DataFrame({"a": [3]}))
     assert target.read_text() == "a\n3\n"
     assert [p.name for p in target.parent.iterdir()] == ["t.csv"]
+    assert target.stat().st_mode & 0o777 == 0o644  # readable by a container's non-root user
 
 
 @mock_aws

@@ -73,6 +73,13 @@ def summary(metrics: dict, out: Path | None = None) -> str:
     return "\n".join(lines)
 
 
+def _name_value(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise AdvsynthError(f"--param takes NAME=VALUE, got {text!r}")
+    return name, value
+
+
 def cmd_pipeline_definition(args: argparse.Namespace) -> int:
     from pipelines.get_pipeline_definition import definition
 
@@ -85,8 +92,19 @@ def cmd_pipeline_run(args: argparse.Namespace) -> int:
 
     if not args.local:
         raise AdvsynthError("only --local runs are started from here; use 'advsynth pipeline start' on AWS")
-    params = dict(p.split("=", 1) for p in args.param)
-    result = run_local(args.data, args.workdir, parameters=params)
+    if bool(args.config) == bool(args.data):
+        raise AdvsynthError("give exactly one of --config FILE or --data CSV")
+    data = args.data
+    if args.config:  # the pipeline reads a CSV with a header: write the config's table as one
+        from .config import load_config
+        from .io import write_csv_atomic
+        from .run import load_real
+
+        cfg = load_config(args.config)
+        data = Path(args.workdir) / "input" / f"{cfg.name}.csv"
+        write_csv_atomic(data, load_real(cfg))
+    params = dict(_name_value(p) for p in args.param)
+    result = run_local(str(data), args.workdir, parameters=params)
     print(json.dumps({k: result.get(k) for k in ("status", "failure_reason", "evaluation", "artifacts_dir")}, indent=2, default=str))
     return 0 if result.get("status") == "Succeeded" else 1
 
@@ -105,7 +123,7 @@ def cmd_pipeline_upsert(args: argparse.Namespace) -> int:
 def cmd_pipeline_start(args: argparse.Namespace) -> int:
     from pipelines import deploy
 
-    params = dict(p.split("=", 1) for p in args.param)
+    params = dict(_name_value(p) for p in args.param)
     print(deploy.start(args.name, params))
     return 0
 
@@ -158,7 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_pipeline_definition)
     p = psub.add_parser("run", help="run the whole pipeline locally: Docker + S3 mocked by moto")
     p.add_argument("--local", action="store_true", required=True, help="local mode (required)")
-    p.add_argument("--data", required=True, help="CSV with a header row")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--config", help="experiment config whose table to use, e.g. config/adult.yaml")
+    source.add_argument("--data", help="CSV with a header row")
     p.add_argument("--workdir", required=True, help="folder for the local run's files")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="pipeline parameter")
     p.set_defaults(func=cmd_pipeline_run)

@@ -111,6 +111,7 @@ def write_bytes_atomic(uri: str | os.PathLike, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are read by other users (e.g. containers' uid 1000)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
