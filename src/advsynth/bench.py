@@ -41,8 +41,8 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from .config import check_keys, read_yaml
 from .errors import ConfigError, InputError
 from .metrics.evaluate import evaluate_extras, split_real  # noqa: F401  (re-exported)
 
@@ -122,26 +122,10 @@ def config_hash(obj) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _check(section: dict, allowed: set[str], where: str) -> None:
-    if not isinstance(section, dict):
-        raise ConfigError(f"{where} must be a mapping")
-    unknown = sorted(set(section) - allowed)
-    if unknown:
-        raise ConfigError(f"unknown key(s) in {where}: {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
-
-
 def load_bench_config(path: str | Path) -> BenchConfig:
     """Read and check a benchmark YAML; paths inside it are relative to the file."""
     path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"benchmark config not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
-        raise ConfigError(f"benchmark config {path} is not valid YAML: {str(err).strip().splitlines()[0]}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"benchmark config {path} must be a mapping of keys to values")
-    _check(raw, _TOP_KEYS, f"benchmark config {path}")
+    raw = read_yaml(path, "benchmark config", _TOP_KEYS)
     for key in ("datasets", "generators"):
         if not isinstance(raw.get(key), dict) or not raw[key]:
             raise ConfigError(f"benchmark config {path} needs a non-empty '{key}' mapping")
@@ -156,7 +140,7 @@ def load_bench_config(path: str | Path) -> BenchConfig:
     generators = []
     for name, spec in raw["generators"].items():
         spec = spec or {}
-        _check(spec, _GENERATOR_KEYS, f"generators.{name}")
+        check_keys(spec, _GENERATOR_KEYS, f"generators.{name}")
         gtype = str(spec.get("type", name))
         if gtype not in GENERATORS:
             raise ConfigError(f"generators.{name}: unknown type {gtype!r}; choose one of {', '.join(GENERATORS)}")
@@ -165,7 +149,7 @@ def load_bench_config(path: str | Path) -> BenchConfig:
     datasets = []
     for name, spec in raw["datasets"].items():
         spec = spec or {}
-        _check(spec, _DATASET_KEYS, f"datasets.{name}")
+        check_keys(spec, _DATASET_KEYS, f"datasets.{name}")
         kinds = [k for k in ("config", "sklearn", "csv") if k in spec]
         if len(kinds) != 1:
             raise ConfigError(f"datasets.{name} needs exactly one of 'config', 'sklearn' or 'csv'")

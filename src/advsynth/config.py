@@ -54,30 +54,36 @@ class RunConfig:
         return dict(self.generators.get(name or self.generator) or {})
 
 
-def _check_keys(section: dict, allowed: set[str], where: str) -> None:
+def check_keys(section, allowed: set[str], where: str) -> None:
+    """Refuse a section that is not a mapping or holds a key outside ``allowed`` (typos fail loudly)."""
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where} must be a mapping of keys to values")
     unknown = sorted(set(section) - allowed)
     if unknown:
         raise ConfigError(f"unknown key(s) in {where}: {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
 
 
-def load_config(path: str | Path) -> RunConfig:
-    path = Path(path)
+def read_yaml(path: Path, what: str, allowed: set[str]) -> dict:
+    """The top-level mapping of a YAML file, checked against ``allowed``; every failure is one line."""
     if not path.exists():
-        raise ConfigError(f"config not found: {path}")
+        raise ConfigError(f"{what} not found: {path}")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as err:
-        first = str(err).strip().splitlines()[0]
-        raise ConfigError(f"config {path} is not valid YAML: {first}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"config {path} must be a mapping of keys to values")
-    _check_keys(raw, _TOP_KEYS, f"config {path}")
+        raise ConfigError(f"{what} {path} is not valid YAML: {str(err).strip().splitlines()[0]}") from None
+    check_keys(raw, allowed, f"{what} {path}")
+    return raw
+
+
+def load_config(path: str | Path) -> RunConfig:
+    path = Path(path)
+    raw = read_yaml(path, "config", _TOP_KEYS)
     data = raw.get("data")
     if not isinstance(data, dict) or "path" not in data:
         raise ConfigError(f"config {path} needs a 'data' section with a 'path'")
-    _check_keys(data, _DATA_KEYS, "data")
+    check_keys(data, _DATA_KEYS, "data")
     detector = raw.get("detector") or {}
-    _check_keys(detector, _DETECTOR_KEYS, "detector")
+    check_keys(detector, _DETECTOR_KEYS, "detector")
     data_path = str(data["path"])
     if not is_s3(data_path) and not Path(data_path).is_absolute():
         data_path = str((path.parent / data_path).resolve())
