@@ -134,3 +134,21 @@ def test_help_reads_like_the_readme():
     assert all(cmd in top for cmd in ("run", "pipeline", "bench", "report"))
     upsert = advsynth("pipeline", "upsert", "--help").stdout
     assert "--generator-image" in upsert and "--kms-key" in upsert
+
+
+def test_run_keeps_date_columns_as_dates(tmp_path):
+    from test_generators import _dated
+
+    data = tmp_path / "dated.csv"
+    _dated(300).to_csv(data, index=False)
+    out = tmp_path / "run"
+    result = advsynth("run", "--data", data, "--out", out, "--generator", "gmm")
+    assert result.returncode == 0, result.stderr
+    schema = json.loads((out / "schema.json").read_text())
+    assert {c["name"]: c["kind"] for c in schema["columns"]}["signup"] == "datetime"
+    rows = (out / "synthetic.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    signup = [r.split(",")[header.index("signup")] for r in rows[1:]]
+    assert all(len(v) == 10 and v[4] == "-" and v[7] == "-" for v in signup), signup[:3]  # 2020-04-10
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["fidelity"]["marginals"]["signup"]["statistic"] == "ks"

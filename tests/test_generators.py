@@ -92,3 +92,51 @@ def test_bad_parameters_and_unfitted_use(mixed):
         GMMSynthesizer().sample(10)
     with pytest.raises(InputError, match="schema"):
         GMMSynthesizer(max_components=2).fit(mixed, infer_schema(mixed.drop(columns="x")))
+
+
+def _dated(n: int = 400) -> pd.DataFrame:
+    """make_mixed plus a date column tied to x and a timestamp column with whole seconds, some missing."""
+    from conftest import make_mixed
+
+    df = make_mixed(n)
+    rng = np.random.default_rng(1)
+    day = pd.Timestamp("2020-01-01") + pd.to_timedelta(np.round(np.nan_to_num(df["x"]) * 30).astype(int) + 100, unit="D")
+    df["signup"] = day.strftime("%Y-%m-%d")
+    stamp = pd.Timestamp("2021-06-01 08:00:00") + pd.to_timedelta(rng.integers(0, 86_400 * 30, n), unit="s")
+    df["seen"] = pd.Series(stamp.strftime("%Y-%m-%dT%H:%M:%S")).where(rng.random(n) > 0.1, None)
+    return df
+
+
+@pytest.mark.parametrize("factory", GENERATORS, ids=["baseline", "gmm"])
+def test_dates_stay_dates(tmp_path, factory):
+    from advsynth.io import read_table
+
+    csv = tmp_path / "dated.csv"
+    _dated().to_csv(csv, index=False)
+    real = read_table(csv)
+    schema = infer_schema(real)
+    assert (schema["signup"].kind, schema["signup"].unit) == ("datetime", "D")
+    assert (schema["seen"].kind, schema["seen"].unit) == ("datetime", "s")
+    synth = factory().fit(real, schema).sample(1000)
+    for col in ("signup", "seen"):
+        assert pd.api.types.is_datetime64_any_dtype(synth[col])
+        values = synth[col].dropna()
+        assert values.min() >= real[col].min() and values.max() <= real[col].max()
+    assert (synth["signup"] == synth["signup"].dt.normalize()).all()  # whole days, like the input
+    assert (synth["seen"].dropna() == synth["seen"].dropna().dt.floor("s")).all()
+    assert abs(synth["seen"].isna().mean() - real["seen"].isna().mean()) < 0.05
+    out = tmp_path / "synthetic.csv"
+    synth.to_csv(out, index=False)
+    assert read_table(out)["signup"].dtype.kind == "M"  # written and read back as dates
+
+
+def test_gmm_keeps_the_link_between_a_date_and_a_number(tmp_path):
+    from advsynth.io import read_table
+
+    csv = tmp_path / "dated.csv"
+    _dated(1000).to_csv(csv, index=False)
+    real = read_table(csv)
+    synth = GMMSynthesizer(max_components=6, n_candidates=3, random_state=0).fit(real).sample(1000)
+    days = lambda df: (df["signup"] - pd.Timestamp("2020-01-01")).dt.days  # noqa: E731
+    assert real["x"].corr(days(real)) > 0.9
+    assert synth["x"].corr(days(synth)) > 0.7

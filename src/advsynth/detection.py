@@ -23,6 +23,7 @@ from sklearn.metrics import precision_score, recall_score
 from sklearn.model_selection import train_test_split
 
 from .errors import InputError
+from .schema import datetime_to_count
 from .stats import auc_p_value, roc_auc_delong
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,13 @@ DEFAULT_PARAMS = {
     "nthread": 2,
 }
 DEFAULT_ROUNDS = 200
+
+
+def _as_number(col: pd.Series) -> pd.Series:
+    """Numbers for the trees: dates as fractional days since the epoch, anything else parsed."""
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return datetime_to_count(col, "D")
+    return pd.to_numeric(col, errors="coerce")
 
 
 @dataclass
@@ -60,7 +68,8 @@ class DetectorFeatures:
             if name in exclude:
                 continue
             cols = [f[name] for f in frames]
-            if all(pd.api.types.is_numeric_dtype(c) and not pd.api.types.is_bool_dtype(c) for c in cols):
+            if all((pd.api.types.is_numeric_dtype(c) and not pd.api.types.is_bool_dtype(c))
+                   or pd.api.types.is_datetime64_any_dtype(c) for c in cols):
                 feats.numeric.append(name)
             else:
                 levels = set()
@@ -81,7 +90,7 @@ class DetectorFeatures:
         missing = [c for c in self.numeric + list(self.categorical) if c not in df.columns]
         if missing:
             raise InputError(f"table lacks column(s) the detector needs: {', '.join(missing)}")
-        blocks = [df[self.numeric].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float32)]
+        blocks = [pd.DataFrame({c: _as_number(df[c]) for c in self.numeric}, index=df.index).to_numpy(dtype=np.float32)]
         for name, levels in self.categorical.items():
             col = df[name]
             codes = pd.Index(levels).get_indexer(col.astype(str).where(col.notna(), None))

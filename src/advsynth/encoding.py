@@ -79,7 +79,7 @@ class TableEncoder:
             if spec.is_numeric:
                 values = pd.to_numeric(col)
                 levels = np.unique(values.dropna().to_numpy(dtype=float))
-                if spec.kind == "integer" and len(levels) <= self.max_discrete_levels:
+                if spec.kind in ("integer", "datetime") and len(levels) <= self.max_discrete_levels:
                     self.blocks_.append(_CategoricalBlock(spec, levels.tolist() + ([MISSING] if col.isna().any() else [])))
                 else:
                     self.blocks_.append(self._fit_numeric(spec, values))

@@ -170,18 +170,30 @@ def _chart_importance(importance: dict, top: int = 15) -> str:
     return _png(fig)
 
 
+def _plot_numbers(col: pd.Series) -> np.ndarray:
+    """Values on a histogram's x axis: numbers, or matplotlib date numbers for dates."""
+    if pd.api.types.is_datetime64_any_dtype(col):
+        from matplotlib.dates import date2num
+
+        return np.asarray(date2num(col.dropna()), dtype=float)
+    return pd.to_numeric(col, errors="coerce").dropna().to_numpy(float)
+
+
 def _chart_marginal(real: pd.Series, synthetic: pd.Series, numeric: bool, name: str) -> str:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(4.5, 3.3))
+    dates = pd.api.types.is_datetime64_any_dtype(real)
     if numeric:
-        r = pd.to_numeric(real, errors="coerce").dropna().to_numpy(float)
-        s = pd.to_numeric(synthetic, errors="coerce").dropna().to_numpy(float)
+        r, s = (_plot_numbers(col) for col in (real, synthetic))
         both = np.concatenate([r, s])
         lo, hi = (np.quantile(both, [0.005, 0.995]) if both.size else (0, 1))
         bins = np.linspace(lo, hi if hi > lo else lo + 1, 31)
         ax.hist(np.clip(r, lo, hi), bins=bins, density=True, alpha=0.5, color=REAL_COLOUR, label="real")
         ax.hist(np.clip(s, lo, hi), bins=bins, density=True, alpha=0.5, color=SYNTH_COLOUR, label="synthetic")
         ax.set_ylabel("density")
+        if dates:
+            ax.xaxis_date()
+            fig.autofmt_xdate()
     else:
         rk, sk = real.astype(str).where(real.notna(), "(missing)"), synthetic.astype(str).where(synthetic.notna(), "(missing)")
         rf, sf = rk.value_counts(normalize=True), sk.value_counts(normalize=True)
@@ -269,6 +281,7 @@ def _privacy_utility_tables(metrics: dict) -> list[str]:
 
 def write_report(run_dir: str | Path, real: pd.DataFrame | None = None) -> Path:
     """Write ``run_dir/report.html`` (self-contained) and return its path."""
+    from .io import read_table
     from .schema import Schema
 
     run_dir = Path(run_dir)
@@ -279,7 +292,7 @@ def write_report(run_dir: str | Path, real: pd.DataFrame | None = None) -> Path:
     if schema_raw is None or not (run_dir / "synthetic.csv").exists():
         raise ReportError(f"run folder {run_dir} lacks schema.json or synthetic.csv")
     schema = Schema.from_dict(schema_raw)
-    synthetic = pd.read_csv(run_dir / "synthetic.csv")
+    synthetic = read_table(run_dir / "synthetic.csv")  # as a run reads tables: ISO dates become dates
     for spec in schema.columns:  # as the generator returned them: categorical values are objects, not parsed numbers
         if not spec.is_numeric and spec.name in synthetic.columns:
             synthetic[spec.name] = synthetic[spec.name].astype(object).where(synthetic[spec.name].notna(), None)

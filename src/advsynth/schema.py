@@ -18,7 +18,10 @@ from .errors import ConfigError, InputError
 
 log = logging.getLogger(__name__)
 
-KINDS = ("numeric", "integer", "categorical", "boolean")
+KINDS = ("numeric", "integer", "categorical", "boolean", "datetime")
+# A datetime column is modelled as an integer count of its finest unit since the epoch.
+_UNITS = ("D", "s", "ms", "us", "ns")
+_UNIT_NS = {"D": 86_400 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 _BOOL_STRINGS = {"true", "false"}
 MIN_ROWS = 20
 
@@ -33,10 +36,12 @@ class ColumnSpec:
     decimals: int | None = None
     categories: list = field(default_factory=list)
     id_like: bool = False
+    unit: str | None = None  # datetime columns: the finest unit their values use (D, s, ms, us, ns)
 
     @property
     def is_numeric(self) -> bool:
-        return self.kind in ("numeric", "integer")
+        """Modelled as a number: numeric, integer, and datetime (as a count of ``unit``)."""
+        return self.kind in ("numeric", "integer", "datetime")
 
 
 @dataclass
@@ -68,6 +73,14 @@ class Schema:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, default=_json_default)
 
+    def to_model_values(self, df: pd.DataFrame) -> pd.DataFrame:
+        """The table with datetime columns as float counts of their unit (what generators model)."""
+        out = df.copy(deep=False)
+        for c in self.columns:
+            if c.kind == "datetime" and c.name in out.columns:
+                out[c.name] = datetime_to_count(out[c.name], c.unit)
+        return out
+
     def validate_frame(self, df: pd.DataFrame, what: str = "table") -> None:
         """Refuse a frame whose columns differ from the schema: silently reordering hides bugs."""
         if list(df.columns) != self.names:
@@ -94,8 +107,33 @@ def _decimals(values: np.ndarray, max_decimals: int = 6) -> int:
     return max_decimals
 
 
+def datetime_to_count(series: pd.Series, unit: str) -> pd.Series:
+    """Datetimes as float counts of ``unit`` since 1970-01-01 (NaT becomes NaN)."""
+    values = pd.to_datetime(series, errors="coerce")
+    ns = values.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(float)
+    ns[values.isna().to_numpy()] = np.nan
+    return pd.Series(ns / _UNIT_NS[unit], index=series.index)
+
+
+def count_to_datetime(counts: np.ndarray, unit: str) -> np.ndarray:
+    """Inverse of ``datetime_to_count`` for whole counts (NaN becomes NaT)."""
+    missing = np.isnan(counts)
+    ns = np.where(missing, 0, counts).astype(np.int64) * _UNIT_NS[unit]
+    out = ns.astype("datetime64[ns]")
+    out[missing] = np.datetime64("NaT")
+    return out
+
+
+def _datetime_unit(values: pd.Series) -> str:
+    """The coarsest unit that represents every value exactly."""
+    ns = values.dropna().to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    return next(u for u in _UNITS if np.all(ns % _UNIT_NS[u] == 0))
+
+
 def _infer_kind(series: pd.Series) -> str:
     non_null = series.dropna()
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "datetime"
     if pd.api.types.is_bool_dtype(series):
         return "boolean"
     if pd.api.types.is_numeric_dtype(series):
@@ -140,7 +178,15 @@ def infer_schema(df: pd.DataFrame, types: dict[str, str] | None = None) -> Schem
             raise InputError(f"column '{name}' is constant (every value is {non_null.iloc[0]!r}); drop it")
         kind = types.get(name) or _infer_kind(series)
         spec = ColumnSpec(name=str(name), kind=kind, missing_rate=float(series.isna().mean()))
-        if kind in ("numeric", "integer"):
+        if kind == "datetime":
+            parsed = pd.to_datetime(non_null, errors="coerce")
+            if parsed.isna().any():
+                example = non_null[parsed.isna()].iloc[0]
+                raise InputError(f"column '{name}' is declared datetime but holds {example!r}")
+            spec.unit = _datetime_unit(parsed)
+            counts = datetime_to_count(parsed, spec.unit)
+            spec.minimum, spec.maximum, spec.decimals = float(counts.min()), float(counts.max()), 0
+        elif kind in ("numeric", "integer"):
             values = pd.to_numeric(non_null, errors="coerce")
             if values.isna().any():
                 example = non_null[values.isna()].iloc[0]
@@ -189,7 +235,9 @@ def type_output(raw: pd.DataFrame, schema: Schema) -> pd.DataFrame:
         if spec.is_numeric:
             arr = np.clip(values.to_numpy(dtype=float), spec.minimum, spec.maximum)
             arr = np.round(arr, spec.decimals or 0)
-            if spec.kind == "integer":
+            if spec.kind == "datetime":
+                out[spec.name] = count_to_datetime(arr, spec.unit)
+            elif spec.kind == "integer":
                 missing = np.isnan(arr)
                 out[spec.name] = (
                     pd.array(np.where(missing, 0, arr).astype(np.int64), dtype="Int64").where(~missing, pd.NA)

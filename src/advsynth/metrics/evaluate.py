@@ -46,9 +46,10 @@ def evaluate_extras(real: pd.DataFrame, synthetic: pd.DataFrame, schema, target:
     generator that saw the holdout rows makes DCR under-detect copying and TSTR optimistic.
     """
     modelled = [c for c in schema.columns if not c.id_like]
-    numeric = [c.name for c in modelled if c.is_numeric]
+    dates = [c.name for c in modelled if c.kind == "datetime"]
+    numeric = [c.name for c in modelled if c.is_numeric and c.kind != "datetime"]
     categorical = [c.name for c in modelled if not c.is_numeric]
-    if target is not None and target not in numeric + categorical:
+    if target is not None and target not in numeric + categorical + dates:
         raise InputError(f"target column '{target}' is not a modelled column of the schema")
     train, hold = split if split is not None else split_real(real, seed, holdout)
     timings = {}
@@ -56,8 +57,11 @@ def evaluate_extras(real: pd.DataFrame, synthetic: pd.DataFrame, schema, target:
     fid_real = real if len(real) <= max_fidelity_rows else real.sample(max_fidelity_rows, random_state=seed)
     fid_syn = synthetic if len(synthetic) <= max_fidelity_rows else synthetic.sample(max_fidelity_rows, random_state=seed)
     fid_target = target if target in categorical else None
-    fidelity = fidelity_report(fid_real, fid_syn, numeric, categorical, target=fid_target)
+    fidelity = fidelity_report(fid_real, fid_syn, numeric, categorical, target=fid_target, datetime=dates)
     timings["fidelity"] = round(time.perf_counter() - t, 3)
+    # distances and models need numbers: dates become counts of their unit
+    numeric = numeric + dates
+    train, hold, synthetic = (schema.to_model_values(df) for df in (train, hold, synthetic))
     t = time.perf_counter()
     privacy = privacy_report(train, hold, synthetic, numeric, categorical, sample_size=dcr_sample,
                              random_state=seed, train_sample_size=dcr_train_sample)

@@ -30,7 +30,7 @@ class Synthesizer(BaseEstimator):
             raise InputError(f"expected a pandas DataFrame, got {type(df).__name__}")
         self.schema_ = schema or infer_schema(df)
         self.schema_.validate_frame(df)
-        self._fit(df[[c.name for c in self.schema_.modelled]])
+        self._fit(self.schema_.to_model_values(df[[c.name for c in self.schema_.modelled]]))
         return self
 
     def sample(self, n: int, random_state: int | None = None) -> pd.DataFrame:
