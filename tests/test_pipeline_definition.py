@@ -145,7 +145,7 @@ def test_parameters_exist_with_defaults(definition):
         "PcaVariance": ("Float", 0.99),
         "MinComponents": ("Integer", 1),
         "MaxComponents": ("Integer", 60),
-        "Criterion": ("String", "bic"),
+        "Criterion": ("String", "aic"),
         "Seed": ("Integer", 0),
         "AucThreshold": ("Float", 0.75),
         "TrainingInstanceType": ("String", "ml.m5.xlarge"),

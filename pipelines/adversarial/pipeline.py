@@ -174,7 +174,7 @@ def get_parameters(default_bucket: str = "advsynth-artifacts", base_job_prefix: 
         ParameterFloat(name="PcaVariance", default_value=0.99),
         ParameterInteger(name="MinComponents", default_value=1),
         ParameterInteger(name="MaxComponents", default_value=60),
-        ParameterString(name="Criterion", default_value="bic"),
+        ParameterString(name="Criterion", default_value="aic"),
         ParameterInteger(name="Seed", default_value=0),
         ParameterFloat(name="AucThreshold", default_value=0.75),
         ParameterString(name="TrainingInstanceType", default_value=instance_type),

@@ -234,16 +234,6 @@ def extras_columns(extras: dict | None) -> dict:
 # --------------------------------------------------------------------------- running
 
 
-def shared_null(real: pd.DataFrame, schema, detector: dict, seed: int) -> tuple[float, list[float], tuple]:
-    """The null AUC of ``detect`` (real vs real halves), computed once per dataset × seed."""
-    from .detection import DetectorFeatures, null_auc
-
-    exclude = tuple(c.name for c in schema.columns if c.id_like)
-    features = DetectorFeatures.fit(real, exclude=exclude)
-    return null_auc(real, features, test_size=float(detector.get("test_size", 0.3)), rounds=int(detector.get("rounds", 200)),
-                    params=detector.get("params"), seed=seed, return_scores=True)
-
-
 def result_row(dataset: str, gen: GeneratorSpec, seed: int, metrics: dict, run_dir: str) -> dict:
     det, t = metrics["detector"], metrics["timings_s"]
     ci, nci = det.get("roc_auc_ci") or [None, None], det.get("null_roc_auc_ci") or [None, None]
@@ -314,6 +304,7 @@ def run_benchmark(bench_cfg: BenchConfig, out_dir: str | Path, history=None,
     "elapsed_s", "eta_s"}`` after each run (and ``"start"`` before the first); an
     exception it raises stops the benchmark (the finished runs stay written).
     """
+    from .detection import null_on_real
     from .history import HistoryStore, make_record
     from .io import write_csv_atomic, write_text_atomic
     from .run import load_real, run
@@ -356,7 +347,10 @@ def run_benchmark(bench_cfg: BenchConfig, out_dir: str | Path, history=None,
         if detector.get("null", True):
             if seed not in nulls:
                 t = time.perf_counter()
-                nulls[seed] = (*shared_null(real, schema, detector, seed), round(time.perf_counter() - t, 3))
+                nulls[seed] = (*null_on_real(real, exclude=tuple(c.name for c in schema.columns if c.id_like),
+                                             test_size=float(detector.get("test_size", 0.3)),
+                                             rounds=int(detector.get("rounds", 200)), params=detector.get("params"),
+                                             seed=seed), round(time.perf_counter() - t, 3))
             null_value, null_ci, (null_y, null_scores), null_s = nulls[seed]
             scores = pd.concat([pd.read_csv(run_dir / "scores.csv"),
                                 pd.DataFrame({"model": "real_vs_real", "y": null_y.astype(int), "score": null_scores})])

@@ -67,7 +67,7 @@ def summary(metrics: dict, out: Path | None = None) -> str:
             f"DCR ratio {_num(priv['dcr']['ratio_median'], '.2f')}"
             + (f"; utility: TSTR AUC {_num(tstr['tstr']['auc'])} vs TRTR {_num(tstr['trtr']['auc'])}" if tstr else ""))
     lines.append(f"time {metrics['timings_s']['total']:.1f} s (" + ", ".join(
-        f"{k} {v:.1f}" for k, v in metrics["timings_s"].items() if k != "total") + ")")
+        f"{k.replace('_overlapped', ' (alongside fit)')} {v:.1f}" for k, v in metrics["timings_s"].items() if k != "total") + ")")
     if out is not None:
         lines.append(f"wrote {out}/synthetic.csv, {out}/metrics.json; 'advsynth report {out}' draws it")
     return "\n".join(lines)

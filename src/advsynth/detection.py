@@ -129,6 +129,12 @@ class DetectionResult:
     # held-out (y, score) pairs for ROC curves, keyed "detector" and "real_vs_real" (the null); not in metrics.json
     scores: dict = field(default_factory=dict, repr=False, compare=False)
 
+    def with_null(self, auc: float, ci: list[float], scores: tuple[np.ndarray, np.ndarray]) -> "DetectionResult":
+        """This result with a null computed elsewhere (``null_on_real``)."""
+        self.null_roc_auc, self.null_roc_auc_ci = auc, list(ci)
+        self.scores["real_vs_real"] = scores
+        return self
+
     def to_dict(self) -> dict:
         out = asdict(self)
         out.pop("scores")
@@ -211,6 +217,19 @@ def null_auc(real: pd.DataFrame, features: DetectorFeatures, *, test_size: float
     return (auc, list(ci), (y_te, scores)) if return_scores else (auc, list(ci))
 
 
+def null_on_real(real: pd.DataFrame, *, exclude: tuple[str, ...] = (), test_size: float = 0.3,
+                 rounds: int = DEFAULT_ROUNDS, params: dict | None = None,
+                 seed: int = 0) -> tuple[float, list[float], tuple[np.ndarray, np.ndarray]]:
+    """The null AUC, its CI and held-out (y, score), from the real table alone.
+
+    It does not depend on the synthetic table (features from the real levels; levels only a
+    generator produces would be all-zero columns for real rows and never split on), so a
+    run computes it while the generator fits, and a benchmark once per dataset and seed.
+    """
+    features = DetectorFeatures.fit(real, exclude=exclude)
+    return null_auc(real, features, test_size=test_size, rounds=rounds, params=params, seed=seed, return_scores=True)
+
+
 def detect(
     real: pd.DataFrame,
     synthetic: pd.DataFrame,
@@ -242,8 +261,8 @@ def detect(
     stats = score_stats(*scores["detector"])
     null_auc_value = null_ci = None
     if null:
-        null_auc_value, null_ci, scores["real_vs_real"] = null_auc(
-            real, features, test_size=test_size, rounds=rounds, params=params, seed=random_state, return_scores=True)
+        null_auc_value, null_ci, scores["real_vs_real"] = null_on_real(
+            real, exclude=exclude, test_size=test_size, rounds=rounds, params=params, seed=random_state)
     return DetectionResult(
         **stats,
         null_roc_auc=null_auc_value,
