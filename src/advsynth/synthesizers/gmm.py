@@ -60,7 +60,7 @@ class GMMSynthesizer(Synthesizer):
         criterion: str = "aic",
         covariance_type: str = "full",
         selection_rows: int = 4000,
-        fit_rows: int | None = 12000,
+        fit_rows: int | None = 10000,
         max_iter: int = 200,
         n_init: int = 1,
         point_mass_share: float = 0.2,
