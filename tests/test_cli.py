@@ -98,25 +98,22 @@ def test_id_column_warns_and_is_excluded(tmp_path):
     assert "row_id" not in metrics["detector"]["column_importance"]
 
 
-def test_config_errors(tmp_path):
+@pytest.mark.parametrize("config, needle", [
+    ("data:\n  path: {data}\n  types: {{salary: integer}}\n", "salary"),
+    ("data:\n  path: {data}\ngenrator: gmm\n", "genrator"),
+    ("data: [unclosed\n", "not valid YAML"),
+    ("data:\n  path: {data}\ngenerators:\n  gmm: {{components: 3}}\n", "has no parameter"),
+    ("data:\n  path: {data}\nholdout: 0.9\n", "holdout must be"),
+    (None, "config not found"),
+], ids=["unknown-column", "typo", "broken-yaml", "bad-parameter", "bad-holdout", "missing"])
+def test_config_errors(tmp_path, config, needle):
     data = tmp_path / "d.csv"
     make_mixed(100).to_csv(data, index=False)
-    bad_column = tmp_path / "c1.yaml"
-    bad_column.write_text(f"data:\n  path: {data}\n  types: {{salary: integer}}\n")
-    assert_one_line_error(advsynth("run", "--config", bad_column, "--out", tmp_path / "o"), "salary")
-    typo = tmp_path / "c2.yaml"
-    typo.write_text(f"data:\n  path: {data}\ngenrator: gmm\n")
-    assert_one_line_error(advsynth("run", "--config", typo, "--out", tmp_path / "o"), "genrator")
-    broken = tmp_path / "c3.yaml"
-    broken.write_text("data: [unclosed\n")
-    assert_one_line_error(advsynth("run", "--config", broken, "--out", tmp_path / "o"), "not valid YAML")
-    assert_one_line_error(advsynth("run", "--config", tmp_path / "none.yaml"), "config not found")
-    param = tmp_path / "c4.yaml"
-    param.write_text(f"data:\n  path: {data}\ngenerators:\n  gmm: {{components: 3}}\n")
-    assert_one_line_error(advsynth("run", "--config", param, "--out", tmp_path / "o"), "has no parameter")
-    holdout = tmp_path / "c5.yaml"
-    holdout.write_text(f"data:\n  path: {data}\nholdout: 0.9\n")
-    assert_one_line_error(advsynth("run", "--config", holdout, "--out", tmp_path / "o"), "holdout must be")
+    path = tmp_path / "c.yaml"
+    if config is not None:
+        path.write_text(config.format(data=data))
+    assert_one_line_error(advsynth("run", "--config", path, "--out", tmp_path / "o"), needle)
+    assert not (tmp_path / "o").exists()
 
 
 def test_unknown_generator_is_refused(tmp_path):
