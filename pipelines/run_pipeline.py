@@ -85,19 +85,31 @@ LOG_TAIL_LINES = 40
 
 
 class _Tee(io.TextIOBase):
-    """Write to two text streams (the SDK streams container logs to sys.stdout)."""
+    """Write to the console and the log (the SDK streams container logs to sys.stdout).
 
-    def __init__(self, first, second):
-        self._first, self._second = first, second
+    A console that goes away (``advsynth pipeline run … | head``) must not fail the step
+    whose output was being printed: the console is dropped and the log keeps everything.
+    """
+
+    def __init__(self, console, log_file):
+        self._console, self._log = console, log_file
 
     def write(self, text):  # noqa: D102
-        self._first.write(text)
-        self._second.write(text)
+        self._log.write(text)
+        if self._console is not None:
+            try:
+                self._console.write(text)
+            except (BrokenPipeError, ValueError):  # reader gone, or console closed
+                self._console = None
         return len(text)
 
     def flush(self):  # noqa: D102
-        self._first.flush()
-        self._second.flush()
+        self._log.flush()
+        if self._console is not None:
+            try:
+                self._console.flush()
+            except (BrokenPipeError, ValueError):
+                self._console = None
 
 
 @contextlib.contextmanager
