@@ -5,6 +5,7 @@ import pytest
 from advsynth import BaselineSynthesizer, GMMSynthesizer, make_generator
 from advsynth.errors import ConfigError, InputError
 from advsynth.schema import infer_schema
+from conftest import make_mixed
 
 GENERATORS = [
     lambda: BaselineSynthesizer(random_state=3),
@@ -96,8 +97,6 @@ def test_bad_parameters_and_unfitted_use(mixed):
 
 def _dated(n: int = 400) -> pd.DataFrame:
     """make_mixed plus a date column tied to x and a timestamp column with whole seconds, some missing."""
-    from conftest import make_mixed
-
     df = make_mixed(n)
     rng = np.random.default_rng(1)
     day = pd.Timestamp("2020-01-01") + pd.to_timedelta(np.round(np.nan_to_num(df["x"]) * 30).astype(int) + 100, unit="D")
@@ -140,3 +139,12 @@ def test_gmm_keeps_the_link_between_a_date_and_a_number(tmp_path):
     days = lambda df: (df["signup"] - pd.Timestamp("2020-01-01")).dt.days  # noqa: E731
     assert real["x"].corr(days(real)) > 0.9
     assert synth["x"].corr(days(synth)) > 0.7
+
+
+def test_component_range_leaves_enough_rows_per_component():
+    gmm = GMMSynthesizer(max_components=60, n_candidates=4)
+    assert gmm.candidates(26_000, 56) == [1, 21, 40, 60]  # Adult: the configured range
+    small = gmm.candidates(142, 14)  # wine's training rows: more than 14 rows per component
+    assert max(small) == 9 and 142 / max(small) > 14
+    fitted = GMMSynthesizer(max_components=60, random_state=0).fit(make_mixed(120))
+    assert max(fitted.selection_) <= 120 // (fitted.pca_.n_components_ + 1)

@@ -93,9 +93,15 @@ class GMMSynthesizer(Synthesizer):
         if self.covariance_type not in COVARIANCE_TYPES:
             raise ConfigError(f"covariance_type must be one of {', '.join(COVARIANCE_TYPES)}, got {self.covariance_type!r}")
 
-    def candidates(self, n_rows: int) -> list[int]:
-        """The k values swept: evenly spread over the range, none above the number of rows."""
-        hi = min(int(self.max_components), max(1, n_rows // 2))
+    def candidates(self, n_rows: int, n_dims: int = 1) -> list[int]:
+        """The k values swept: evenly spread over the range, at most one per ``n_dims + 1`` rows.
+
+        Why the cap: a full covariance in d dimensions needs more than d points; a component
+        with fewer collapses onto the rows it covers, and sampling it replays them (on
+        scikit-learn's 150-570-row tables AIC otherwise picks such k and the synthetic rows
+        sit closer to the training rows than unseen real rows do).
+        """
+        hi = min(int(self.max_components), max(1, n_rows // (n_dims + 1)))
         lo = min(int(self.min_components), hi)
         count = min(int(self.n_candidates), hi - lo + 1)
         return sorted(set(np.linspace(lo, hi, num=count).round().astype(int).tolist()))
@@ -130,7 +136,7 @@ class GMMSynthesizer(Synthesizer):
         subset = _subsample(Z, self.selection_rows, rng)
         # Threads, not processes: numpy's products release the GIL and nothing is copied.
         # Largest k first, so the longest fit does not start last.
-        ks = sorted(self.candidates(len(Z)), reverse=True)
+        ks = sorted(self.candidates(len(Z), Z.shape[1]), reverse=True)
         scores = Parallel(n_jobs=int(self.n_jobs), prefer="threads")(
             delayed(self._criterion)(k, subset) for k in ks)
         self.selection_ = dict(zip(ks, scores))
