@@ -44,6 +44,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _p(p_value: float) -> str:
+    """A p-value as printed: one that underflowed to 0 is below the smallest double, not zero."""
+    return "p<1e-300" if p_value < 1e-300 else f"p={p_value:.2g}"
+
+
 def _num(value, fmt: str = ".3f") -> str:
     return "n/a" if value is None else format(value, fmt)
 
@@ -54,7 +59,7 @@ def summary(metrics: dict, out: Path | None = None) -> str:
     top = sorted(det["column_importance"].items(), key=lambda kv: -kv[1])[:3]
     lines = [
         f"{metrics['generator']} on {metrics['name']}: {metrics['n_synthetic']} synthetic rows vs {metrics['n_real']} real (seed {metrics['seed']})",
-        f"detector ROC-AUC {det['roc_auc']:.3f} (95% CI {lo:.3f}-{hi:.3f}, p={det['p_value']:.2g}); "
+        f"detector ROC-AUC {det['roc_auc']:.3f} (95% CI {lo:.3f}-{hi:.3f}, {_p(det['p_value'])}); "
         f"precision {det['precision']:.3f}, recall {det['recall']:.3f}",
     ]
     if det.get("null_roc_auc") is not None:
