@@ -1,11 +1,11 @@
 """Time the benchmark on Adult: baseline + GMM, 3 seeds (target: <= 2 minutes on 2 cores).
 
     PYTHONPATH=src python benchmarks/bench_adult.py [--generators baseline,gmm_aic] [--seeds 0,1,2]
-                                                    [--extras] [--extras-cost] [--out DIR]
+                                                    [--extras] [--out DIR]
 
 Prints the wall time of the whole benchmark, the per-run timings (results.csv columns),
 the machine's load average before and after (other jobs on a shared machine inflate every
-figure), and with ``--extras-cost`` the cost of ``evaluate_extras`` on one Adult run.
+figure); with ``--extras`` each run also computes fidelity, privacy and utility (``extras_s``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from advsynth.bench import evaluate_extras, load_bench_config, run_benchmark  # noqa: E402
+from advsynth.bench import load_bench_config, run_benchmark  # noqa: E402
 
 
 def main() -> int:
@@ -29,7 +29,6 @@ def main() -> int:
     ap.add_argument("--generators", default="baseline,gmm_aic")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--extras", action="store_true", help="also compute fidelity/privacy/utility per run")
-    ap.add_argument("--extras-cost", action="store_true", help="time evaluate_extras on the first gmm run")
     ap.add_argument("--out", help="benchmark folder (default: a temporary one)")
     args = ap.parse_args()
 
@@ -48,25 +47,6 @@ def main() -> int:
     print(f"\nwall time {wall:.1f} s for {len(results)} runs (target <= 120 s for baseline+gmm x 3 seeds)")
     print(f"results in {out}")
 
-    if args.extras_cost:
-        import pandas as pd
-
-        from advsynth.run import load_real
-        from advsynth.schema import infer_schema
-        from advsynth.config import load_config
-
-        run_dir = out / results.loc[results["generator_type"] == "gmm", "run_dir"].iloc[0]
-        acfg = load_config(ROOT / "config" / "adult.yaml")
-        real = load_real(acfg)
-        schema = infer_schema(real, acfg.data.types)
-        synthetic = pd.read_csv(run_dir / "synthetic.csv")
-        t = time.perf_counter()
-        extras = evaluate_extras(real, synthetic, schema, acfg.target, 0)
-        print(f"\nevaluate_extras on Adult: {time.perf_counter() - t:.2f} s {extras['timings_s']}")
-        fs, pr, ut = extras["fidelity"]["summary"], extras["privacy"], extras["utility"]["tstr"]
-        print(f"  mean KS {fs['mean_ks']:.3f}, mean TVD {fs['mean_tvd']:.3f}, DCR ratio {pr['dcr']['ratio_median']:.3f}, "
-              f"exact match {pr['exact_match_rate']:.4f} (holdout {pr['holdout_exact_match_rate']:.4f}), "
-              f"TSTR AUC {ut['tstr']['auc']:.3f} vs TRTR {ut['trtr']['auc']:.3f}")
     return 0
 
 

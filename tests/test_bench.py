@@ -17,12 +17,12 @@ from advsynth.bench import (
     BenchConfig,
     DatasetSpec,
     GeneratorSpec,
-    evaluate_extras,
     load_bench_config,
     mean_interval,
     run_benchmark,
 )
 from advsynth.cli import build_parser
+from advsynth.metrics.evaluate import evaluate_extras
 from advsynth.errors import AdvsynthError, ConfigError
 from advsynth.history import HistoryStore, git_revision, make_record, trend
 from advsynth.schema import infer_schema

@@ -104,8 +104,9 @@ def test_id_column_warns_and_is_excluded(tmp_path):
     ("data: [unclosed\n", "not valid YAML"),
     ("data:\n  path: {data}\ngenerators:\n  gmm: {{components: 3}}\n", "has no parameter"),
     ("data:\n  path: {data}\nholdout: 0.9\n", "holdout must be"),
+    ("data:\n  path: {data}\nextras: sometimes\n", "extras must be true or false"),
     (None, "config not found"),
-], ids=["unknown-column", "typo", "broken-yaml", "bad-parameter", "bad-holdout", "missing"])
+], ids=["unknown-column", "typo", "broken-yaml", "bad-parameter", "bad-holdout", "bad-extras", "missing"])
 def test_config_errors(tmp_path, config, needle):
     data = tmp_path / "d.csv"
     make_mixed(100).to_csv(data, index=False)

@@ -44,7 +44,6 @@ import pandas as pd
 
 from .config import check_keys, read_yaml
 from .errors import ConfigError, InputError
-from .metrics.evaluate import evaluate_extras, split_real  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -366,7 +365,6 @@ def run_benchmark(bench_cfg: BenchConfig, out_dir: str | Path, history=None,
             extras = {k: metrics[k] for k in ("fidelity", "privacy", "utility")}
             extras["timings_s"] = {"extras": metrics["timings_s"]["extras"]}
         write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n")
-        write_text_atomic(run_dir / "run_config.json", json.dumps(run_config, indent=2, default=str) + "\n")
         row = result_row(ds.name, gen, int(seed), {**metrics, "extras_for_bench": extras}, str(run_dir.relative_to(out)))
         rows.append(row)
         write_csv_atomic(out / "results.csv", pd.DataFrame(rows, columns=RESULT_COLUMNS))

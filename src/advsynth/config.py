@@ -49,6 +49,8 @@ class RunConfig:
     def __post_init__(self):
         if not 0 < float(self.holdout) < 0.5:
             raise ConfigError(f"holdout must be a share between 0 and 0.5, got {self.holdout!r}")
+        if not isinstance(self.extras, bool):
+            raise ConfigError(f"extras must be true or false, got {self.extras!r}")
 
     def generator_params(self, name: str | None = None) -> dict:
         return dict(self.generators.get(name or self.generator) or {})
@@ -98,7 +100,7 @@ def load_config(path: str | Path) -> RunConfig:
             detector=detector,
             rows=raw.get("rows"),
             holdout=float(raw.get("holdout", 0.2)),
-            extras=bool(raw.get("extras", True)),
+            extras=raw.get("extras", True),
         )
     except (TypeError, ValueError) as err:
         raise ConfigError(f"config {path}: {err}") from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
@@ -112,7 +113,8 @@ def parse_iso_dates(df: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
             continue
         text = col.dropna()
-        if text.empty or not text.astype(str).str.match(_ISO_DATE).all():
+        # the first value decides cheaply for almost every column; then all must match
+        if text.empty or not re.match(_ISO_DATE, str(text.iloc[0])) or not text.astype(str).str.match(_ISO_DATE).all():
             continue
         parsed = pd.to_datetime(col, format="ISO8601", errors="coerce")
         if parsed.notna().sum() == len(text):

@@ -9,8 +9,7 @@ and utility figures, and the run's config and metrics.
 
 Inputs read from the run folder: ``metrics.json``, ``schema.json``, ``synthetic.csv``;
 ``scores.csv`` (held-out detector scores: columns ``model`` in {detector, real_vs_real}, ``y``,
-``score``) when the run saved it; the real table through ``run_config.json`` (written by
-benchmarks) or ``config.json``, or passed as ``real=``. Without saved scores the ROC
+``score``) when the run saved it; the real table through ``config.json``, or passed as ``real=``. Without saved scores the ROC
 curves are recomputed with ``advsynth.detection``'s pieces and the run's seed and
 detector settings (same protocol, same numbers, one extra detector training). A section
 whose inputs are missing says so instead of failing.
@@ -105,18 +104,16 @@ def _read_json(path: Path) -> dict | None:
 
 
 def _load_real(run_dir: Path) -> pd.DataFrame | None:
-    """The real table of a run, through its saved config (run_config.json or config.json)."""
+    """The real table of a run, through its saved config.json."""
     from .config import DataConfig, RunConfig
     from .run import load_real
 
-    for name in ("run_config.json", "config.json"):
-        saved = _read_json(run_dir / name)
-        if saved and isinstance(saved.get("data"), dict):
-            try:
-                return load_real(RunConfig(data=DataConfig(**saved["data"])))
-            except (AdvsynthError, TypeError) as err:
-                log.warning("cannot read the real table of %s: %s", run_dir, err)
-                return None
+    saved = _read_json(run_dir / "config.json")
+    if saved and isinstance(saved.get("data"), dict):
+        try:
+            return load_real(RunConfig(data=DataConfig(**saved["data"])))
+        except (AdvsynthError, TypeError) as err:
+            log.warning("cannot read the real table of %s: %s", run_dir, err)
     return None
 
 
@@ -302,7 +299,7 @@ def write_report(run_dir: str | Path, real: pd.DataFrame | None = None) -> Path:
         log.warning("the real table's columns differ from synthetic.csv; sections needing it are skipped")
         real = None
     det = metrics["detector"]
-    run_config = _read_json(run_dir / "run_config.json") or _read_json(run_dir / "config.json")
+    run_config = _read_json(run_dir / "config.json")
     seed = int(metrics.get("seed", 0))
     exclude = tuple(c.name for c in schema.columns if c.id_like)
     title = f"{metrics.get('generator_variant') or metrics['generator']} on {metrics.get('name', run_dir.name)} (seed {seed})"
