@@ -150,3 +150,15 @@ def test_run_keeps_date_columns_as_dates(tmp_path):
     assert all(len(v) == 10 and v[4] == "-" and v[7] == "-" for v in signup), signup[:3]  # 2020-04-10
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["fidelity"]["marginals"]["signup"]["statistic"] == "ks"
+
+
+def test_missing_optional_extra_is_one_line(monkeypatch, capsys):
+    """Without the [pipeline] extra, pipeline commands say what to install instead of a traceback."""
+    from advsynth.cli import main
+
+    monkeypatch.setitem(sys.modules, "sagemaker", None)  # import sagemaker now raises ModuleNotFoundError
+    for name in [m for m in sys.modules if m.startswith("pipelines")]:
+        monkeypatch.delitem(sys.modules, name)
+    assert main(["pipeline", "definition"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["advsynth: error: this command needs sagemaker: pip install 'advsynth[pipeline]'"], err

@@ -79,6 +79,10 @@ def summary(metrics: dict, out: Path | None = None) -> str:
     return "\n".join(lines)
 
 
+# optional packages -> the pyproject extra that installs them
+_EXTRAS = {"sagemaker": "pipeline", "moto": "pipeline", "matplotlib": "report"}
+
+
 def _name_value(text: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
     if not sep or not name:
@@ -225,6 +229,13 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"advsynth: error: {err}", file=sys.stderr)
         return err.exit_code
+    except ModuleNotFoundError as err:  # an optional feature whose extra is not installed
+        package = (err.name or "").split(".")[0]
+        if package not in _EXTRAS or args.debug:
+            raise
+        print(f"advsynth: error: this command needs {package}: pip install 'advsynth[{_EXTRAS[package]}]'",
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("advsynth: interrupted", file=sys.stderr)
         return 130
