@@ -162,3 +162,13 @@ def test_missing_optional_extra_is_one_line(monkeypatch, capsys):
     assert main(["pipeline", "definition"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["advsynth: error: this command needs sagemaker: pip install 'advsynth[pipeline]'"], err
+
+
+def test_pipeline_run_without_the_extra_writes_nothing(monkeypatch, tmp_path, capsys):
+    from advsynth.cli import main
+
+    monkeypatch.setitem(sys.modules, "sagemaker", None)
+    work = tmp_path / "work"
+    assert main(["pipeline", "run", "--local", "--config", str(ROOT / "config" / "adult.yaml"),
+                 "--workdir", str(work)]) == 2
+    assert "pip install 'advsynth[pipeline]'" in capsys.readouterr().err and not work.exists()

@@ -98,12 +98,16 @@ def cmd_pipeline_definition(args: argparse.Namespace) -> int:
 
 
 def cmd_pipeline_run(args: argparse.Namespace) -> int:
+    import moto  # noqa: F401  (fail before writing anything when the [pipeline] extra is missing)
+    import sagemaker  # noqa: F401
+
     from pipelines.run_pipeline import run_local
 
     if not args.local:
         raise AdvsynthError("only --local runs are started from here; use 'advsynth pipeline start' on AWS")
     if bool(args.config) == bool(args.data):
         raise AdvsynthError("give exactly one of --config FILE or --data CSV")
+    params = dict(_name_value(p) for p in args.param)
     data = args.data
     if args.config:  # the pipeline reads a CSV with a header: write the config's table as one
         from .config import load_config
@@ -113,7 +117,6 @@ def cmd_pipeline_run(args: argparse.Namespace) -> int:
         cfg = load_config(args.config)
         data = Path(args.workdir) / "input" / f"{cfg.name}.csv"
         write_csv_atomic(data, load_real(cfg))
-    params = dict(_name_value(p) for p in args.param)
     result = run_local(str(data), args.workdir, parameters=params)
     print(json.dumps({k: result.get(k) for k in ("status", "failure_reason", "evaluation", "artifacts_dir")}, indent=2, default=str))
     return 0 if result.get("status") == "Succeeded" else 1
