@@ -24,6 +24,7 @@ _UNITS = ("D", "s", "ms", "us", "ns")
 _UNIT_NS = {"D": 86_400 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 _BOOL_STRINGS = {"true", "false"}
 MIN_ROWS = 20
+OTHER_LEVEL = "__other__"  # a categorical value outside the real levels (see Schema.model_frame)
 
 
 @dataclass
@@ -80,6 +81,30 @@ class Schema:
             if c.kind == "datetime" and c.name in out.columns:
                 out[c.name] = datetime_to_count(out[c.name], c.unit)
         return out
+
+    def model_frame(self, df: pd.DataFrame) -> pd.DataFrame:
+        """The modelled columns in the one representation every model reads (generator
+        encoders, detector features, privacy, utility).
+
+        Numeric, integer and datetime columns become float64 (datetimes as counts of their
+        unit), NaN where missing. Categorical and boolean columns become a pandas
+        ``Categorical`` whose categories are the schema's levels as strings plus
+        ``OTHER_LEVEL`` last; a value outside the levels (a synthetic table's invention)
+        becomes ``OTHER_LEVEL``, so a detector sees it, and missing stays missing.
+        """
+        out = {}
+        for c in self.modelled:
+            col = df[c.name]
+            if c.kind == "datetime":
+                out[c.name] = datetime_to_count(col, c.unit).to_numpy(dtype=float)
+            elif c.is_numeric:
+                out[c.name] = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+            else:
+                levels = [str(v) for v in c.categories]
+                text = col.astype(object).where(col.notna(), None).map(lambda v: None if v is None else str(v))
+                text = text.where(text.isna() | text.isin(levels), OTHER_LEVEL)
+                out[c.name] = pd.Categorical(text, categories=levels + [OTHER_LEVEL])
+        return pd.DataFrame(out, index=df.index)
 
     def validate_frame(self, df: pd.DataFrame, what: str = "table") -> None:
         """Refuse a frame whose columns differ from the schema: silently reordering hides bugs."""

@@ -1,0 +1,101 @@
+"""The detector protocol: one configuration object, parsed once, used by every front door.
+
+``advsynth run``, ``advsynth evaluate``, ``advsynth bench``, ``advsynth report``, the container
+entrypoints and the pipeline definition (whose parameter defaults come from here) all take
+a ``DetectorConfig``; no other module writes a detector default. Changing a default here
+changes it everywhere, which is the point: the number advsynth prints must come from one
+experiment, whichever door it went through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+from .errors import ConfigError
+
+# XGBoost parameters the protocol sets itself; ``params`` may add others but not these.
+_OWNED_PARAMS = {"max_depth", "eta", "learning_rate", "seed", "random_state", "num_boost_round", "n_estimators"}
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Every setting of the classifier two-sample test.
+
+    rounds : the most boosting rounds; with ``early_stopping_rounds`` the detector stops
+        earlier when the validation AUC stops improving.
+    max_depth, eta : tree depth and learning rate.
+    early_stopping_rounds : patience on the validation split (0: train all ``rounds``).
+    validation_size : share of the training rows kept aside for early stopping (never the
+        test rows: the reported AUC stays held-out).
+    test_size : share of the balanced rows held out for the reported AUC.
+    cv : 0 for the held-out protocol; K ≥ 2 for K-fold cross-validation (mean, SD, folds).
+    null : also run the real-vs-real null.
+    nthread : XGBoost threads.
+    params : further XGBoost parameters (e.g. ``min_child_weight``); the owned ones above
+        cannot be set here.
+    """
+
+    rounds: int = 200
+    max_depth: int = 6
+    eta: float = 0.1
+    early_stopping_rounds: int = 0
+    validation_size: float = 0.2
+    test_size: float = 0.3
+    cv: int = 0
+    null: bool = True
+    nthread: int = 2
+    params: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        _check_int("rounds", self.rounds, 1)
+        _check_int("max_depth", self.max_depth, 1)
+        _check_int("early_stopping_rounds", self.early_stopping_rounds, 0)
+        _check_int("cv", self.cv, 0)
+        _check_int("nthread", self.nthread, 1)
+        if self.cv == 1:
+            raise ConfigError("detector.cv must be 0 (held-out) or at least 2 folds, got 1")
+        for name in ("eta", "validation_size", "test_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+                raise ConfigError(f"detector.{name} must be a number between 0 and 1, got {value!r}")
+        if not isinstance(self.null, bool):
+            raise ConfigError(f"detector.null must be true or false, got {self.null!r}")
+        if not isinstance(self.params, dict):
+            raise ConfigError(f"detector.params must be a mapping of XGBoost parameters, got {self.params!r}")
+        owned = sorted(set(self.params) & _OWNED_PARAMS)
+        if owned:
+            raise ConfigError(f"detector.params may not set {', '.join(owned)}: use the detector keys of the same meaning")
+
+    @classmethod
+    def from_dict(cls, data: dict | None, where: str = "detector") -> "DetectorConfig":
+        """Parse a config section; unknown keys and wrong types are one-line ConfigErrors."""
+        data = dict(data or {})
+        allowed = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise ConfigError(f"unknown key(s) in {where}: {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+        return cls(**data)
+
+    def replace(self, **changes) -> "DetectorConfig":
+        return type(self).from_dict({**self.to_dict(), **changes})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def xgb_params(self, seed: int = 0, nthread: int | None = None) -> dict:
+        """The parameters ``xgboost.train`` receives."""
+        return {
+            "objective": "binary:logistic",
+            "eval_metric": "auc",
+            "tree_method": "hist",
+            "max_depth": int(self.max_depth),
+            "eta": float(self.eta),
+            "nthread": int(nthread or self.nthread),
+            **self.params,
+            "seed": int(seed),
+        }
+
+
+def _check_int(name: str, value, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"detector.{name} must be a whole number >= {minimum}, got {value!r}")
