@@ -19,3 +19,7 @@ class InputError(AdvsynthError):
 
 class ConfigError(AdvsynthError):
     """The configuration or a parameter is wrong."""
+
+
+class OutputError(AdvsynthError):
+    """The results cannot be written where asked (exists, not writable, disk full, ...)."""
