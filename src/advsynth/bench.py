@@ -336,7 +336,7 @@ def run_benchmark(bench_cfg: BenchConfig, out_dir: str | Path, history=None,
             cache.clear()  # one dataset in memory at a time
             cache[ds.name] = (cfg, real, infer_schema(real, cfg.data.types), {})
         base_cfg, real, schema, nulls = cache[ds.name]
-        detector = {**base_cfg.detector, **bench_cfg.detector, **ds.detector}
+        detector = {**base_cfg.detector.to_dict(), **bench_cfg.detector, **ds.detector}
         params = {**base_cfg.generator_params(gen.type), **gen.params}
         cfg = replace(base_cfg, seed=int(seed), generator=gen.type, generators={gen.type: params},
                       detector={**detector, "null": False}, rows=ds.rows or bench_cfg.rows or base_cfg.rows,

@@ -35,7 +35,7 @@ def load_real(cfg: RunConfig) -> pd.DataFrame:
     d = cfg.data
     return read_table(
         d.path, header=d.header, names=d.columns, na_values=d.na_values,
-        skipinitialspace=d.skipinitialspace, sep=d.sep,
+        skipinitialspace=d.skipinitialspace, sep=d.sep, decimal=d.decimal,
     )
 
 
@@ -76,7 +76,7 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
         raise InputError(f"target column '{cfg.target}' is not in the data")
     n_rows = int(cfg.rows or len(real))
     train, holdout = split_real(real, cfg.seed, cfg.holdout)
-    detector_cfg = dict(cfg.detector)
+    detector_cfg = cfg.detector.to_dict()
     protocol = dict(test_size=float(detector_cfg.get("test_size", 0.3)), rounds=int(detector_cfg.get("rounds", 200)),
                     exclude=tuple(c.name for c in schema.columns if c.id_like))
     with ThreadPoolExecutor(max_workers=1) as pool:
