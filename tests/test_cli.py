@@ -15,6 +15,30 @@ def advsynth(*args, cwd=None):
                           cwd=cwd or ROOT, timeout=300)
 
 
+def main_run(capsys, *args):
+    """``advsynth ARGS`` in-process: (exit code, stdout, stderr)."""
+    from advsynth.cli import main
+
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_main_error(capsys, args, needle):
+    """The CLI fails with exactly one ``advsynth: error:`` line holding ``needle``, no traceback."""
+    code, _, err = main_run(capsys, *args)
+    assert code != 0
+    lines = [line for line in err.strip().splitlines() if not line.startswith("WARNING ")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith("advsynth: error:") and needle in lines[0], lines[0]
+    return lines[0]
+
+
+def assert_nothing_left(folder, *keep):
+    """Only the given files remain: no output folder, no hidden staging folder, no temp file."""
+    assert sorted(p.name for p in folder.iterdir()) == sorted(keep)
+
+
 def assert_one_line_error(result, needle):
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
@@ -76,15 +100,20 @@ def _write(path, content: bytes):
         (lambda d: _write(d / "nan.csv", b"a,b\n" + b"".join(b"%d,\n" % (i % 5) for i in range(40))),
          "column 'b' is entirely missing"),
         (lambda d: _write(d / "latin1.csv", b"a,b\n1,caf\xe9\n"), "not UTF-8"),
+        (lambda d: _write(d / "dup.csv", b"age,sex,age\n" + b"1,m,2\n" * 30), "duplicate column name(s): 'age'"),
+        (lambda d: _write(d / "blank.csv", b"a,,c\n" + b"1,2,3\n" * 30), "empty column name(s) at position(s) 2"),
+        (lambda d: _write(d / "wide.csv", b"a,b\n" + b"1,2\n" * 30 + b"1,2,3\n"), "Expected 2 fields in line 32, saw 3"),
+        (lambda d: d / "folder.csv" if (d / "folder.csv").mkdir() is None else None, "input is a directory"),
+        (lambda d: _write(d / "bad.parquet", b"PAR1 broken PAR1"), "as Parquet"),
     ],
 )
-def test_bad_input_gives_one_line_and_nonzero_exit(tmp_path, make, needle):
+def test_bad_input_gives_one_line_and_nonzero_exit(tmp_path, capsys, make, needle):
     path = make(tmp_path)
-    before = path.read_bytes() if path.exists() else None
-    result = advsynth("run", "--data", path, "--out", tmp_path / "out")
-    assert_one_line_error(result, needle)
+    before = path.read_bytes() if path.is_file() else None
+    assert_main_error(capsys, ["run", "--data", path, "--out", tmp_path / "out", "--generator", "baseline"], needle)
     assert not (tmp_path / "out").exists()
-    assert (path.read_bytes() if path.exists() else None) == before
+    assert (path.read_bytes() if path.is_file() else None) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 def test_id_column_warns_and_is_excluded(tmp_path):
@@ -106,15 +135,30 @@ def test_id_column_warns_and_is_excluded(tmp_path):
     ("data:\n  path: {data}\nholdout: 0.9\n", "holdout must be"),
     ("data:\n  path: {data}\nextras: sometimes\n", "extras must be true or false"),
     (None, "config not found"),
-], ids=["unknown-column", "typo", "broken-yaml", "bad-parameter", "bad-holdout", "bad-extras", "missing"])
-def test_config_errors(tmp_path, config, needle):
+    ("data:\n  path: {data}\n  header: 'no'\n", "data.header must be true or false, got 'no'"),
+    ("data:\n  path: {data}\nrows: 0\n", "rows must be a whole number >= 1, got 0"),
+    ("data:\n  path: {data}\nseed: 1.7\n", "seed must be a whole number, got 1.7"),
+    ("data:\n  path: {data}\nseed: -1\n", "seed must be a whole number between 0 and"),
+    ("data:\n  path: {data}\ndetector:\n  rounds: ten\n", "detector.rounds must be a whole number"),
+    ("data:\n  path: {data}\ndetector:\n  max_depth: -1\n", "detector.max_depth must be a whole number >= 1"),
+    ("data:\n  path: {data}\n  sep: 5\n", "data.sep must be one delimiter character"),
+    ("data:\n  path: {data}\nname: ../..\n", "name must be a plain name"),
+    ("data:\n  path: {data}\n  types: {{x: float}}\n", "data.types.x must be one of"),
+    ("data:\n  path: {data}\n  header: false\n  columns: [a, b, c]\n", "5 fields per row but the config names 3"),
+], ids=["unknown-column", "typo", "broken-yaml", "bad-parameter", "bad-holdout", "bad-extras", "missing",
+        "header-text", "rows-0", "seed-float", "seed-negative", "rounds-text", "depth-negative", "sep-number",
+        "name-escapes", "bad-type", "too-few-names"])
+def test_config_errors(tmp_path, capsys, monkeypatch, config, needle):
     data = tmp_path / "d.csv"
     make_mixed(100).to_csv(data, index=False)
+    before = data.read_bytes()
     path = tmp_path / "c.yaml"
     if config is not None:
         path.write_text(config.format(data=data))
-    assert_one_line_error(advsynth("run", "--config", path, "--out", tmp_path / "o"), needle)
-    assert not (tmp_path / "o").exists()
+    monkeypatch.chdir(tmp_path)  # the default out, runs/..., would land here
+    assert_main_error(capsys, ["run", "--config", path], needle)
+    assert_nothing_left(tmp_path, "d.csv", *(["c.yaml"] if config is not None else []))
+    assert data.read_bytes() == before
 
 
 def test_unknown_generator_is_refused(tmp_path):
@@ -172,3 +216,203 @@ def test_pipeline_run_without_the_extra_writes_nothing(monkeypatch, tmp_path, ca
     assert main(["pipeline", "run", "--local", "--config", str(ROOT / "config" / "adult.yaml"),
                  "--workdir", str(work)]) == 2
     assert "pip install 'advsynth[pipeline]'" in capsys.readouterr().err and not work.exists()
+
+
+# --- reading options on the command line -------------------------------------------------------
+
+def test_semicolon_decimal_comma_file_runs_and_na_values_switch_markers_off(tmp_path, capsys):
+    df = make_mixed(200).assign(group=lambda d: d["group"].replace("c", "NA"))
+    path = tmp_path / "eu.csv"
+    df.to_csv(path, index=False, sep=";", decimal=",")
+    before = path.read_bytes()
+    code, out, err = main_run(capsys, "run", "--data", path, "--out", tmp_path / "run", "--generator", "baseline",
+                              "--no-extras", "--na-values", "")
+    assert code == 0, err
+    schema = {c["name"]: c for c in json.loads((tmp_path / "run" / "schema.json").read_text())["columns"]}
+    assert schema["x"]["kind"] == "numeric" and schema["spend"]["kind"] == "numeric"
+    assert "NA" in schema["group"]["categories"]  # the category NA is a category, not a missing value
+    assert (tmp_path / "run" / "synthetic.csv").read_text().splitlines()[0] == "group,x,count,spend,flag"
+    assert path.read_bytes() == before
+    # the same file with pandas' default markers: NA is missing
+    code, _, err = main_run(capsys, "run", "--data", path, "--out", tmp_path / "run2", "--generator", "baseline",
+                            "--no-extras", "--sep", ";", "--decimal", ",")
+    assert code == 0, err
+    schema = {c["name"]: c for c in json.loads((tmp_path / "run2" / "schema.json").read_text())["columns"]}
+    assert "NA" not in schema["group"]["categories"] and schema["x"]["kind"] == "numeric"
+
+
+def test_parquet_input_runs(tmp_path, capsys):
+    from advsynth.io import write_table
+
+    write_table(tmp_path / "t.parquet", make_mixed(200))
+    code, _, err = main_run(capsys, "run", "--data", tmp_path / "t.parquet", "--out", tmp_path / "run",
+                            "--generator", "baseline", "--no-extras")
+    assert code == 0, err
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["name"] == "t"
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--seed", "-1"], "seed must be a whole number between 0 and"),
+    (["--rows", "0"], "rows must be a whole number >= 1, got 0"),
+    (["--sep", ";;"], "data.sep must be one delimiter character"),
+    (["--generator", "../../x"], "--generator must be a plain name"),
+])
+def test_bad_options_are_one_line(tmp_path, capsys, monkeypatch, args, needle):
+    data = tmp_path / "d.csv"
+    make_mixed(100).to_csv(data, index=False)
+    monkeypatch.chdir(tmp_path)
+    assert_main_error(capsys, ["run", "--data", data, *args], needle)
+    assert_nothing_left(tmp_path, "d.csv")
+
+
+# --- output locations that cannot be written --------------------------------------------------
+
+@pytest.fixture
+def small_csv(tmp_path):
+    data = tmp_path / "d.csv"
+    make_mixed(100).to_csv(data, index=False)
+    return data
+
+
+def test_out_under_a_regular_file_fails_before_running(tmp_path, capsys, small_csv, monkeypatch):
+    import advsynth.run
+
+    monkeypatch.setattr(advsynth.run, "run", lambda *a, **k: pytest.fail("ran although the output is unwritable"))
+    (tmp_path / "file").write_text("x")
+    assert_main_error(capsys, ["run", "--data", small_csv, "--out", tmp_path / "file" / "run"],
+                      "is a file, not a folder")
+    assert (tmp_path / "file").read_text() == "x"
+    assert_nothing_left(tmp_path, "d.csv", "file")
+    # an output folder holding the input is refused too (the input is never at risk)
+    assert_main_error(capsys, ["run", "--data", small_csv, "--out", tmp_path / "file" / ".."], "would contain the input")
+    (tmp_path / "old").mkdir()
+    assert_main_error(capsys, ["run", "--data", small_csv, "--out", tmp_path / "new" / ".." / "old"], "already exists")
+    assert_nothing_left(tmp_path, "d.csv", "file", "old")
+
+
+def test_read_only_output_fails_before_running(tmp_path, capsys, small_csv, monkeypatch):
+    import os
+
+    import advsynth.run
+
+    monkeypatch.setattr(advsynth.run, "run", lambda *a, **k: pytest.fail("ran although the output is unwritable"))
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **k: False if str(p) == str(tmp_path) else real_access(p, mode))
+    assert_main_error(capsys, ["run", "--data", small_csv, "--out", tmp_path / "runs" / "r"], "is not writable")
+    assert_nothing_left(tmp_path, "d.csv")
+
+
+@pytest.mark.parametrize("code", ["ENOSPC", "EROFS", "EACCES"])
+def test_disk_full_or_read_only_while_writing_leaves_nothing(tmp_path, capsys, small_csv, monkeypatch, code):
+    import errno
+    import os
+
+    def fail(*args):
+        raise OSError(getattr(errno, code), os.strerror(getattr(errno, code)))
+
+    monkeypatch.setattr(os, "fsync", fail)
+    before = small_csv.read_bytes()
+    line = assert_main_error(capsys, ["run", "--data", small_csv, "--out", tmp_path / "runs" / "r",
+                                      "--generator", "baseline", "--no-extras"], f"({code})")
+    assert "cannot write" in line
+    assert_nothing_left(tmp_path, "d.csv")  # no run folder, no staging folder, not even runs/
+    assert small_csv.read_bytes() == before
+
+
+def test_the_loser_of_two_runs_on_one_out_is_told_and_the_winner_kept(tmp_path, capsys, small_csv, monkeypatch):
+    """Another run finishes into --out between this run's check and its rename."""
+    import advsynth.run
+
+    out = tmp_path / "run"
+    real_write_run = advsynth.run.write_run
+
+    def winner_finishes_first(out_path, *args, **kwargs):
+        out_path.mkdir()
+        (out_path / "metrics.json").write_text("winner")
+        return real_write_run(out_path, *args, **kwargs)
+
+    monkeypatch.setattr(advsynth.run, "write_run", winner_finishes_first)
+    assert_main_error(capsys, ["run", "--data", small_csv, "--out", out, "--generator", "baseline", "--no-extras"],
+                      "was created by someone else while this run was writing")
+    assert [p.name for p in out.iterdir()] == ["metrics.json"] and (out / "metrics.json").read_text() == "winner"
+    assert_nothing_left(tmp_path, "d.csv", "run")
+
+
+def test_concurrent_write_run_one_wins_whole(tmp_path):
+    """Two threads stage and rename onto the same folder: one folder, complete, from one writer."""
+    import threading
+
+    import pandas as pd
+
+    from advsynth.errors import OutputError
+    from advsynth.run import write_run
+
+    out, barrier, results = tmp_path / "runs" / "same", threading.Barrier(2), {}
+
+    def writer(tag):
+        barrier.wait()
+        try:
+            write_run(out, pd.DataFrame({"who": [tag] * 1000}), {"who": tag}, "{}")
+            results[tag] = "ok"
+        except OutputError as err:
+            results[tag] = str(err)
+
+    threads = [threading.Thread(target=writer, args=(tag,)) for tag in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    winners = [tag for tag, r in results.items() if r == "ok"]
+    assert len(winners) == 1, results
+    (loser,) = set(results) - set(winners)
+    assert "was created by someone else" in results[loser]
+    assert json.loads((out / "metrics.json").read_text()) == {"who": winners[0]}
+    assert set((out / "synthetic.csv").read_text().splitlines()[1:]) == {winners[0]}
+    assert [p.name for p in out.parent.iterdir()] == ["same"]
+
+
+def test_unexpected_system_error_is_one_line(tmp_path, capsys, small_csv, monkeypatch):
+    import errno
+
+    import advsynth.run
+
+    def broken(*args, **kwargs):
+        raise OSError(errno.EIO, "Input/output error", str(small_csv))
+
+    monkeypatch.setattr(advsynth.run, "run", broken)
+    assert_main_error(capsys, ["run", "--data", small_csv, "--out", tmp_path / "o"], "Input/output error (EIO)")
+    with pytest.raises(OSError):  # --debug keeps the traceback
+        main_run(capsys, "--debug", "run", "--data", small_csv, "--out", tmp_path / "o")
+
+
+# --- memory: said before the run starts -------------------------------------------------------
+
+def test_rows_far_above_the_table_warns_with_the_estimate(tmp_path, capsys, small_csv, caplog):
+    with caplog.at_level("WARNING", logger="advsynth"):
+        code, _, err = main_run(capsys, "run", "--data", small_csv, "--out", tmp_path / "run", "--generator",
+                                "baseline", "--no-extras", "--rows", "1100")
+    assert code == 0, err
+    assert "1100 synthetic rows is 11x the 100 real rows; the run needs about" in caplog.text
+
+
+def test_run_that_cannot_fit_in_memory_is_refused_before_it_starts(tmp_path, capsys, small_csv, monkeypatch):
+    from advsynth import resources
+    from advsynth.synthesizers.baseline import BaselineSynthesizer
+
+    monkeypatch.setattr(resources, "available_memory", lambda: 2**30)
+    monkeypatch.setattr(BaselineSynthesizer, "fit", lambda *a, **k: pytest.fail("fitted although it cannot fit"))
+    assert_main_error(capsys, ["run", "--data", small_csv, "--out", tmp_path / "run", "--generator", "baseline",
+                               "--rows", "10000000"],
+                      "10000000 synthetic rows + 100 real rows x 5 columns need about 7.7 GB of memory but only "
+                      "1.0 GB is available")
+    assert_nothing_left(tmp_path, "d.csv")
+
+
+def test_memory_estimate_unit():
+    from advsynth.resources import BYTES_PER_CELL, FIXED_BYTES, check_run_fits
+
+    assert check_run_fits(100, 100, 5, available=2**40) == FIXED_BYTES + 200 * 5 * BYTES_PER_CELL
+    from advsynth.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="need about"):
+        check_run_fits(10, 10**9, 30, available=2**34)

@@ -20,25 +20,35 @@ log = logging.getLogger("advsynth")
 
 
 def _default_out(name: str, generator: str) -> Path:
+    """``runs/NAME-GENERATOR-TIMESTAMP``: both parts are checked plain names, so it stays in runs/."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     return Path("runs") / f"{name}-{generator}-{stamp}"
 
 
+def _na_values(text: str) -> list[str]:
+    """``--na-values '?,-'`` → ['?', '-']; ``--na-values ''`` → [] (only empty cells are missing)."""
+    return [token for token in text.split(",") if token] if text else []
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from .config import config_for_csv, load_config
+    import dataclasses
+
+    from .config import check_name, config_for_csv, load_config
+    from .io import check_output_folder
     from .run import run
 
     if bool(args.config) == bool(args.data):
-        raise AdvsynthError("give exactly one of --config FILE or --data CSV")
+        raise AdvsynthError("give exactly one of --config FILE or --data TABLE")
     cfg = load_config(args.config) if args.config else config_for_csv(args.data)
-    if args.seed is not None:
-        cfg.seed = args.seed
-    if args.rows is not None:
-        cfg.rows = args.rows
+    reading = {key: value for key, value in (("sep", args.sep), ("decimal", args.decimal),
+                                              ("na_values", args.na_values)) if value is not None}
+    changes = {key: value for key, value in (("seed", args.seed), ("rows", args.rows)) if value is not None}
     if args.no_extras:
-        cfg.extras = False
-    generator = args.generator or cfg.generator
-    out = Path(args.out) if args.out else _default_out(cfg.name, generator)
+        changes["extras"] = False
+    # replace() re-runs the checks, so --seed -1 or --sep ';;' fail like the same config key
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **reading), **changes)
+    generator = check_name("--generator", args.generator) if args.generator else cfg.generator
+    out = check_output_folder(args.out or _default_out(cfg.name, generator), [cfg.data.path])
     metrics = run(cfg, out, generator=generator)
     print(summary(metrics, out))
     return 0
@@ -80,7 +90,7 @@ def summary(metrics: dict, out: Path | None = None) -> str:
 
 
 # optional packages -> the pyproject extra that installs them
-_EXTRAS = {"sagemaker": "pipeline", "moto": "pipeline", "matplotlib": "report"}
+_EXTRAS = {"sagemaker": "pipeline", "moto": "pipeline", "matplotlib": "report", "pyarrow": "parquet"}
 
 
 def _name_value(text: str) -> tuple[str, str]:
@@ -164,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
         "sample a synthetic one, and measure how well an XGBoost detector tells them apart.",
     )
     parser.add_argument("--debug", action="store_true", help="debug logging and full tracebacks")
+    parser.add_argument("-v", "--verbose", action="store_true", help="say what was done (delimiter sniffed, "
+                        "timings) at INFO level")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="fit, sample and detect on one table; writes synthetic.csv and metrics.json",
@@ -171,12 +183,22 @@ def build_parser() -> argparse.ArgumentParser:
                          "detector and write OUT/synthetic.csv, OUT/metrics.json, OUT/schema.json.")
     src = run.add_mutually_exclusive_group()
     src.add_argument("--config", help="experiment config (YAML), e.g. config/adult.yaml")
-    src.add_argument("--data", help="any CSV with a header row; column types are inferred")
+    src.add_argument("--data", metavar="TABLE", help="any CSV with a header row, or a Parquet file "
+                     "(.parquet/.pq); column types are inferred")
     run.add_argument("--generator", metavar="NAME", help="gmm or baseline (default: the config's, else gmm)")
     run.add_argument("--out", help="run folder to create (must not exist; default runs/NAME-GENERATOR-TIMESTAMP)")
-    run.add_argument("--seed", type=int, help="override the config's seed")
+    run.add_argument("--seed", type=int, help="override the config's seed (0 .. 2**32-1)")
     run.add_argument("--rows", type=int, help="synthetic rows (default: as many as the real table)")
     run.add_argument("--no-extras", action="store_true", help="skip the fidelity, privacy and utility metrics")
+    csv_opts = run.add_argument_group("reading a CSV", "override the config's data.sep, data.decimal and "
+                                      "data.na_values; what was sniffed is logged with --verbose")
+    csv_opts.add_argument("--sep", metavar="CHAR", help="delimiter (default: sniffed among , ; tab |); "
+                          "give a tab as $'\\t'")
+    csv_opts.add_argument("--decimal", choices=(".", ","), metavar="MARK", help="decimal mark of numbers, . or , (default: ',' when "
+                          "a non-comma file writes numbers as 1,5, else '.')")
+    csv_opts.add_argument("--na-values", metavar="LIST", type=_na_values,
+                          help="comma-separated markers of a missing value, replacing pandas' defaults "
+                          "(NA, null, nan, ...); '' means only empty cells are missing")
     run.set_defaults(func=cmd_run)
 
     pipe = sub.add_parser("pipeline", help="the SageMaker pipeline: definition, local run, deploy, schedule")
@@ -221,10 +243,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _log_to_stderr(level: int) -> None:
+    """advsynth's log lines on the current stderr; replaces the handler of an earlier in-process
+    call (tests, notebooks) instead of stacking a second one on a stale stream."""
+    logger = logging.getLogger("advsynth")
+    for handler in [h for h in logger.handlers if getattr(h, "advsynth_cli", False)]:
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.advsynth_cli = True
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    _log_to_stderr(logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING)
     try:
         return args.func(args)
     except AdvsynthError as err:
@@ -239,6 +273,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"advsynth: error: this command needs {package}: pip install 'advsynth[{_EXTRAS[package]}]'",
               file=sys.stderr)
         return 2
+    except MemoryError:
+        if args.debug:
+            raise
+        print("advsynth: error: out of memory; try fewer --rows or a smaller table", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("advsynth: interrupted", file=sys.stderr)
         return 130
@@ -247,6 +286,14 @@ def main(argv: list[str] | None = None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         except (AttributeError, OSError, ValueError):
             pass
+        return 1
+    except OSError as err:  # the system refused (disk full, read-only, permission): not a bug in advsynth
+        if args.debug:
+            raise
+        from .io import describe_os_error
+
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"advsynth: error: {where}{describe_os_error(err)}", file=sys.stderr)
         return 1
 
 

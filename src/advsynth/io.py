@@ -369,12 +369,12 @@ def check_output_folder(out: str | os.PathLike, inputs: list[str] = ()) -> Path:
     root ``os.access`` still reports a read-only file system (EROFS).
     """
     out = Path(out)
-    if out.exists() or out.is_symlink():
-        raise OutputError(f"output folder already exists: {out} (choose a new one; runs are never overwritten)")
-    resolved = out.resolve()
+    resolved = out.resolve()  # 'new/../old' is 'old'
     for source in inputs:
         if source and not is_s3(source) and Path(source).resolve().is_relative_to(resolved):
             raise OutputError(f"output folder {out} would contain the input {source}")
+    if out.exists() or out.is_symlink() or resolved.exists():
+        raise OutputError(f"output folder already exists: {out} (choose a new one; runs are never overwritten)")
     ancestor = resolved.parent
     while not ancestor.exists():
         ancestor = ancestor.parent

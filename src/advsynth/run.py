@@ -22,8 +22,9 @@ import pandas as pd
 from . import __version__
 from .config import RunConfig
 from .detection import detect, null_on_real
-from .errors import InputError
-from .io import read_table, write_csv_atomic, write_text_atomic
+from .errors import InputError, OutputError
+from .io import describe_os_error, read_table, write_csv_atomic, write_text_atomic
+from .resources import check_run_fits
 from .metrics.evaluate import evaluate_extras, split_real
 from .schema import infer_schema
 from .synthesizers import make_generator
@@ -75,6 +76,7 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
     if cfg.target is not None and cfg.target not in real.columns:
         raise InputError(f"target column '{cfg.target}' is not in the data")
     n_rows = int(cfg.rows or len(real))
+    check_run_fits(len(real), n_rows, len(real.columns))  # before any fitting: fail early, not by OOM
     train, holdout = split_real(real, cfg.seed, cfg.holdout)
     detector_cfg = cfg.detector.to_dict()
     protocol = dict(test_size=float(detector_cfg.get("test_size", 0.3)), rounds=int(detector_cfg.get("rounds", 200)),
@@ -135,10 +137,20 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
 def write_run(out_path: Path, synthetic: pd.DataFrame, metrics: dict, schema_json: str, *,
               scores: pd.DataFrame | None = None, config: dict | None = None) -> None:
     """Write the run folder: synthetic.csv, metrics.json, schema.json, and scores.csv (held-out
-    detector and null scores, for ROC curves) and config.json (the resolved config) when given."""
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.", dir=out_path.parent))
+    detector and null scores, for ROC curves) and config.json (the resolved config) when given.
+
+    The files are staged in a hidden sibling folder and renamed into place in one step.
+    ``rename`` onto a folder that holds files fails, so when two runs share an ``--out`` the
+    second one to finish is refused and the first one's folder stays intact; on any failure
+    (disk full, read-only, no permission) the staging folder and any parent folder made for
+    it are removed: nothing partial is left.
+    """
+    out_path = Path(out_path)
+    made = [p for p in (out_path.parent, *out_path.parent.parents) if not p.exists()]
+    staging = None
     try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.", dir=out_path.parent))
         write_csv_atomic(staging / "synthetic.csv", synthetic)
         write_text_atomic(staging / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True) + "\n")
         write_text_atomic(staging / "schema.json", schema_json + "\n")
@@ -146,7 +158,22 @@ def write_run(out_path: Path, synthetic: pd.DataFrame, metrics: dict, schema_jso
             write_csv_atomic(staging / "scores.csv", scores)
         if config is not None:
             write_text_atomic(staging / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
-        staging.rename(out_path)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            staging.rename(out_path)
+        except OSError as err:
+            if out_path.exists():
+                raise OutputError(f"output folder {out_path} was created by someone else while this run was "
+                                  "writing (two runs with the same --out?); it was left as it is and this "
+                                  "run's results were not written") from None
+            raise
+    except BaseException as err:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        for folder in made:  # innermost first; only the ones this call created, and only if empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        if isinstance(err, OSError):
+            raise OutputError(f"cannot write the run folder {out_path}: {describe_os_error(err)}") from None
         raise
