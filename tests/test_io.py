@@ -234,3 +234,15 @@ def test_write_under_a_regular_file_is_one_line(tmp_path):
     with pytest.raises(OutputError, match="cannot write .*file/sub/t.csv"):
         write_csv_atomic(tmp_path / "file" / "sub" / "t.csv", pd.DataFrame({"a": [1]}))
     assert (tmp_path / "file").read_text() == "x"
+
+
+@mock_aws
+def test_s3_parquet_and_csv_out_and_back():
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="out")
+    df = _typed_frame()
+    write_table("s3://out/t.parquet", df)
+    pd.testing.assert_frame_equal(read_table("s3://out/t.parquet"), df, check_dtype=False)
+    write_table("s3://out/t.csv", df[["NA"]])
+    assert read_table("s3://out/t.csv", na_values=[])["NA"].tolist() == ["NA", "b", "NA"]
+    with pytest.raises(OutputError, match="cannot write s3://nobucket/t.csv: NoSuchBucket"):
+        write_table("s3://nobucket/t.csv", df)
