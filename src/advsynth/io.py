@@ -85,6 +85,7 @@ def read_table(
             skipinitialspace=skipinitialspace,
             sep=sep,
             keep_default_na=True,
+            dtype=object,  # cells as written; columns.parse_text_frame types them
         )
     except pd.errors.ParserError as err:
         raise InputError(f"cannot parse {uri} as CSV: {str(err).strip().splitlines()[-1]}") from None
@@ -95,7 +96,9 @@ def read_table(
     if df.columns.duplicated().any():
         raise InputError(f"{uri} has duplicate column names: {sorted(set(df.columns[df.columns.duplicated()]))}")
     df.columns = [str(c) for c in df.columns]
-    return parse_iso_dates(df)
+    from .columns import parse_text_frame
+
+    return parse_text_frame(df)
 
 
 _ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"

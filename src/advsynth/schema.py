@@ -50,6 +50,7 @@ class ColumnSpec:
     tz: str | None = None  # datetime: time zone (IANA name, "UTC" or "+02:00")
     text_format: str | None = None  # datetime read from text: its strftime format, zone and fraction digits
     zone: str | None = None
+    step: int | None = None  # datetime: every value lies on minimum + k * step (in ``unit``s)
     fraction: int = 0
     passthrough: str | None = None  # "constant" or "missing": not modelled, written back as such
     constant: object = None
