@@ -240,4 +240,4 @@ def test_weekly_dates_stay_on_their_weekday():
     weeks = pd.Series(pd.date_range("2000-01-01", periods=400, freq="7D"))
     df = pd.DataFrame({"week": weeks, "y": np.arange(400) + np.random.default_rng(0).normal(size=400)})
     out = GMMSynthesizer(max_components=4, n_candidates=2).fit(df).sample(400)
-    assert set(out["week"].dt.dayofweek) == {weeks[0].dayofweek}
+    assert set(out["week"].dt.day_of_week) == {weeks[0].day_of_week}
