@@ -65,6 +65,7 @@ def test_generated_columns_are_typed_like_the_input(factory):
     # full precision is not rounded; tiny values are not squashed to (-)0; 1e300 is a number, not an ID
     assert not np.allclose(out["full"], out["full"].round(6), rtol=0, atol=1e-12)
     assert (out["tiny"] != 0).mean() > 0.9 and not np.signbit(out["tiny"][out["tiny"] == 0]).any()
+    assert out["tiny"].nunique() > 100 and 0.5 < out["tiny"].std() / df["tiny"].std() < 2
     assert out["huge"].min() >= df["huge"].min() and out["huge"].nunique() > 100
     assert out["age"].isna().any() and set(out["size"].dropna()) <= {"S", "M", "L"}
     assert str(out["when"].dt.tz) == "Europe/Paris"

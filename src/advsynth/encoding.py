@@ -40,6 +40,8 @@ class _NumericBlock:
     point_mass: float | None
     has_missing: bool
     missing_rate: float = 0.0
+    offset: float = 0.0  # values enter the quantile transform as (x - offset) / scale
+    scale: float = 1.0
 
     @property
     def width(self) -> int:
@@ -129,13 +131,17 @@ class TableEncoder:
         if counts[top] / len(values) >= self.point_mass_share and len(uniques) > 2:
             point_mass = float(uniques[top])
             values = values[values != point_mass]
+        # Standardise first: QuantileTransformer treats values within 1e-7 of its bounds as the bounds,
+        # which would send a column of values around 1e-9 to a single value.
+        offset, scale = _offset_scale(values)
         transformer = QuantileTransformer(
             n_quantiles=max(2, min(self.n_quantiles, len(values))),
             output_distribution="normal",
             subsample=100_000,
             random_state=self.random_state,
-        ).fit(values.reshape(-1, 1))
-        return _NumericBlock(spec, transformer, 0.0, point_mass, has_missing, float(np.isnan(col).mean()))
+        ).fit(((values - offset) / scale).reshape(-1, 1))
+        return _NumericBlock(spec, transformer, 0.0, point_mass, has_missing, float(np.isnan(col).mean()),
+                             offset, scale)
 
     def transform(self, df: pd.DataFrame) -> np.ndarray:
         out = np.zeros((len(df), self.n_features_))
@@ -152,7 +158,8 @@ class TableEncoder:
                     out[:, j + 1] = at_mass
                 scores = np.full(len(values), block.fill)
                 if (~special).any():
-                    scores[~special] = block.transformer.transform(values[~special].reshape(-1, 1)).ravel()
+                    scaled = (values[~special] - block.offset) / block.scale
+                    scores[~special] = block.transformer.transform(scaled.reshape(-1, 1)).ravel()
                 out[:, j] = scores
                 if block.has_missing:
                     out[:, j + block.width - 1] = missing
@@ -183,7 +190,7 @@ class TableEncoder:
         for block in self.blocks_:
             part = X[:, j : j + block.width]
             if isinstance(block, _NumericBlock):
-                values = block.transformer.inverse_transform(part[:, :1]).ravel()
+                values = block.transformer.inverse_transform(part[:, :1]).ravel() * block.scale + block.offset
                 if block.point_mass is not None:
                     values = np.where(part[:, 1] > 0.5, block.point_mass, values)
                 if block.has_missing:
@@ -204,6 +211,15 @@ class TableEncoder:
                 columns[block.spec.name] = decoded
             j += block.width
         return pd.DataFrame(columns)
+
+
+def _offset_scale(values: np.ndarray) -> tuple[float, float]:
+    """A centre and a spread that bring any column to order 1 (1e-9 and 1e300 alike), without overflow."""
+    if values.size == 0:
+        return 0.0, 1.0
+    offset = float(np.median(values))
+    spread = float(np.max(np.abs(values - offset)))
+    return offset, spread if np.isfinite(spread) and spread > 0 else (abs(offset) or 1.0)
 
 
 def _top_share(flags: np.ndarray, share: float) -> np.ndarray:
