@@ -242,3 +242,30 @@ def test_weekly_dates_stay_on_their_weekday():
     df = pd.DataFrame({"week": weeks, "y": np.arange(400) + np.random.default_rng(0).normal(size=400)})
     out = GMMSynthesizer(max_components=4, n_candidates=2).fit(df).sample(400)
     assert set(out["week"].dt.day_of_week) == {weeks[0].day_of_week}
+
+
+def test_a_csv_run_writes_every_column_back_in_its_own_text(tmp_path):
+    """End to end through the reader, the generator and the writer: the synthetic CSV reads like the real one."""
+    from advsynth.cli import main
+
+    rng = np.random.default_rng(0)
+    n = 200
+    stamps = pd.Timestamp("2021-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 10**7, n), unit="s")
+    kids = [str(v) for v in rng.integers(0, 4, n)]
+    for i in range(0, n, 10):
+        kids[i] = ""
+    measured = [f"{v:.1f}" for v in rng.normal(70, 5, n)]
+    measured[5] = "n/a"
+    real = pd.DataFrame({"zip": [f"0{z}" for z in rng.integers(2100, 2200, n)], "at": stamps.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                         "kids": kids, "measured": measured, "version": "v1", "g": rng.choice(["a", "b"], n)})
+    real.to_csv(tmp_path / "real.csv", index=False)
+    assert main(["run", "--data", str(tmp_path / "real.csv"), "--out", str(tmp_path / "out"), "--generator", "gmm",
+                 "--no-extras"]) in (0, None)
+    out = pd.read_csv(tmp_path / "out" / "synthetic.csv", dtype=str, keep_default_na=False)
+    assert out["zip"].str.fullmatch(r"0\d{4}").all()
+    assert out["at"].str.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").all()
+    assert out["kids"].str.fullmatch(r"\d?").all() and (out["kids"] == "").any()  # integers, some missing
+    assert out["measured"].str.fullmatch(r"\d+\.\d|").all()
+    assert (out["version"] == "v1").all()
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["passthrough_columns"] == {"version": "constant"}

@@ -1,7 +1,9 @@
-"""Reversible encoding of a mixed-type table into a continuous matrix, and back.
+"""The GMM's layer on top of the typing layer: model values (``Schema.model_frame``) to a
+continuous matrix, and back.
 
 A Gaussian mixture can only model real vectors, so each column is mapped to one or more
-real features whose inverse gives a valid value again:
+real features whose inverse gives a valid model value again (the schema's transformers
+then type it):
 
 * numeric and integer columns go through a quantile transform to normal scores, which
   lets a handful of Gaussians fit skewed and multi-modal marginals;
@@ -11,7 +13,10 @@ real features whose inverse gives a valid value again:
   (in Adult ``workclass`` and ``occupation`` go missing together);
 * categorical and boolean columns are one-hot encoded (missing is one more level) and
   decoded by the largest coordinate; so are integer columns with few distinct values
-  (``education-num``), which are categories written as numbers.
+  (``education-num``), which are categories written as numbers. A high-cardinality column
+  (more than ``max_onehot_levels`` kept levels) keeps only its most frequent levels and
+  one "rest" feature decoded by drawing from the real frequencies of the rest, so the
+  width, and with it PCA's and EM's cost, stays bounded whatever the column holds.
 
 One-hot blocks matter beyond decoding: where one column is a function of another
 (``education`` and ``education-num``), their blocks are linearly tied, every principal
