@@ -148,18 +148,14 @@ def _parse_dates(col: pd.Series, text: pd.Series):
             tz = "UTC" if len(offsets) > 1 or offsets[0] == "Z" else _offset_name(offsets[0])
             fact["zone"] = "Z" if offsets[0] == "Z" and len(offsets) == 1 else tz
             parsed = parsed.dt.tz_convert(_tz(tz))
-        return _reindex(parsed, col.index), fact
+        return parsed.reindex(col.index), fact
     if not _DATEISH.match(first):
         return None
     for fmt in _OTHER_DATE_FORMATS:
         parsed = pd.to_datetime(text, format=fmt, errors="coerce")
         if parsed.notna().all():
-            return _reindex(parsed, col.index), {"format": fmt, "fraction": 0}
+            return parsed.reindex(col.index), {"format": fmt, "fraction": 0}
     return None
-
-
-def _reindex(parsed: pd.Series, index) -> pd.Series:
-    return parsed.reindex(index)
 
 
 def _offset_name(offset: str) -> str:
@@ -190,8 +186,9 @@ def _tz_name(tz) -> str:
 def float_values(series: pd.Series) -> np.ndarray:
     """float64 with NaN for missing, whatever the dtype (Int64, boolean, object numbers)."""
     if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
-        return pd.array(series, dtype="Float64").to_numpy(dtype=float, na_value=np.nan) \
-            if not isinstance(series.dtype, np.dtype) else series.to_numpy(dtype=float)
+        if isinstance(series.dtype, np.dtype):
+            return series.to_numpy(dtype=float)
+        return series.astype("Float64").to_numpy(dtype=float, na_value=np.nan)  # Int64, boolean, Float64
     return pd.to_numeric(series.astype(object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
@@ -234,8 +231,8 @@ def _cast(values: np.ndarray, dtype: str | None, missing: np.ndarray | None = No
         return pd.Series(np.asarray(values).astype(bool))
     if dtype == "boolean":
         return pd.Series(pd.array(np.where(missing, False, values).astype(bool), dtype="boolean")).mask(missing)
-    if dtype.startswith(("int", "uint")) and has_missing:
-        dtype = dtype.capitalize()
+    if dtype.startswith(("int", "uint")) and has_missing:  # int64 with missing values: nullable Int64
+        dtype = "UInt" + dtype[4:] if dtype.startswith("uint") else "Int" + dtype[3:]
     if dtype.startswith(("Int", "UInt")):
         ints = np.where(missing, 0, np.asarray(values, dtype=float)).astype(np.int64)
         return pd.Series(pd.array(ints, dtype=dtype)).mask(missing)

@@ -1,8 +1,11 @@
-"""Column types and the facts needed to give synthetic output the real table's shape.
+"""The schema: every column's kind and fitted facts, composed from the typing layer.
 
-A generator works in a continuous space; the schema is what turns its draws back into
-a table that looks like the input: integers as integers, categories from the real set,
-values inside the real bounds, missing values at the real rate.
+Each ``ColumnSpec`` is the JSON-able state of one reversible transformer
+(``advsynth.columns``); ``Schema`` composes them for a whole table: ``model_frame`` gives
+the values every model reads, ``reverse`` turns generated model values back into a table
+typed exactly like the input, ``text_frame`` writes it in the input's text formats,
+``passthrough`` and ``parse_problems`` say what was not modelled or not readable.
+schema.json (``to_json`` / ``from_dict``) carries it to the SageMaker containers.
 """
 
 from __future__ import annotations
