@@ -426,3 +426,44 @@ def test_tstr_regression_reports_r2_and_mae(split):
     assert broken["tstr"]["r2"] < 0.1
     assert broken["mae_gap"] > 0
     assert_json_ready(broken)
+
+
+def test_numeric_target_runs_through_extras_and_the_summary():
+    """A regression target (diabetes' `target`) used to crash the run's summary after the run finished."""
+    from sklearn.datasets import load_diabetes
+
+    from advsynth import BaselineSynthesizer
+    from advsynth.cli import summary
+    from advsynth.metrics.evaluate import evaluate_extras, split_real
+    from advsynth.schema import infer_schema
+
+    real = load_diabetes(as_frame=True).frame
+    schema = infer_schema(real)
+    train, hold = split_real(real, 0, 0.2)
+    synthetic = BaselineSynthesizer().fit(train, schema).sample(len(real))
+    extras = evaluate_extras(real, synthetic, schema, "target", 0, split=(train, hold))
+    tstr_result = extras["utility"]["tstr"]
+    assert tstr_result["task"] == "regression" and tstr_result["tstr"]["r2"] < tstr_result["trtr"]["r2"]
+    metrics = {"generator": "baseline", "name": "diabetes", "n_synthetic": 442, "n_real": 442, "seed": 0,
+               "detector": {"roc_auc": 0.9, "roc_auc_ci": [0.8, 1.0], "p_value": 0.01, "precision": 0.5,
+                            "recall": 0.5, "column_importance": {"bmi": 1.0}},
+               "timings_s": {"total": 1.0}, **{k: extras[k] for k in ("fidelity", "privacy", "utility")}}
+    assert "TSTR R² " in summary(metrics)
+
+
+def test_extras_bound_a_free_text_column_and_skip_passthrough_columns():
+    from advsynth.metrics.evaluate import evaluate_extras
+    from advsynth.schema import infer_schema
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    real = pd.DataFrame({"title": [f"t{i}" for i in rng.integers(0, 2500, n)], "x": rng.normal(size=n),
+                         "const": 1, "empty": np.nan, "g": rng.choice(["a", "b"], n)})
+    synthetic = real.sample(frac=1.0, random_state=1).reset_index(drop=True).assign(
+        title=[f"s{i}" for i in range(n)])  # invented titles
+    schema = infer_schema(real)
+    extras = evaluate_extras(real, synthetic, schema, "g", 0)
+    marg = extras["fidelity"]["marginals"]
+    assert "const" not in marg and "empty" not in marg
+    # invented titles all land in OTHER, so the distance is exactly the real share of the kept levels
+    assert marg["title"]["value"] == pytest.approx(1 - schema["title"].tail_share)

@@ -59,6 +59,12 @@ def _p(p_value: float) -> str:
     return "p<1e-300" if p_value < 1e-300 else f"p={p_value:.2g}"
 
 
+def _tstr_summary(result: dict) -> str:
+    from .metrics.utility import tstr_summary
+
+    return tstr_summary(result)
+
+
 def _num(value, fmt: str = ".3f") -> str:
     return "n/a" if value is None else format(value, fmt)
 
@@ -81,7 +87,7 @@ def summary(metrics: dict, out: Path | None = None) -> str:
             f"fidelity: mean KS {_num(fid.get('mean_ks'))}, mean TVD {_num(fid.get('mean_tvd'))}; "
             f"privacy: exact copies {priv['exact_match_rate']:.2%} (holdout {priv['holdout_exact_match_rate']:.2%}), "
             f"DCR ratio {_num(priv['dcr']['ratio_median'], '.2f')}"
-            + (f"; utility: TSTR AUC {_num(tstr['tstr']['auc'])} vs TRTR {_num(tstr['trtr']['auc'])}" if tstr else ""))
+            + (f"; utility: {_tstr_summary(tstr)}" if tstr else ""))
     lines.append(f"time {metrics['timings_s']['total']:.1f} s (" + ", ".join(
         f"{k.replace('_overlapped', ' (alongside fit)')} {v:.1f}" for k, v in metrics["timings_s"].items() if k != "total") + ")")
     if out is not None:

@@ -1,33 +1,658 @@
-"""The typing layer: from the text (or typed frame) a user gives to the values models read, and back.
+"""The typing layer: one reversible transformer per column kind (in the spirit of RDT).
 
-This module is the seam between reading a table (``advsynth.io``: bytes → a frame of text
-columns, or a typed frame from Parquet or the Python API) and the schema
-(``advsynth.schema``). ``parse_text_frame`` is what the reader hands its frame to.
+Three steps, each in one place:
+
+* ``parse_text_frame`` decides what a column of text read from a file is (numbers, integers,
+  dates, codes, text) and records what the text itself says (decimals written, date
+  format, stray non-numeric tokens) in ``df.attrs[TEXT_FACTS]`` so the schema can give the
+  output the same precision and the same text format.
+* ``fit_column`` learns a column's facts into a ``ColumnSpec`` (plain JSON-able fields:
+  schema.json travels to the containers) and ``transformer_for(spec)`` rebuilds its
+  transformer from them.
+* A transformer's ``transform`` gives the model values every model reads (float64 with NaN,
+  or category strings with ``OTHER_LEVEL``); ``reverse_transform`` gives back a series typed
+  exactly like the input column: the same dtype, the same decimals, the same discrete
+  values, the same levels, the same time zone.
 """
 
 from __future__ import annotations
 
+import logging
+import re
+from datetime import timedelta, timezone
+
+import numpy as np
 import pandas as pd
+
+from .errors import ConfigError, InputError
+
+log = logging.getLogger(__name__)
+
+OTHER_LEVEL = "__other__"  # a categorical value outside the kept levels (see Schema.model_frame)
+TEXT_FACTS = "advsynth.text_facts"  # df.attrs key: per column, what its text said (decimals, format, tokens)
+MAX_LEVELS = 50  # levels kept per categorical column; the rest is one bucket sampled from the empirical tail
+TAIL_SAMPLE = 1000  # values of that tail kept (bounded schema.json)
+MAX_SNAP_VALUES = 5000  # a numeric column with at most this many distinct values, each seen 5 times on average, comes back as them
+MAX_STRAY_TOKENS = 5  # distinct non-numeric tokens a numeric text column may hold (read as missing)
+_SAFE_INT = 2.0**53  # beyond this a float is not an exact integer (1e300 is a float, not an ID)
+_UNIT_NS = {"D": 86_400 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+_BOOL_TEXT = {"true", "false"}
+
+# --------------------------------------------------------------------------- reading text
+
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?inf(inity)?$", re.IGNORECASE)
+_LEADING_ZERO = re.compile(r"^[+-]?0\d")
+_ISO = re.compile(
+    r"^(?P<date>\d{4}-\d{2}-\d{2})(?:(?P<sep>[T ])(?P<time>\d{2}:\d{2}(?::\d{2})?)(?P<frac>\.\d+)?)?"
+    r"(?P<zone>Z|[+-]\d{2}:?\d{2})?$"
+)
+# Common non-ISO formats, tried in this order; a day > 12 settles day-first vs month-first.
+_OTHER_DATE_FORMATS = [d + t for d in ("%m/%d/%Y", "%d/%m/%Y", "%Y/%m/%d", "%d.%m.%Y", "%d-%m-%Y", "%d %b %Y", "%b %d %Y")
+                       for t in ("", " %H:%M", " %H:%M:%S")]
+_DATEISH = re.compile(r"^\d{1,4}[-/. ]\w{1,3}[-/. ]\d{1,4}( \d{2}:\d{2}(:\d{2})?)?$|^\w{3} \d{1,2} \d{4}$")
+
+
+def _is_text(col: pd.Series) -> bool:
+    return not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)
+                or pd.api.types.is_datetime64_any_dtype(col) or isinstance(col.dtype, pd.CategoricalDtype))
 
 
 def parse_text_frame(df: pd.DataFrame, *, decimal: str = ".") -> pd.DataFrame:
-    """The frame the schema is inferred from, given a frame of text columns as read from a file.
+    """Type a frame of text columns (as read from a file, missing markers already NaN).
 
-    Today: a column whose every value is a number becomes numeric, ISO 8601 dates become
-    datetimes, everything else stays text.
+    Per column: numbers become float64 (int64, or nullable Int64 with missing values, when
+    every number is a whole number), with the decimals actually written recorded; a few
+    distinct non-numeric tokens in an otherwise numeric column ("n/a", "-") are read as
+    missing, with one warning naming them; numbers with leading zeros ("02134") are codes
+    and stay text; dates in ISO 8601 (``T`` or space, ``Z`` or an offset) or a common
+    non-ISO format become datetimes, their text format recorded so the output is written
+    the same way; everything else stays text. What was learnt from the text is in
+    ``out.attrs[TEXT_FACTS]``.
     """
-    from .io import parse_iso_dates
-
     out = df.copy()
+    facts: dict[str, dict] = {}
     for name in out.columns:
         col = out[name]
-        if col.dtype == object:
-            text = col.dropna().astype(str)
-            if decimal != ".":
-                text = text.str.replace(decimal, ".", regex=False)
-            numbers = pd.to_numeric(text, errors="coerce")
-            if len(text) and numbers.notna().all():
-                values = pd.to_numeric(col.astype(str).str.replace(decimal, ".", regex=False).where(col.notna()),
-                                       errors="coerce")
-                out[name] = values
-    return parse_iso_dates(out)
+        if not _is_text(col):
+            continue
+        if col.isna().all():
+            continue
+        parsed = _parse_numbers(name, col, decimal)
+        if parsed is not None:
+            out[name], facts[name] = parsed
+            continue
+        parsed = _parse_dates(col, col.dropna().astype(str).str.strip())
+        if parsed is not None:
+            out[name], facts[name] = parsed
+    out.attrs[TEXT_FACTS] = facts
+    return out
+
+
+def _parse_numbers(name, col: pd.Series, decimal: str):
+    """Numbers (as float64/int64/Int64) and what their text said, or None if the column is not numeric.
+
+    Works on the distinct values (a column of 30,000 rows usually holds a few hundred), so
+    reading stays about as fast as pandas' own number parsing.
+    """
+    codes, raw = pd.factorize(col.astype(object), use_na_sentinel=True)
+    uniques = pd.Series(raw, dtype=object).astype(str).str.strip()
+    if decimal != ".":
+        uniques = uniques.str.replace(".", "", regex=False).str.replace(decimal, ".", regex=False)
+    is_number = uniques.str.match(_NUMBER).to_numpy(dtype=bool)
+    if not is_number.any():
+        return None
+    tokens = sorted(set(uniques[~is_number]))
+    if tokens:
+        # a few distinct tokens among many numbers are missing markers; more is a text column
+        token_rows = np.isin(codes, np.flatnonzero(~is_number)).sum()
+        if len(tokens) > MAX_STRAY_TOKENS or is_number.sum() < 3 * len(tokens) or token_rows > 0.5 * (codes >= 0).sum():
+            return None
+    good = uniques[is_number]
+    if good.str.match(_LEADING_ZERO).any():
+        return None  # codes such as zip codes: "02134" must keep its zero
+    if tokens:
+        log.warning("column '%s': non-numeric value(s) %s read as missing", name, ", ".join(repr(t) for t in tokens))
+    unique_numbers = np.where(is_number, pd.to_numeric(uniques.where(is_number), errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan), np.nan)
+    values = np.where(codes >= 0, unique_numbers[np.maximum(codes, 0)], np.nan)
+    written = good[~good.str.contains(r"[eEnN]", regex=True)]
+    frac = written.str.extract(r"\.(\d*)$", expand=False).str.len()
+    decimals = int(frac.max()) if frac.notna().any() else 0
+    fact = {"decimals": decimals if len(written) == len(good) else None}
+    if tokens:
+        fact["tokens"] = tokens
+    finite = unique_numbers[np.isfinite(unique_numbers)]
+    whole = not good.str.contains(r"[.eEnN]", regex=True).any() and np.all(np.abs(finite) < _SAFE_INT)
+    if whole and len(finite) == len(good):
+        series = _cast(values, "Int64" if np.isnan(values).any() else "int64", np.isnan(values))
+        return series.set_axis(col.index), fact
+    return pd.Series(values, index=col.index, dtype=float), fact
+
+
+def _parse_dates(col: pd.Series, text: pd.Series):
+    first = text.iloc[0]
+    match = _ISO.match(first)
+    if match:
+        zone = match["zone"]
+        fmt = "%Y-%m-%d"
+        if match["time"]:
+            fmt += match["sep"] + ("%H:%M:%S" if match["time"].count(":") == 2 else "%H:%M")
+        if not text.str.match(_ISO).all():
+            return None
+        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=zone is not None)
+        if parsed.isna().any():
+            return None
+        fact = {"format": fmt, "fraction": len(match["frac"]) - 1 if match["frac"] else 0}
+        if zone is not None:
+            offsets = text.str.extract(r"(Z|[+-]\d{2}:?\d{2})$", expand=False).unique()
+            tz = "UTC" if len(offsets) > 1 or offsets[0] == "Z" else _offset_name(offsets[0])
+            fact["zone"] = "Z" if offsets[0] == "Z" and len(offsets) == 1 else tz
+            parsed = parsed.dt.tz_convert(_tz(tz))
+        return parsed.reindex(col.index), fact
+    if not _DATEISH.match(first):
+        return None
+    for fmt in _OTHER_DATE_FORMATS:
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+        if parsed.notna().all():
+            return parsed.reindex(col.index), {"format": fmt, "fraction": 0}
+    return None
+
+
+def _offset_name(offset: str) -> str:
+    offset = offset if ":" in offset else offset[:3] + ":" + offset[3:]
+    return "UTC" if offset in ("+00:00", "-00:00") else offset
+
+
+def _tz(name: str | None):
+    """A tz pandas accepts from its stored name: an IANA name, "UTC", or a fixed offset "+02:00"."""
+    if name is None:
+        return None
+    m = re.fullmatch(r"(?:UTC)?([+-])(\d{2}):(\d{2})", name)
+    if m:
+        minutes = int(m[2]) * 60 + int(m[3])
+        return timezone(timedelta(minutes=minutes if m[1] == "+" else -minutes))
+    return name
+
+
+def _tz_name(tz) -> str:
+    name = str(tz)
+    m = re.fullmatch(r"UTC([+-]\d{2}:\d{2})", name)
+    return m[1] if m else name
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def float_values(series: pd.Series) -> np.ndarray:
+    """float64 with NaN for missing, whatever the dtype (Int64, boolean, object numbers)."""
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        if isinstance(series.dtype, np.dtype):
+            return series.to_numpy(dtype=float)
+        return series.astype("Float64").to_numpy(dtype=float, na_value=np.nan)  # Int64, boolean, Float64
+    return pd.to_numeric(series.astype(object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def float_decimals(values: np.ndarray) -> int | None:
+    """Smallest number of decimals that represents every value exactly; None: full precision."""
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return 0
+    sample = np.unique(values)
+    for d in range(0, 16):
+        if np.array_equal(np.round(sample, d), sample):
+            return d
+    return None
+
+
+def _text_keys(series: pd.Series) -> pd.Series:
+    """Every value's level as a string (the key of Schema.model_frame), None for missing."""
+    codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=True)  # str() per level, not per row
+    keys = np.array([str(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(keys[codes], index=series.index)
+
+
+def _cast(values: np.ndarray, dtype: str | None, missing: np.ndarray | None = None) -> pd.Series:
+    """An object/float array as a series of the input's dtype (nullable where values are missing)."""
+    if missing is None:
+        missing = pd.isna(values)
+    has_missing = bool(np.any(missing))
+    if dtype in (None, "object"):
+        out = np.asarray(values, dtype=object).copy()
+        out[missing] = None
+        return pd.Series(out, dtype=object)
+    if dtype in ("str", "string"):
+        out = np.asarray(values, dtype=object).copy()
+        out[missing] = None
+        return pd.Series(out, dtype=object).astype(dtype)
+    if dtype == "bool":
+        if has_missing:
+            return pd.Series(pd.array(np.where(missing, False, values).astype(bool), dtype="boolean")).where(
+                ~missing, pd.NA)
+        return pd.Series(np.asarray(values).astype(bool))
+    if dtype == "boolean":
+        return pd.Series(pd.array(np.where(missing, False, values).astype(bool), dtype="boolean")).mask(missing)
+    if dtype.startswith(("int", "uint")) and has_missing:  # int64 with missing values: nullable Int64
+        dtype = "UInt" + dtype[4:] if dtype.startswith("uint") else "Int" + dtype[3:]
+    if dtype.startswith(("Int", "UInt")):
+        ints = np.where(missing, 0, np.asarray(values, dtype=float)).astype(np.int64)
+        return pd.Series(pd.array(ints, dtype=dtype)).mask(missing)
+    return pd.Series(np.where(missing, np.nan, np.asarray(values, dtype=float)).astype(dtype))
+
+
+# --------------------------------------------------------------------------- transformers
+
+
+class ColumnTransformer:
+    """Base: ``fit`` learns into the spec, ``transform`` → model values, ``reverse_transform`` → typed column.
+
+    The spec (``advsynth.schema.ColumnSpec``) is the transformer's whole state, so a schema
+    read from schema.json rebuilds every transformer exactly.
+    """
+
+    modelled = True
+
+    def __init__(self, spec):
+        self.spec = spec
+
+    def fit(self, series: pd.Series) -> "ColumnTransformer":
+        return self
+
+    def transform(self, series: pd.Series):
+        raise NotImplementedError
+
+    def parse_failures(self, series: pd.Series) -> int:
+        """Values present in ``series`` that this column cannot read (text in a numeric column)."""
+        return 0
+
+    def reverse_transform(self, values, rng: np.random.Generator) -> pd.Series:
+        raise NotImplementedError
+
+    def to_text(self, series: pd.Series) -> pd.Series:
+        """The column as it is written to a text file (datetimes in their original format)."""
+        return series
+
+
+class NumericTransformer(ColumnTransformer):
+    """Continuous floats (and discrete numbers): float64 model values, back at the real precision.
+
+    ±inf are kept as point masses beyond the finite range (model values ``maximum + span``
+    and ``minimum - span``); a column with few distinct repeated values (diabetes ``sex``)
+    snaps every output to the nearest real value, so no value appears that no real row has.
+    """
+
+    def fit(self, series):
+        s = self.spec
+        values = float_values(series)
+        present = values[~np.isnan(values)]
+        finite = present[np.isfinite(present)]
+        s.posinf, s.neginf = bool(np.any(present == np.inf)), bool(np.any(present == -np.inf))
+        if finite.size == 0:
+            raise InputError(f"column '{s.name}' holds only infinite values")
+        s.minimum, s.maximum = float(finite.min()), float(finite.max())
+        if s.decimals is None and not s.full_precision:
+            s.decimals = float_decimals(finite)
+            s.full_precision = s.decimals is None
+        uniques = np.unique(finite)
+        if len(uniques) <= MAX_SNAP_VALUES and len(uniques) <= max(2, len(finite) // 5):
+            s.values = uniques.tolist()
+        return self
+
+    @property
+    def _span(self) -> float:
+        return max(self.spec.maximum - self.spec.minimum, 1.0)
+
+    def _numbers(self, series: pd.Series) -> np.ndarray:
+        if _is_text(series):
+            text = series.astype(object).where(series.notna(), None)
+            text = text.map(lambda v: v if v is None else str(v).strip())
+            tokens = set(self.spec.tokens or [])
+            text = text.where(~text.isin(tokens), None)
+            if self.spec.decimal and self.spec.decimal != ".":
+                text = text.map(lambda v: v if v is None else v.replace(".", "").replace(self.spec.decimal, "."))
+            return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        if pd.api.types.is_datetime64_any_dtype(series):
+            return np.full(len(series), np.nan)
+        return float_values(series)
+
+    def transform(self, series):
+        values = self._numbers(series)
+        values = np.where(values == np.inf, self.spec.maximum + self._span, values)
+        return np.where(values == -np.inf, self.spec.minimum - self._span, values)
+
+    def parse_failures(self, series):
+        return int(np.isnan(self._numbers(series)).sum() - series.isna().sum())
+
+    def _finish(self, values: np.ndarray) -> np.ndarray:
+        s = self.spec
+        missing = np.isnan(values)
+        out = values.copy()
+        posinf = s.posinf & (values > s.maximum + self._span / 2)
+        neginf = s.neginf & (values < s.minimum - self._span / 2)
+        out = np.clip(out, s.minimum, s.maximum)
+        if s.values:
+            grid = np.asarray(s.values, dtype=float)
+            idx = np.clip(np.searchsorted(grid, out), 1, len(grid) - 1) if len(grid) > 1 else np.zeros(len(out), int)
+            if len(grid) > 1:
+                left, right = grid[idx - 1], grid[idx]
+                out = np.where(np.abs(out - left) <= np.abs(right - out), left, right)
+            else:
+                out = np.full(len(out), grid[0])
+        elif s.decimals is not None:
+            out = np.round(out, s.decimals)
+        out = out + 0.0  # no "-0.0"
+        out[posinf] = np.inf
+        out[neginf] = -np.inf
+        out[missing] = np.nan
+        return out
+
+    def reverse_transform(self, values, rng):
+        return _cast(self._finish(np.asarray(values, dtype=float)), self.spec.dtype or "float64")
+
+
+class IntegerTransformer(NumericTransformer):
+    """Whole numbers (int64, nullable Int64, or whole floats): back as whole numbers of the same dtype."""
+
+    def fit(self, series):
+        self.spec.decimals = 0
+        return super().fit(series)
+
+    def reverse_transform(self, values, rng):
+        out = self._finish(np.asarray(values, dtype=float))
+        return _cast(np.round(out), self.spec.dtype or "int64", np.isnan(out))
+
+
+class CategoricalTransformer(ColumnTransformer):
+    """Levels (text, codes, numbers typed categorical, pandas categories incl. ordered).
+
+    Bounded: at most ``MAX_LEVELS`` levels are kept (the most frequent); the rest is one
+    ``OTHER_LEVEL`` bucket whose values come back drawn from a sample of the real tail, so
+    free text or a near-identifier costs a few dozen model features, never thousands.
+    """
+
+    def fit(self, series):
+        s = self.spec
+        present = series.dropna()
+        counts = present.astype(object).value_counts(sort=True)
+        kept = counts.index[:MAX_LEVELS].tolist()
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            s.ordered = bool(series.dtype.ordered)
+            s.dtype_categories = [_plain(v) for v in series.dtype.categories]
+            order = {v: i for i, v in enumerate(series.dtype.categories)}
+            kept = sorted(kept, key=lambda v: order[v])
+        else:
+            kept = sorted(kept, key=lambda v: (str(type(v)), v))
+        s.categories = [_plain(v) for v in kept]
+        if len(counts) > MAX_LEVELS:
+            tail_mask = ~present.isin(kept)
+            tail = present[tail_mask.to_numpy()]
+            s.tail_share = float(tail_mask.mean())
+            pick = np.random.default_rng(0).choice(len(tail), size=min(TAIL_SAMPLE, len(tail)), replace=False)
+            s.tail = [_plain(v) for v in tail.iloc[np.sort(pick)]]
+            log.warning(
+                "column '%s' has %d distinct values (free text or nearly an identifier): modelled as its %d most "
+                "frequent values plus a tail drawn from the real values", s.name, len(counts), MAX_LEVELS)
+        return self
+
+    @property
+    def levels(self) -> list[str]:
+        return [str(v) for v in self.spec.categories]
+
+    def transform(self, series):
+        keys = _text_keys(series)
+        keys = keys.where(keys.isna() | keys.isin(self.levels), OTHER_LEVEL)
+        return pd.Categorical(keys, categories=self.levels + [OTHER_LEVEL])
+
+    def reverse_transform(self, values, rng):
+        s = self.spec
+        keys = pd.Series(np.asarray(values, dtype=object))
+        missing = keys.isna().to_numpy()
+        lookup = dict(zip(self.levels, s.categories))
+        out = np.empty(len(keys), dtype=object)
+        known = keys.isin(self.levels).to_numpy()
+        out[known] = keys[known].map(lookup).to_numpy()
+        other = ~known & ~missing
+        if other.any():
+            pool = s.tail or s.categories  # OTHER without a real tail: a generator's invention; draw real levels
+            out[other] = np.asarray(pool, dtype=object)[rng.integers(0, len(pool), other.sum())]
+        out[missing] = None
+        if s.dtype == "category":
+            cats = s.dtype_categories if s.dtype_categories is not None else s.categories
+            return pd.Series(pd.Categorical(out, categories=cats, ordered=s.ordered))
+        return _cast(out, s.dtype, missing)
+
+
+class BooleanTransformer(CategoricalTransformer):
+    """bool, nullable boolean, 0/1 numbers, "true"/"false" text: two levels, back in the input's dtype and spelling."""
+
+
+class DatetimeTransformer(ColumnTransformer):
+    """Datetimes (naive or time-zone aware, from values or text): model values are counts of their
+    finest unit since 1970 (UTC), written back in the input's dtype, zone and text format."""
+
+    def fit(self, series):
+        s = self.spec
+        if not pd.api.types.is_datetime64_any_dtype(series):
+            present = series.dropna()
+            if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+                raise ConfigError(
+                    f"column '{s.name}' is typed datetime but holds numbers (e.g. {present.iloc[0]!r}); "
+                    "type it integer or numeric, or give dates")
+            parsed = pd.to_datetime(present.astype(str), errors="coerce", format="mixed")
+            if parsed.isna().any():
+                raise InputError(f"column '{s.name}' is declared datetime but holds {present[parsed.isna()].iloc[0]!r}")
+            series = parsed
+        tz = getattr(series.dt, "tz", None)
+        if tz is not None:
+            s.tz = _tz_name(tz)
+        ns = self._ns(series)
+        ns = ns[~np.isnan(ns)].astype(np.int64)
+        s.unit = next(u for u in _UNIT_NS if np.all(ns % _UNIT_NS[u] == 0))
+        counts = ns // _UNIT_NS[s.unit]
+        s.minimum, s.maximum, s.decimals = float(counts.min()), float(counts.max()), 0
+        # a regular grid (weekly readings: every value 7 days from the first) is kept: outputs snap to it
+        step = int(np.gcd.reduce(counts - counts.min())) if len(counts) > 1 else 0
+        s.step = step if step > 1 else None
+        return self
+
+    @staticmethod
+    def _ns(series: pd.Series) -> np.ndarray:
+        if getattr(series.dt, "tz", None) is not None:
+            series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+        arr = series.to_numpy(dtype="datetime64[ns]")
+        out = arr.astype(np.int64).astype(float)
+        out[np.isnat(arr)] = np.nan
+        return out
+
+    def _parse(self, series: pd.Series) -> pd.Series:
+        if pd.api.types.is_datetime64_any_dtype(series):
+            return series
+        s = self.spec
+        text = series.astype(object).where(series.notna(), None)
+        if s.text_format:
+            parsed = pd.to_datetime(text, format="ISO8601" if s.text_format.startswith("%Y-%m-%d") else s.text_format,
+                                    errors="coerce", utc=s.tz is not None)
+            if parsed.isna().sum() > series.isna().sum() and s.text_format.startswith("%Y-%m-%d"):
+                parsed = pd.to_datetime(text, format="mixed", errors="coerce", utc=s.tz is not None)
+        else:
+            parsed = pd.to_datetime(text, format="mixed", errors="coerce", utc=s.tz is not None)
+        return parsed
+
+    def transform(self, series):
+        return self._ns(self._parse(series)) / _UNIT_NS[self.spec.unit]
+
+    def parse_failures(self, series):
+        return int(self._parse(series).isna().sum() - series.isna().sum())
+
+    def reverse_transform(self, values, rng):
+        s = self.spec
+        counts = np.clip(np.round(np.asarray(values, dtype=float)), s.minimum, s.maximum)
+        if s.step:
+            counts = s.minimum + np.clip(np.round((counts - s.minimum) / s.step) * s.step, 0, s.maximum - s.minimum)
+        missing = np.isnan(counts)
+        ns = np.where(missing, 0, counts).astype(np.int64) * _UNIT_NS[s.unit]
+        arr = ns.astype("datetime64[ns]")
+        arr[missing] = np.datetime64("NaT")
+        out = pd.Series(arr)
+        if s.tz is not None:
+            out = out.dt.tz_localize("UTC").dt.tz_convert(_tz(s.tz))
+        if s.dtype and s.dtype.startswith("datetime64"):
+            try:
+                out = out.astype(s.dtype)
+            except (TypeError, ValueError):
+                pass
+        return out
+
+    def to_text(self, series):
+        s = self.spec
+        if not s.text_format or not pd.api.types.is_datetime64_any_dtype(series):
+            return series
+        text = series.dt.strftime(s.text_format + (".%f" if s.fraction else ""))
+        if s.fraction:
+            text = text.str.slice(0, -(6 - s.fraction)) if s.fraction < 6 else text
+        if s.zone:
+            text = text + ("Z" if s.zone == "Z" else ("+00:00" if s.zone == "UTC" else s.zone))
+        return text.where(series.notna(), None)
+
+
+class ConstantTransformer(ColumnTransformer):
+    """A column with one value: not modelled, written back as that value (missing at the real rate)."""
+
+    modelled = False
+
+    def fit(self, series):
+        present = series.dropna()
+        self.spec.constant = _plain(present.iloc[0])
+        return self
+
+    def reverse_transform(self, n, rng):
+        s = self.spec
+        missing = rng.random(n) < s.missing_rate if s.missing_rate else np.zeros(n, bool)
+        if s.dtype and s.dtype.startswith("datetime64"):
+            out = pd.Series(pd.to_datetime(np.full(n, s.constant))).mask(missing)
+            return out if s.tz is None else out.dt.tz_localize("UTC").dt.tz_convert(_tz(s.tz))
+        values = np.full(n, s.constant, dtype=object)
+        if s.dtype == "category":
+            values[missing] = None
+            return pd.Series(pd.Categorical(values, categories=s.dtype_categories, ordered=s.ordered))
+        return _cast(values, s.dtype, missing)
+
+
+class MissingTransformer(ColumnTransformer):
+    """A column with no value at all: not modelled, written back all missing."""
+
+    modelled = False
+
+    def reverse_transform(self, n, rng):
+        s = self.spec
+        if s.dtype and s.dtype.startswith("datetime64"):
+            return pd.Series(np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]"))
+        if s.dtype == "category":
+            return pd.Series(pd.Categorical([None] * n, categories=s.dtype_categories or []))
+        return _cast(np.full(n, np.nan, dtype=object), s.dtype if s.dtype != "bool" else "boolean", np.ones(n, bool))
+
+
+class IdTransformer(ColumnTransformer):
+    """One distinct value per row: not modelled (nothing may memorise it); fresh identifiers in the output."""
+
+    modelled = False
+
+    def reverse_transform(self, n, rng):
+        if self.spec.kind == "integer":
+            return _cast(np.arange(1, n + 1, dtype=np.int64), self.spec.dtype or "int64", np.zeros(n, bool))
+        return _cast(np.array([f"synthetic-{i}" for i in range(1, n + 1)], dtype=object), self.spec.dtype,
+                     np.zeros(n, bool))
+
+
+def _plain(value):
+    """A JSON-able Python scalar for a pandas/numpy value."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+def transformer_for(spec) -> ColumnTransformer:
+    """The transformer a spec's facts rebuild (no refit)."""
+    if spec.passthrough == "constant":
+        return ConstantTransformer(spec)
+    if spec.passthrough == "missing":
+        return MissingTransformer(spec)
+    if spec.id_like:
+        return IdTransformer(spec)
+    return {"numeric": NumericTransformer, "integer": IntegerTransformer, "categorical": CategoricalTransformer,
+            "boolean": BooleanTransformer, "datetime": DatetimeTransformer}[spec.kind](spec)
+
+
+# --------------------------------------------------------------------------- inference
+
+
+def infer_kind(series: pd.Series) -> str:
+    """The modelled kind of a column with at least two distinct values."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "datetime"
+    if pd.api.types.is_bool_dtype(series):
+        return "boolean"
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return "categorical"
+    if pd.api.types.is_numeric_dtype(series):
+        values = float_values(series)
+        present = values[~np.isnan(values)]
+        if len(np.unique(present)) <= 2 and set(np.unique(present)) <= {0.0, 1.0}:
+            return "boolean"
+        finite = present[np.isfinite(present)]
+        if pd.api.types.is_integer_dtype(series) or (
+                len(finite) == len(present) and np.all(np.abs(finite) < _SAFE_INT) and np.all(np.mod(finite, 1) == 0)):
+            return "integer"
+        return "numeric"
+    if set(series.dropna().astype(str).str.lower().unique()) <= _BOOL_TEXT:
+        return "boolean"
+    return "categorical"
+
+
+def fit_column(spec, series: pd.Series, declared: str | None, text_fact: dict | None) -> ColumnTransformer:
+    """Fill ``spec`` (name already set) from ``series`` and return its fitted transformer."""
+    spec.dtype = str(series.dtype)
+    spec.missing_rate = float(series.isna().mean())
+    text_fact = text_fact or {}
+    spec.tokens = text_fact.get("tokens")
+    present = series.dropna()
+    if present.empty:
+        spec.kind, spec.passthrough = declared or "categorical", "missing"
+        log.warning("column '%s' is entirely missing: not modelled, written back missing", spec.name)
+        return MissingTransformer(spec)
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        spec.ordered = bool(series.dtype.ordered)
+        spec.dtype_categories = [_plain(v) for v in series.dtype.categories]
+    if pd.api.types.is_datetime64_any_dtype(series) and getattr(series.dt, "tz", None) is not None:
+        spec.tz = _tz_name(series.dt.tz)
+    if present.nunique() == 1 and declared is None:
+        spec.kind, spec.passthrough = infer_kind(series), "constant"
+        log.warning("column '%s' is constant (%r): not modelled, written back as the constant", spec.name,
+                    present.iloc[0])
+        return ConstantTransformer(spec).fit(series)
+    spec.kind = declared or infer_kind(series)
+    if spec.kind == "datetime":
+        spec.text_format, spec.fraction, spec.zone = text_fact.get("format"), text_fact.get("fraction", 0), \
+            text_fact.get("zone")
+    elif spec.kind in ("numeric", "integer"):
+        if pd.api.types.is_datetime64_any_dtype(series) or pd.api.types.is_bool_dtype(series):
+            raise ConfigError(f"column '{spec.name}' is typed {spec.kind} but holds {series.dtype} values")
+        numbers = pd.to_numeric(present.astype(object), errors="coerce")
+        if numbers.isna().any():
+            raise InputError(f"column '{spec.name}' is declared {spec.kind} but holds {present[numbers.isna()].iloc[0]!r}")
+        if spec.kind == "integer":
+            finite = numbers.to_numpy(dtype=float)
+            finite = finite[np.isfinite(finite)]
+            if not np.all(np.mod(finite, 1) == 0):
+                raise InputError(f"column '{spec.name}' is declared integer but holds fractional values")
+        if "decimals" in text_fact and spec.kind == "numeric":
+            spec.decimals = text_fact["decimals"]
+            spec.full_precision = spec.decimals is None
+    if spec.kind in ("categorical", "integer") and declared is None and present.nunique() == len(series) \
+            and not isinstance(series.dtype, pd.CategoricalDtype):
+        spec.id_like = True
+        log.warning("column '%s' has one distinct value per row (an ID?): excluded from the generator "
+                    "and the detector; synthetic rows get fresh identifiers", spec.name)
+        return IdTransformer(spec)
+    return transformer_for(spec).fit(series)

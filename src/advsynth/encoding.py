@@ -1,7 +1,9 @@
-"""Reversible encoding of a mixed-type table into a continuous matrix, and back.
+"""The GMM's layer on top of the typing layer: model values (``Schema.model_frame``) to a
+continuous matrix, and back.
 
 A Gaussian mixture can only model real vectors, so each column is mapped to one or more
-real features whose inverse gives a valid value again:
+real features whose inverse gives a valid model value again (the schema's transformers
+then type it):
 
 * numeric and integer columns go through a quantile transform to normal scores, which
   lets a handful of Gaussians fit skewed and multi-modal marginals;
@@ -11,7 +13,10 @@ real features whose inverse gives a valid value again:
   (in Adult ``workclass`` and ``occupation`` go missing together);
 * categorical and boolean columns are one-hot encoded (missing is one more level) and
   decoded by the largest coordinate; so are integer columns with few distinct values
-  (``education-num``), which are categories written as numbers.
+  (``education-num``), which are categories written as numbers. A high-cardinality column
+  (more than ``max_onehot_levels`` kept levels) keeps only its most frequent levels and
+  one "rest" feature decoded by drawing from the real frequencies of the rest, so the
+  width, and with it PCA's and EM's cost, stays bounded whatever the column holds.
 
 One-hot blocks matter beyond decoding: where one column is a function of another
 (``education`` and ``education-num``), their blocks are linearly tied, every principal
@@ -20,7 +25,7 @@ direction keeps that tie, and whatever is sampled in PCA space decodes consisten
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -29,6 +34,7 @@ from sklearn.preprocessing import QuantileTransformer
 from .schema import ColumnSpec, Schema
 
 MISSING = "__missing__"
+REST = "__rest__"
 
 
 @dataclass
@@ -38,6 +44,9 @@ class _NumericBlock:
     fill: float
     point_mass: float | None
     has_missing: bool
+    missing_rate: float = 0.0
+    offset: float = 0.0  # values enter the quantile transform as (x - offset) / scale
+    scale: float = 1.0
 
     @property
     def width(self) -> int:
@@ -48,6 +57,8 @@ class _NumericBlock:
 class _CategoricalBlock:
     spec: ColumnSpec
     levels: list
+    rest_levels: list = field(default_factory=list)  # levels merged into REST (high-cardinality columns)
+    rest_probs: np.ndarray | None = None
 
     @property
     def width(self) -> int:
@@ -55,20 +66,31 @@ class _CategoricalBlock:
 
 
 class TableEncoder:
-    """Fit on a real table, ``transform`` it to floats, ``inverse_transform`` floats to a typed table.
+    """Fit on a model frame (``Schema.model_frame``), ``transform`` it to floats, ``inverse_transform`` back.
+
+    The inverse gives model values again (floats; level strings incl. ``OTHER_LEVEL``; NaN
+    for missing); the schema's transformers type them.
 
     Parameters
     ----------
     point_mass_share : a numeric value holding at least this share of a column's non-missing
         values is modelled as a separate 0/1 feature (zero inflation).
+    max_discrete_levels : integer/datetime columns (and numeric columns whose outputs snap to
+        a few real values) with at most this many distinct values are one-hot encoded.
+    max_onehot_levels : a categorical column with more levels than this (a high-cardinality
+        column with a sampled tail) keeps its ``tail_onehot_levels`` most frequent levels as
+        one-hot features and one "rest" feature, decoded by drawing from the real
+        frequencies of the rest: the width, hence PCA's and the mixture's cost, stays bounded.
     n_quantiles : resolution of the quantile transform (bounded, so fitting is O(rows)).
     """
 
     def __init__(self, point_mass_share: float = 0.2, max_discrete_levels: int = 20, n_quantiles: int = 1000,
-                 random_state: int = 0):
+                 max_onehot_levels: int = 50, tail_onehot_levels: int = 10, random_state: int = 0):
         self.point_mass_share = point_mass_share
         self.max_discrete_levels = max_discrete_levels
         self.n_quantiles = n_quantiles
+        self.max_onehot_levels = max_onehot_levels
+        self.tail_onehot_levels = tail_onehot_levels
         self.random_state = random_state
 
     def fit(self, df: pd.DataFrame, schema: Schema) -> "TableEncoder":
@@ -77,34 +99,54 @@ class TableEncoder:
         for spec in schema.modelled:
             col = df[spec.name]
             if spec.is_numeric:
-                values = pd.to_numeric(col)
-                levels = np.unique(values.dropna().to_numpy(dtype=float))
-                if spec.kind in ("integer", "datetime") and len(levels) <= self.max_discrete_levels:
-                    self.blocks_.append(_CategoricalBlock(spec, levels.tolist() + ([MISSING] if col.isna().any() else [])))
+                values = col.to_numpy(dtype=float)
+                levels = np.unique(values[~np.isnan(values)])
+                discrete = spec.kind in ("integer", "datetime") or bool(spec.values)
+                if discrete and len(levels) <= self.max_discrete_levels:
+                    missing = [MISSING] if np.isnan(values).any() else []
+                    self.blocks_.append(_CategoricalBlock(spec, levels.tolist() + missing))
                 else:
                     self.blocks_.append(self._fit_numeric(spec, values))
             else:
-                levels = list(spec.categories) + ([MISSING] if col.isna().any() else [])
-                self.blocks_.append(_CategoricalBlock(spec, levels))
+                self.blocks_.append(self._fit_categorical(spec, col))
         self.n_features_ = sum(b.width for b in self.blocks_)
         self.feature_columns_ = [b.spec.name for b in self.blocks_ for _ in range(b.width)]
         return self
 
-    def _fit_numeric(self, spec: ColumnSpec, col: pd.Series) -> _NumericBlock:
-        values = col.dropna().to_numpy(dtype=float)
+    def _fit_categorical(self, spec: ColumnSpec, col: pd.Series) -> "_CategoricalBlock":
+        counts = pd.Series(col).value_counts(sort=False)
+        present = [lvl for lvl in col.cat.categories if counts.get(lvl, 0) > 0]
+        missing = [MISSING] if col.isna().any() else []
+        if len(present) <= self.max_onehot_levels:
+            return _CategoricalBlock(spec, present + missing)
+        top = counts[present].sort_values(ascending=False, kind="stable")
+        kept = top.index[: self.tail_onehot_levels].tolist()
+        rest = top.iloc[self.tail_onehot_levels :]
+        block = _CategoricalBlock(spec, kept + [REST] + missing)
+        block.rest_levels = rest.index.tolist()
+        block.rest_probs = (rest / rest.sum()).to_numpy(dtype=float)
+        return block
+
+    def _fit_numeric(self, spec: ColumnSpec, col: np.ndarray) -> _NumericBlock:
+        has_missing = bool(np.isnan(col).any())
+        values = col[~np.isnan(col)]
         uniques, counts = np.unique(values, return_counts=True)
         top = int(np.argmax(counts))
         point_mass = None
         if counts[top] / len(values) >= self.point_mass_share and len(uniques) > 2:
             point_mass = float(uniques[top])
             values = values[values != point_mass]
+        # Standardise first: QuantileTransformer treats values within 1e-7 of its bounds as the bounds,
+        # which would send a column of values around 1e-9 to a single value.
+        offset, scale = _offset_scale(values)
         transformer = QuantileTransformer(
             n_quantiles=max(2, min(self.n_quantiles, len(values))),
             output_distribution="normal",
             subsample=100_000,
             random_state=self.random_state,
-        ).fit(values.reshape(-1, 1))
-        return _NumericBlock(spec, transformer, 0.0, point_mass, bool(col.isna().any()))
+        ).fit(((values - offset) / scale).reshape(-1, 1))
+        return _NumericBlock(spec, transformer, 0.0, point_mass, has_missing, float(np.isnan(col).mean()),
+                             offset, scale)
 
     def transform(self, df: pd.DataFrame) -> np.ndarray:
         out = np.zeros((len(df), self.n_features_))
@@ -112,7 +154,7 @@ class TableEncoder:
         for block in self.blocks_:
             col = df[block.spec.name]
             if isinstance(block, _NumericBlock):
-                values = pd.to_numeric(col).to_numpy(dtype=float)
+                values = col.to_numpy(dtype=float)
                 missing = np.isnan(values)
                 special = missing.copy()
                 if block.point_mass is not None:
@@ -121,32 +163,43 @@ class TableEncoder:
                     out[:, j + 1] = at_mass
                 scores = np.full(len(values), block.fill)
                 if (~special).any():
-                    scores[~special] = block.transformer.transform(values[~special].reshape(-1, 1)).ravel()
+                    scaled = (values[~special] - block.offset) / block.scale
+                    scores[~special] = block.transformer.transform(scaled.reshape(-1, 1)).ravel()
                 out[:, j] = scores
                 if block.has_missing:
                     out[:, j + block.width - 1] = missing
             else:
                 if block.spec.is_numeric:
-                    col = pd.to_numeric(col).astype(float)
-                keys = col.astype(object).where(col.notna(), MISSING)
+                    keys = pd.Series(col.to_numpy(dtype=float)).astype(object)
+                else:
+                    keys = pd.Series(np.asarray(col, dtype=object))
+                    if block.rest_levels:
+                        keys = keys.where(~keys.isin(block.rest_levels), REST)
+                keys = keys.where(keys.notna(), MISSING)
                 codes = pd.Index(block.levels, dtype=object).get_indexer(keys)
                 known = codes >= 0
                 out[np.flatnonzero(known), j + codes[known]] = 1.0
             j += block.width
         return out
 
-    def inverse_transform(self, X: np.ndarray) -> pd.DataFrame:
-        """Decode a float matrix to raw column values (typing and bounds are applied by the schema)."""
+    def inverse_transform(self, X: np.ndarray, rng: np.random.Generator | None = None) -> pd.DataFrame:
+        """Decode a float matrix to model values (typing and bounds are applied by the schema).
+
+        A numeric column's missing flag is decoded at the real missing rate (the rows with
+        the largest flags are missing), so a 1 % or 99 % missing column keeps its rate even
+        when PCA shrinks the flag towards its mean; "rest" draws from the rest's real frequencies.
+        """
+        rng = rng if rng is not None else np.random.default_rng(self.random_state)
         columns = {}
         j = 0
         for block in self.blocks_:
             part = X[:, j : j + block.width]
             if isinstance(block, _NumericBlock):
-                values = block.transformer.inverse_transform(part[:, :1]).ravel()
+                values = block.transformer.inverse_transform(part[:, :1]).ravel() * block.scale + block.offset
                 if block.point_mass is not None:
                     values = np.where(part[:, 1] > 0.5, block.point_mass, values)
                 if block.has_missing:
-                    values = np.where(part[:, -1] > 0.5, np.nan, values)
+                    values = np.where(_top_share(part[:, -1], block.missing_rate), np.nan, values)
                 columns[block.spec.name] = values
             else:
                 index = np.argmax(part, axis=1)
@@ -155,7 +208,29 @@ class TableEncoder:
                     decoded = np.array([np.nan if v == MISSING else v for v in block.levels], dtype=float)[index]
                 else:
                     decoded = np.array(block.levels, dtype=object)[index]
+                    if block.rest_levels:
+                        rest = decoded == REST
+                        decoded[rest] = np.asarray(block.rest_levels, dtype=object)[
+                            rng.choice(len(block.rest_levels), size=int(rest.sum()), p=block.rest_probs)]
                     decoded[missing] = None
                 columns[block.spec.name] = decoded
             j += block.width
         return pd.DataFrame(columns)
+
+
+def _offset_scale(values: np.ndarray) -> tuple[float, float]:
+    """A centre and a spread that bring any column to order 1 (1e-9 and 1e300 alike), without overflow."""
+    if values.size == 0:
+        return 0.0, 1.0
+    offset = float(np.median(values))
+    spread = float(np.max(np.abs(values - offset)))
+    return offset, spread if np.isfinite(spread) and spread > 0 else (abs(offset) or 1.0)
+
+
+def _top_share(flags: np.ndarray, share: float) -> np.ndarray:
+    """The ``share`` of rows with the largest ``flags`` (ties broken by row order)."""
+    k = int(round(share * len(flags)))
+    out = np.zeros(len(flags), bool)
+    if k > 0:
+        out[np.argsort(-flags, kind="stable")[:k]] = True
+    return out

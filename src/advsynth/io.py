@@ -266,30 +266,6 @@ def _read_parquet(raw: bytes, uri, names: list[str] | None) -> pd.DataFrame:
     return df
 
 
-_ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
-
-
-def parse_iso_dates(df: pd.DataFrame) -> pd.DataFrame:
-    """Turn text columns whose every value is an ISO 8601 date or date-time into ``datetime64``.
-
-    Why only ISO 8601 without a zone: it is unambiguous (``01/02/2020`` is not), and a
-    column of dates must stay a column of dates through generation, not become a
-    categorical with one level per day.
-    """
-    for name in df.columns:
-        col = df[name]
-        if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
-            continue
-        text = col.dropna()
-        # the first value decides cheaply for almost every column; then all must match
-        if text.empty or not re.match(_ISO_DATE, str(text.iloc[0])) or not text.astype(str).str.match(_ISO_DATE).all():
-            continue
-        parsed = pd.to_datetime(col, format="ISO8601", errors="coerce")
-        if parsed.notna().sum() == len(text):
-            df[name] = parsed
-    return df
-
-
 def write_bytes_atomic(uri: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` so a reader sees the old file or the complete new one, never a torn one.
 

@@ -87,14 +87,16 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
         null_job = None
         if detector_cfg.get("null", True):
             null_params = {**(detector_cfg.get("params") or {}), "nthread": 1}
-            null_job = pool.submit(_timed_call, null_on_real, real, params=null_params, seed=cfg.seed, **protocol)
+            null_job = pool.submit(_timed_call, null_on_real, schema.model_frame(real), params=null_params,
+                                   seed=cfg.seed, **protocol)
         with _timed(timings, "fit"):
             gen.fit(train, schema)
         with _timed(timings, "sample"):
             synthetic = gen.sample(n_rows, random_state=cfg.seed)
         with _timed(timings, "detect"):
-            result = detect(real, synthetic, params=detector_cfg.get("params"), null=False, random_state=cfg.seed,
-                            **protocol)
+            # the detector reads the typing layer's model values (bounded levels, finite numbers)
+            result = detect(schema.model_frame(real), schema.model_frame(synthetic), params=detector_cfg.get("params"),
+                            null=False, random_state=cfg.seed, **protocol)
         if null_job is not None:
             (null_value, null_ci, null_scores), null_seconds = null_job.result()
             result.with_null(null_value, null_ci, null_scores)
@@ -115,6 +117,7 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
         "n_synthetic": int(len(synthetic)),
         "seed": int(cfg.seed),
         "excluded_columns": [c.name for c in schema.columns if c.id_like],
+        "passthrough_columns": schema.passthrough,
         "detector": result.to_dict(),
         "timings_s": timings,
         "versions": {"advsynth": __version__, "python": platform.python_version()},
@@ -129,7 +132,7 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
     if extras is not None:
         metrics.update({k: extras[k] for k in ("fidelity", "privacy", "utility")})
     if out_path is not None:
-        write_run(out_path, synthetic, metrics, schema.to_json(), scores=result.scores_frame(),
+        write_run(out_path, schema.text_frame(synthetic), metrics, schema.to_json(), scores=result.scores_frame(),
                   config=dataclasses.asdict(cfg) | {"generator": name})
     return metrics
 

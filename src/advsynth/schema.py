@@ -1,48 +1,75 @@
-"""Column types and the facts needed to give synthetic output the real table's shape.
+"""The schema: every column's kind and fitted facts, composed from the typing layer.
 
-A generator works in a continuous space; the schema is what turns its draws back into
-a table that looks like the input: integers as integers, categories from the real set,
-values inside the real bounds, missing values at the real rate.
+Each ``ColumnSpec`` is the JSON-able state of one reversible transformer
+(``advsynth.columns``); ``Schema`` composes them for a whole table: ``model_frame`` gives
+the values every model reads, ``reverse`` turns generated model values back into a table
+typed exactly like the input, ``text_frame`` writes it in the input's text formats,
+``passthrough`` and ``parse_problems`` say what was not modelled or not readable.
+schema.json (``to_json`` / ``from_dict``) carries it to the SageMaker containers.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 import pandas as pd
 
+from .columns import OTHER_LEVEL, TEXT_FACTS, _UNIT_NS, fit_column, transformer_for  # noqa: F401
 from .errors import ConfigError, InputError
 
 log = logging.getLogger(__name__)
 
 KINDS = ("numeric", "integer", "categorical", "boolean", "datetime")
-# A datetime column is modelled as an integer count of its finest unit since the epoch.
-_UNITS = ("D", "s", "ms", "us", "ns")
-_UNIT_NS = {"D": 86_400 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
-_BOOL_STRINGS = {"true", "false"}
 MIN_ROWS = 20
-OTHER_LEVEL = "__other__"  # a categorical value outside the real levels (see Schema.model_frame)
 
 
 @dataclass
 class ColumnSpec:
+    """One column's kind and the facts its transformer needs (``advsynth.columns``); JSON-able."""
+
     name: str
     kind: str
     missing_rate: float = 0.0
     minimum: float | None = None
     maximum: float | None = None
-    decimals: int | None = None
-    categories: list = field(default_factory=list)
+    decimals: int | None = None  # numeric: decimals the real values use; None with full_precision: not rounded
+    categories: list = field(default_factory=list)  # categorical/boolean: the kept levels (at most MAX_LEVELS)
     id_like: bool = False
     unit: str | None = None  # datetime columns: the finest unit their values use (D, s, ms, us, ns)
+    dtype: str | None = None  # the input column's pandas dtype; the output gets the same
+    full_precision: bool = False  # numeric: every value needs all of float64's digits (never rounded)
+    values: list = field(default_factory=list)  # numeric with few distinct values: outputs snap to them
+    posinf: bool = False  # numeric: +inf occurs (a point mass beyond the finite range)
+    neginf: bool = False
+    tokens: list | None = None  # numeric read from text: non-numeric tokens read as missing
+    decimal: str | None = None
+    ordered: bool = False  # pandas categorical: ordered flag and every declared category
+    dtype_categories: list | None = None
+    tail: list = field(default_factory=list)  # a sample of the values outside ``categories`` (high cardinality)
+    tail_share: float = 0.0  # share of present values outside ``categories``
+    tz: str | None = None  # datetime: time zone (IANA name, "UTC" or "+02:00")
+    text_format: str | None = None  # datetime read from text: its strftime format, zone and fraction digits
+    zone: str | None = None
+    step: int | None = None  # datetime: every value lies on minimum + k * step (in ``unit``s)
+    fraction: int = 0
+    passthrough: str | None = None  # "constant" or "missing": not modelled, written back as such
+    constant: object = None
 
     @property
     def is_numeric(self) -> bool:
         """Modelled as a number: numeric, integer, and datetime (as a count of ``unit``)."""
         return self.kind in ("numeric", "integer", "datetime")
+
+    @property
+    def is_modelled(self) -> bool:
+        return not self.id_like and self.passthrough is None
+
+    @property
+    def transformer(self):
+        return transformer_for(self)
 
 
 @dataclass
@@ -55,8 +82,13 @@ class Schema:
 
     @property
     def modelled(self) -> list[ColumnSpec]:
-        """Columns a generator learns; ID-like columns are left out so nothing memorises them."""
-        return [c for c in self.columns if not c.id_like]
+        """Columns a generator learns: not ID-like (nothing may memorise them), not constant or empty."""
+        return [c for c in self.columns if c.is_modelled]
+
+    @property
+    def passthrough(self) -> dict[str, str]:
+        """Columns written back without a model: ``{name: "constant" | "missing"}`` (for metrics.json)."""
+        return {c.name: c.passthrough for c in self.columns if c.passthrough}
 
     def __getitem__(self, name: str) -> ColumnSpec:
         for c in self.columns:
@@ -69,42 +101,64 @@ class Schema:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Schema":
-        return cls([ColumnSpec(**c) for c in data["columns"]])
+        known = {f.name for f in fields(ColumnSpec)}
+        return cls([ColumnSpec(**{k: v for k, v in c.items() if k in known}) for c in data["columns"]])
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, default=_json_default)
 
     def to_model_values(self, df: pd.DataFrame) -> pd.DataFrame:
-        """The table with datetime columns as float counts of their unit (what generators model)."""
-        out = df.copy(deep=False)
-        for c in self.columns:
-            if c.kind == "datetime" and c.name in out.columns:
-                out[c.name] = datetime_to_count(out[c.name], c.unit)
-        return out
+        """Deprecated spelling of ``model_frame`` kept for callers outside the typing layer."""
+        return self.model_frame(df)
 
     def model_frame(self, df: pd.DataFrame) -> pd.DataFrame:
         """The modelled columns in the one representation every model reads (generator
         encoders, detector features, privacy, utility).
 
         Numeric, integer and datetime columns become float64 (datetimes as counts of their
-        unit), NaN where missing. Categorical and boolean columns become a pandas
-        ``Categorical`` whose categories are the schema's levels as strings plus
-        ``OTHER_LEVEL`` last; a value outside the levels (a synthetic table's invention)
-        becomes ``OTHER_LEVEL``, so a detector sees it, and missing stays missing.
+        unit), NaN where missing (±inf as point masses just beyond the finite range).
+        Categorical and boolean columns become a pandas ``Categorical`` whose categories are
+        the schema's kept levels as strings plus ``OTHER_LEVEL`` last; a value outside the
+        levels (the tail of a high-cardinality column, or a synthetic table's invention)
+        becomes ``OTHER_LEVEL``, and missing stays missing. Text columns (a synthetic table
+        read from CSV) are parsed the same way as the real ones; values that fail to parse
+        become NaN and are counted by ``parse_problems``.
         """
         out = {}
         for c in self.modelled:
-            col = df[c.name]
-            if c.kind == "datetime":
-                out[c.name] = datetime_to_count(col, c.unit).to_numpy(dtype=float)
-            elif c.is_numeric:
-                out[c.name] = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
-            else:
-                levels = [str(v) for v in c.categories]
-                text = col.astype(object).where(col.notna(), None).map(lambda v: None if v is None else str(v))
-                text = text.where(text.isna() | text.isin(levels), OTHER_LEVEL)
-                out[c.name] = pd.Categorical(text, categories=levels + [OTHER_LEVEL])
+            values = c.transformer.transform(df[c.name])
+            out[c.name] = values if isinstance(values, pd.Categorical) else np.asarray(values, dtype=float)
         return pd.DataFrame(out, index=df.index)
+
+    def parse_problems(self, df: pd.DataFrame) -> dict[str, int]:
+        """Per modelled column, present values that cannot be read as the column's kind (text in a
+        numeric or datetime column); only columns with at least one such value."""
+        counts = {c.name: c.transformer.parse_failures(df[c.name]) for c in self.modelled if c.name in df.columns}
+        return {k: v for k, v in counts.items() if v}
+
+    def reverse(self, raw: pd.DataFrame, rng: np.random.Generator | None = None) -> pd.DataFrame:
+        """Model values of the modelled columns → the table typed exactly like the input.
+
+        ``raw`` holds floats (numeric-like) or level strings (categorical-like, ``OTHER_LEVEL``
+        allowed), NaN/None where a value should be missing. Passthrough and ID-like columns are
+        written from their facts.
+        """
+        rng = rng if rng is not None else np.random.default_rng(0)
+        n = len(raw)
+        out = {}
+        for c in self.columns:
+            t = c.transformer
+            out[c.name] = (t.reverse_transform(raw[c.name].to_numpy(), rng) if c.is_modelled
+                           else t.reverse_transform(n, rng)).reset_index(drop=True)
+        return pd.DataFrame(out, columns=self.names)
+
+    def text_frame(self, df: pd.DataFrame) -> pd.DataFrame:
+        """``df`` as it is written to CSV: datetimes read from text in their original text format."""
+        out = df.copy(deep=False)
+        for c in self.columns:
+            if c.kind == "datetime" and c.text_format and c.name in out.columns:
+                out[c.name] = c.transformer.to_text(out[c.name])
+        return out
 
     def validate_frame(self, df: pd.DataFrame, what: str = "table") -> None:
         """Refuse a frame whose columns differ from the schema: silently reordering hides bugs."""
@@ -121,63 +175,29 @@ class Schema:
 def _json_default(value):
     if isinstance(value, np.generic):
         return value.item()
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
+        return str(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def _decimals(values: np.ndarray, max_decimals: int = 6) -> int:
-    """Smallest number of decimals that represents every value exactly (up to ``max_decimals``)."""
-    for d in range(max_decimals + 1):
-        if np.allclose(np.round(values, d), values, rtol=0, atol=10.0 ** -(max_decimals + 2)):
-            return d
-    return max_decimals
-
-
 def datetime_to_count(series: pd.Series, unit: str) -> pd.Series:
-    """Datetimes as float counts of ``unit`` since 1970-01-01 (NaT becomes NaN)."""
+    """Datetimes as float counts of ``unit`` since 1970-01-01 UTC (NaT becomes NaN)."""
     values = pd.to_datetime(series, errors="coerce")
-    ns = values.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(float)
-    ns[values.isna().to_numpy()] = np.nan
+    if getattr(values.dt, "tz", None) is not None:
+        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+    arr = values.to_numpy(dtype="datetime64[ns]")
+    ns = arr.astype(np.int64).astype(float)
+    ns[np.isnat(arr)] = np.nan
     return pd.Series(ns / _UNIT_NS[unit], index=series.index)
 
 
-def count_to_datetime(counts: np.ndarray, unit: str) -> np.ndarray:
-    """Inverse of ``datetime_to_count`` for whole counts (NaN becomes NaT)."""
-    missing = np.isnan(counts)
-    ns = np.where(missing, 0, counts).astype(np.int64) * _UNIT_NS[unit]
-    out = ns.astype("datetime64[ns]")
-    out[missing] = np.datetime64("NaT")
-    return out
-
-
-def _datetime_unit(values: pd.Series) -> str:
-    """The coarsest unit that represents every value exactly."""
-    ns = values.dropna().to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    return next(u for u in _UNITS if np.all(ns % _UNIT_NS[u] == 0))
-
-
-def _infer_kind(series: pd.Series) -> str:
-    non_null = series.dropna()
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return "datetime"
-    if pd.api.types.is_bool_dtype(series):
-        return "boolean"
-    if pd.api.types.is_numeric_dtype(series):
-        values = non_null.to_numpy(dtype=float)
-        if non_null.nunique() <= 2 and set(np.unique(values)) <= {0.0, 1.0}:
-            return "boolean"
-        if np.all(np.mod(values, 1) == 0):
-            return "integer"
-        return "numeric"
-    if set(non_null.astype(str).str.lower().unique()) <= _BOOL_STRINGS:
-        return "boolean"
-    return "categorical"
-
-
 def infer_schema(df: pd.DataFrame, types: dict[str, str] | None = None) -> Schema:
-    """Infer each column's kind and typing facts; ``types`` overrides the inference per column.
+    """Infer each column's kind and fit its transformer; ``types`` overrides the inference per column.
 
-    Raises InputError for tables a generator cannot learn from (too few rows, constant or
-    all-missing columns) and for numeric overrides on non-numeric data.
+    Constant and all-missing columns pass through (one warning each, ``Schema.passthrough``);
+    ID-like columns are left out of modelling. Raises InputError for tables a generator
+    cannot learn from (too few rows, nothing left to model) and ConfigError/InputError for
+    overrides the data contradicts (text typed numeric, numbers typed datetime).
     """
     types = dict(types or {})
     unknown = [c for c in types if c not in df.columns]
@@ -192,90 +212,18 @@ def infer_schema(df: pd.DataFrame, types: dict[str, str] | None = None) -> Schem
         raise InputError("the table has a header but no rows")
     if len(df) < MIN_ROWS:
         raise InputError(f"the table has {len(df)} rows; at least {MIN_ROWS} are needed to fit and test a generator")
-
+    facts = df.attrs.get(TEXT_FACTS, {})
     specs = []
     for name in df.columns:
-        series = df[name]
-        non_null = series.dropna()
-        if non_null.empty:
-            raise InputError(f"column '{name}' is entirely missing; drop it or fill it")
-        if non_null.nunique() == 1:
-            raise InputError(f"column '{name}' is constant (every value is {non_null.iloc[0]!r}); drop it")
-        kind = types.get(name) or _infer_kind(series)
-        spec = ColumnSpec(name=str(name), kind=kind, missing_rate=float(series.isna().mean()))
-        if kind == "datetime":
-            parsed = pd.to_datetime(non_null, errors="coerce")
-            if parsed.isna().any():
-                example = non_null[parsed.isna()].iloc[0]
-                raise InputError(f"column '{name}' is declared datetime but holds {example!r}")
-            spec.unit = _datetime_unit(parsed)
-            counts = datetime_to_count(parsed, spec.unit)
-            spec.minimum, spec.maximum, spec.decimals = float(counts.min()), float(counts.max()), 0
-        elif kind in ("numeric", "integer"):
-            values = pd.to_numeric(non_null, errors="coerce")
-            if values.isna().any():
-                example = non_null[values.isna()].iloc[0]
-                raise InputError(f"column '{name}' is declared {kind} but holds {example!r}")
-            arr = values.to_numpy(dtype=float)
-            spec.minimum, spec.maximum = float(arr.min()), float(arr.max())
-            spec.decimals = 0 if kind == "integer" else _decimals(arr)
-            if kind == "integer" and not np.all(np.mod(arr, 1) == 0):
-                raise InputError(f"column '{name}' is declared integer but holds fractional values")
-        unique_per_row = non_null.nunique() == len(df)
-        if unique_per_row and kind in ("categorical", "integer") and name not in types:
-            spec.id_like = True
-            log.warning(
-                "column '%s' has one distinct value per row (an ID?): excluded from the generator "
-                "and the detector; synthetic rows get fresh identifiers",
-                name,
-            )
-        elif not spec.is_numeric:
-            spec.categories = sorted(non_null.unique().tolist(), key=lambda v: (str(type(v)), v))
+        spec = ColumnSpec(name=str(name), kind="categorical")
+        fit_column(spec, df[name], types.get(name), facts.get(name))
         specs.append(spec)
     schema = Schema(specs)
     if not schema.modelled:
-        raise InputError("every column looks like an identifier; nothing left to model")
+        raise InputError("no column left to model: every column is an identifier, constant or empty")
     return schema
 
 
-def type_output(raw: pd.DataFrame, schema: Schema) -> pd.DataFrame:
-    """Give generated values the real table's shape: every column in order, typed and bounded.
-
-    ``raw`` holds the modelled columns as floats (numeric) or objects (categorical), with
-    NaN/None where a value should be missing. Numeric values are clipped to the real
-    bounds and rounded to the real precision; integer columns become ``int64`` (``Int64``
-    when some values are missing); ID-like columns get fresh identifiers.
-    """
-    n = len(raw)
-    out = {}
-    for spec in schema.columns:
-        if spec.id_like:
-            out[spec.name] = (
-                np.arange(1, n + 1, dtype=np.int64)
-                if spec.kind == "integer"
-                else np.array([f"synthetic-{i}" for i in range(1, n + 1)], dtype=object)
-            )
-            continue
-        values = raw[spec.name]
-        if spec.is_numeric:
-            arr = np.clip(values.to_numpy(dtype=float), spec.minimum, spec.maximum)
-            arr = np.round(arr, spec.decimals or 0)
-            if spec.kind == "datetime":
-                out[spec.name] = count_to_datetime(arr, spec.unit)
-            elif spec.kind == "integer":
-                missing = np.isnan(arr)
-                out[spec.name] = (
-                    pd.array(np.where(missing, 0, arr).astype(np.int64), dtype="Int64").where(~missing, pd.NA)
-                    if missing.any()
-                    else arr.astype(np.int64)
-                )
-            else:
-                out[spec.name] = arr
-        else:
-            arr = values.to_numpy(dtype=object)
-            known = set(spec.categories)
-            bad = [v for v in pd.unique(arr[pd.notna(arr)]) if v not in known]
-            if bad:  # a generator bug, not a user error: fail loudly
-                raise AssertionError(f"generated values {bad[:3]} outside the categories of '{spec.name}'")
-            out[spec.name] = arr
-    return pd.DataFrame(out, columns=schema.names)
+def type_output(raw: pd.DataFrame, schema: Schema, rng: np.random.Generator | None = None) -> pd.DataFrame:
+    """Model values → the typed table (``Schema.reverse``; kept for callers of the old name)."""
+    return schema.reverse(raw, rng)

@@ -45,23 +45,27 @@ def evaluate_extras(real: pd.DataFrame, synthetic: pd.DataFrame, schema, target:
     thread, 9-29 s with 2; identical results). Fit the generator on ``split[0]`` only: a
     generator that saw the holdout rows makes DCR under-detect copying and TSTR optimistic.
     """
-    modelled = [c for c in schema.columns if not c.id_like]
+    modelled = schema.modelled  # ID-like, constant and all-missing columns say nothing here
     dates = [c.name for c in modelled if c.kind == "datetime"]
-    numeric = [c.name for c in modelled if c.is_numeric and c.kind != "datetime"]
+    numeric = [c.name for c in modelled if c.is_numeric]  # dates included: counts of their unit
     categorical = [c.name for c in modelled if not c.is_numeric]
-    if target is not None and target not in numeric + categorical + dates:
+    if target is not None and target not in numeric + categorical:
         raise InputError(f"target column '{target}' is not a modelled column of the schema")
     train, hold = split if split is not None else split_real(real, seed, holdout)
+    # Every metric reads the typing layer's model values (Schema.model_frame): numbers as float64,
+    # levels as bounded categoricals, so a free-text column costs 51 levels, not one per row.
     timings = {}
     t = time.perf_counter()
     fid_real = real if len(real) <= max_fidelity_rows else real.sample(max_fidelity_rows, random_state=seed)
     fid_syn = synthetic if len(synthetic) <= max_fidelity_rows else synthetic.sample(max_fidelity_rows, random_state=seed)
     fid_target = target if target in categorical else None
-    fidelity = fidelity_report(fid_real, fid_syn, numeric, categorical, target=fid_target, datetime=dates)
+    # dates are compared as counts of their unit (KS depends on order only, so this is exact)
+    fidelity = fidelity_report(schema.model_frame(fid_real), schema.model_frame(fid_syn), numeric, categorical,
+                               target=fid_target)
+    for name in dates:
+        fidelity.get("marginals", {}).get(name, {})["kind"] = "datetime"
     timings["fidelity"] = round(time.perf_counter() - t, 3)
-    # distances and models need numbers: dates become counts of their unit
-    numeric = numeric + dates
-    train, hold, synthetic = (schema.to_model_values(df) for df in (train, hold, synthetic))
+    train, hold, synthetic = (schema.model_frame(df) for df in (train, hold, synthetic))
     t = time.perf_counter()
     privacy = privacy_report(train, hold, synthetic, numeric, categorical, sample_size=dcr_sample,
                              random_state=seed, train_sample_size=dcr_train_sample)

@@ -226,6 +226,14 @@ def tstr(
     return result
 
 
+def tstr_summary(result: dict) -> str:
+    """One line for a TSTR result, classification (AUC) or regression (R²), skipped or not."""
+    metric = "r2" if result.get("task") == "regression" else "auc"
+    label = "R²" if metric == "r2" else "AUC"
+    fmt = lambda part: "n/a" if not part or part.get(metric) is None else f"{part[metric]:.3f}"  # noqa: E731
+    return f"TSTR {label} {fmt(result.get('tstr'))} vs TRTR {fmt(result.get('trtr'))}"
+
+
 def utility_report(
     real_train: pd.DataFrame,
     real_test: pd.DataFrame,

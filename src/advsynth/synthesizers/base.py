@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from ..errors import InputError
-from ..schema import Schema, infer_schema, type_output
+from ..schema import Schema, infer_schema
 
 log = logging.getLogger(__name__)
 
@@ -18,9 +18,10 @@ log = logging.getLogger(__name__)
 class Synthesizer(BaseEstimator):
     """scikit-learn style generator: ``fit(df)`` learns, ``sample(n)`` returns a typed DataFrame.
 
-    Subclasses implement ``_fit(df)`` on the modelled columns and ``_sample_raw(n, rng)``
-    returning those columns as floats/objects with NaN for missing; typing, bounds and
-    column order are applied here once for all generators.
+    Subclasses implement ``_fit(df)`` on the schema's model frame (``Schema.model_frame``:
+    float64 numbers, categorical level strings) and ``_sample_raw(n, rng)`` returning the
+    same columns (floats, level strings, NaN/None for missing); the schema's transformers
+    type the output (``Schema.reverse``) once for all generators.
     """
 
     name = "base"
@@ -30,7 +31,7 @@ class Synthesizer(BaseEstimator):
             raise InputError(f"expected a pandas DataFrame, got {type(df).__name__}")
         self.schema_ = schema or infer_schema(df)
         self.schema_.validate_frame(df)
-        self._fit(self.schema_.to_model_values(df[[c.name for c in self.schema_.modelled]]))
+        self._fit(self.schema_.model_frame(df))
         return self
 
     def sample(self, n: int, random_state: int | None = None) -> pd.DataFrame:
@@ -41,7 +42,7 @@ class Synthesizer(BaseEstimator):
             raise InputError(f"number of rows to sample must be positive, got {n}")
         seed = self.random_state if random_state is None else random_state
         rng = np.random.default_rng(seed)
-        return type_output(self._sample_raw(int(n), rng), self.schema_)
+        return self.schema_.reverse(self._sample_raw(int(n), rng), rng)
 
     def save(self, path) -> None:
         joblib.dump(self, path)

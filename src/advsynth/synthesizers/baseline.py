@@ -24,8 +24,12 @@ class BaselineSynthesizer(Synthesizer):
         for spec in self.schema_.modelled:
             col = df[spec.name]
             if spec.is_numeric:
-                values = pd.to_numeric(col).dropna().to_numpy(dtype=float)
-                self.marginals_[spec.name] = ("gaussian", float(values.mean()), float(values.std()), spec.missing_rate)
+                values = col.to_numpy(dtype=float)
+                values = values[~np.isnan(values)]
+                scale = float(np.max(np.abs(values))) or 1.0  # values near 1e300 overflow when squared
+                self.marginals_[spec.name] = ("gaussian", float((values / scale).mean() * scale),
+                                              float((values / scale).std() * scale),
+                                              float(np.isnan(col.to_numpy(dtype=float)).mean()))
             else:
                 freq = col.astype(object).where(col.notna(), None).value_counts(dropna=False, normalize=True)
                 self.marginals_[spec.name] = ("frequencies", list(freq.index), freq.to_numpy(dtype=float))
@@ -35,7 +39,7 @@ class BaselineSynthesizer(Synthesizer):
         for name, params in self.marginals_.items():
             if params[0] == "gaussian":
                 _, mean, std, missing_rate = params
-                values = rng.normal(mean, std, size=n)
+                values = mean + std * rng.standard_normal(n)
                 values[rng.random(n) < missing_rate] = np.nan
             else:
                 _, levels, probs = params

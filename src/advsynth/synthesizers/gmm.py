@@ -44,6 +44,8 @@ class GMMSynthesizer(Synthesizer):
     fit_rows : rows sub-sampled for the final fit (None: all rows); EM costs O(rows·k·d²).
     max_iter, n_init : EM settings of the final fit.
     point_mass_share : see ``TableEncoder``.
+    max_encoded_cells : the encoded matrix PCA is fitted on holds at most this many floats
+        (rows are subsampled beyond it), so memory stays bounded whatever the table's size.
     n_jobs : threads for the sweep's candidate fits (each fit is seeded on its own, so the
         result does not depend on it).
     random_state : seeds every random choice (subsample, PCA, EM initialisation, sampling).
@@ -65,6 +67,7 @@ class GMMSynthesizer(Synthesizer):
         n_init: int = 1,
         point_mass_share: float = 0.2,
         n_jobs: int = 2,
+        max_encoded_cells: int = 20_000_000,
         random_state: int = 0,
     ):
         self.pca_variance = pca_variance
@@ -79,6 +82,7 @@ class GMMSynthesizer(Synthesizer):
         self.n_init = n_init
         self.point_mass_share = point_mass_share
         self.n_jobs = n_jobs
+        self.max_encoded_cells = max_encoded_cells
         self.random_state = random_state
 
     def _check_params(self) -> None:
@@ -127,12 +131,18 @@ class GMMSynthesizer(Synthesizer):
         self.encoder_ = TableEncoder(point_mass_share=self.point_mass_share, random_state=self.random_state).fit(
             df, self.schema_
         )
+        rng = np.random.default_rng(self.random_state)
+        # Bounded memory: the encoded matrix is at most ``max_encoded_cells`` floats; a larger table
+        # is subsampled first (the sweep and the final fit use subsamples anyway).
+        max_rows = max(int(self.max_encoded_cells) // max(self.encoder_.n_features_, 1), 2 * (self.fit_rows or 0), 1000)
+        if len(df) > max_rows:
+            df = df.iloc[np.sort(np.random.default_rng([self.random_state, 1]).choice(len(df), max_rows, replace=False))]
         X = self.encoder_.transform(df)
         variance = None if float(self.pca_variance) >= 1 else float(self.pca_variance)
         self.pca_ = PCA(n_components=variance, svd_solver="full", random_state=self.random_state).fit(X)
         # float32 halves the cost of EM's matrix products; the mixture needs no more precision.
         Z = self.pca_.transform(X).astype(np.float32)
-        rng = np.random.default_rng(self.random_state)
+        del X
         subset = _subsample(Z, self.selection_rows, rng)
         # Threads, not processes: numpy's products release the GIL and nothing is copied.
         # Largest k first, so the longest fit does not start last.
@@ -147,7 +157,7 @@ class GMMSynthesizer(Synthesizer):
         self._cholesky_ = _cholesky_factors(self.mixture_)
         log.info(
             "PCA kept %d of %d features; %s chose k=%d from %s",
-            self.pca_.n_components_, X.shape[1], self.criterion, self.n_components_, sorted(self.selection_),
+            self.pca_.n_components_, self.encoder_.n_features_, self.criterion, self.n_components_, sorted(self.selection_),
         )
 
     def _criterion(self, k: int, subset: np.ndarray) -> float:
@@ -156,7 +166,9 @@ class GMMSynthesizer(Synthesizer):
         return value
 
     def _sample_raw(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
-        weights = self.mixture_.weights_ / self.mixture_.weights_.sum()
+        # float64 before normalising: float32 weights need not sum to 1 in float64 (multinomial refuses them)
+        weights = np.asarray(self.mixture_.weights_, dtype=np.float64)
+        weights = weights / weights.sum()
         counts = rng.multinomial(n, weights)
         d = self.mixture_.means_.shape[1]
         Z = np.empty((n, d))
@@ -166,7 +178,7 @@ class GMMSynthesizer(Synthesizer):
             Z[start : start + count] = self.mixture_.means_[k] + noise @ self._cholesky_[k].T
             start += count
         Z = Z[rng.permutation(n)]  # rows come out grouped by component otherwise
-        return self.encoder_.inverse_transform(self.pca_.inverse_transform(Z))
+        return self.encoder_.inverse_transform(self.pca_.inverse_transform(Z), rng)
 
 
 def _subsample(Z: np.ndarray, rows: int | None, rng: np.random.Generator) -> np.ndarray:
