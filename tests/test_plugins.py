@@ -290,7 +290,8 @@ def test_bench_config_accepts_plugin_types_and_checks_them_early(plugin_module, 
 
 
 class StandInSynthesizer:
-    """Stands in for an SDV single-table synthesizer class: (metadata, **params), fit, sample(num_rows)."""
+    """Stands in for an SDV 1.x single-table synthesizer class: (metadata, **params), fit(df),
+    sample(num_rows) → df, drawing from numpy's global generator as SDV does."""
 
     instances = []
 
@@ -302,23 +303,36 @@ class StandInSynthesizer:
     def fit(self, data):
         self.data = data.copy()
 
-    def sample(self, num_rows, batch_size=None):
-        self.sampled_with.append((num_rows, batch_size))
-        idx = np.random.randint(0, len(self.data), num_rows)  # SDV draws from the global generators
+    def sample(self, num_rows):
+        self.sampled_with.append(num_rows)
+        idx = np.random.randint(0, len(self.data), num_rows)
         return self.data.iloc[idx].reset_index(drop=True)
 
 
-@pytest.fixture
-def stand_in(monkeypatch):
+class StandInTablesSynthesizer(StandInSynthesizer):
+    """SDV 2.x's form of the same: fit({name: df}), sample(num_rows) → {name: df}."""
+
+    def fit(self, data):
+        assert isinstance(data, dict) and list(data) == [sdv_adapter.TABLE]
+        super().fit(data[sdv_adapter.TABLE])
+
+    def sample(self, num_rows):
+        return {sdv_adapter.TABLE: super().sample(num_rows)}
+
+
+@pytest.fixture(params=[StandInSynthesizer, StandInTablesSynthesizer], ids=["sdv1-api", "sdv2-api"])
+def stand_in(request, monkeypatch):
+    cls = request.param
+
     def fake_import(model):
         if model not in sdv_adapter.MODELS:  # the adapter's own check still applies
             raise ConfigError(f"unknown SDV model {model!r}")
-        return StandInSynthesizer
+        return cls, cls is StandInTablesSynthesizer
 
     monkeypatch.setattr(sdv_adapter, "_import_sdv", fake_import)
     monkeypatch.setattr(sdv_adapter, "_build_metadata", lambda meta: meta)
     StandInSynthesizer.instances.clear()
-    return StandInSynthesizer
+    return cls
 
 
 def test_sdv_metadata_follows_advsynth_schema():
@@ -326,9 +340,9 @@ def test_sdv_metadata_follows_advsynth_schema():
     meta = sdv_adapter.metadata_dict(infer_schema(df, {"count": "categorical"}))
     assert meta == {"columns": {
         "group": {"sdtype": "categorical"},
-        "x": {"sdtype": "numerical", "computer_representation": "Float"},
+        "x": {"sdtype": "numerical"},
         "count": {"sdtype": "categorical"},  # the config's type wins over the data's look
-        "spend": {"sdtype": "numerical", "computer_representation": "Float"},
+        "spend": {"sdtype": "numerical"},
         "flag": {"sdtype": "categorical"},   # booleans as categories: levels reproduced exactly
         "when": {"sdtype": "datetime"},
     }}  # row_id is ID-like: no generator models it
@@ -345,7 +359,7 @@ def test_sdv_params_pass_through_and_seed_global_generators(stand_in, mixed):
     first, again = gen.sample(80), gen.sample(80)
     pd.testing.assert_frame_equal(first, again)  # the globals are seeded before each draw
     assert not first.equals(gen.sample(80, random_state=6))
-    assert model.sampled_with[-1] == (80, 80)
+    assert model.sampled_with[-1] == 80
 
 
 def test_sdv_unknown_model_and_param_are_config_errors(stand_in):

@@ -136,7 +136,7 @@ class PluginSynthesizer(Synthesizer):
         self.schema_ = schema or infer_schema(df)
         self.schema_.validate_frame(df)
         self.model_ = self._build(self._resolve(), self.schema_)
-        self.model_.fit(self._training_frame(df))
+        self._fit_model(self._training_frame(df))
         return self
 
     def sample(self, n: int, random_state: int | None = None) -> pd.DataFrame:
@@ -151,6 +151,9 @@ class PluginSynthesizer(Synthesizer):
     def _training_frame(self, df: pd.DataFrame) -> pd.DataFrame:
         """What the foreign class learns from: the modelled columns as read, fresh index."""
         return df[[c.name for c in self.schema_.modelled]].reset_index(drop=True)
+
+    def _fit_model(self, frame: pd.DataFrame) -> None:
+        self.model_.fit(frame)
 
     def _draw(self, n: int, seed) -> object:
         if _accepts(self.model_.sample, "random_state"):

@@ -19,7 +19,6 @@ seed give the same rows on the same machine and library versions.
 
 from __future__ import annotations
 
-import inspect
 import random
 
 import numpy as np
@@ -43,27 +42,27 @@ TABLE = "table"
 
 
 def metadata_dict(schema: Schema) -> dict:
-    """SDV's single-table metadata (as a dict) for the schema's modelled columns."""
-    columns = {}
-    for spec in schema.modelled:
-        entry = {"sdtype": _SDTYPES[spec.kind]}
-        if spec.kind == "integer":
-            entry["computer_representation"] = "Int64"
-        elif spec.kind == "numeric":
-            entry["computer_representation"] = "Float"
-        columns[spec.name] = entry
-    return {"columns": columns}
+    """SDV's single-table metadata (as a dict) for the schema's modelled columns.
+
+    Only ``sdtype`` is given: the other column keys changed between SDV 1.x and 2.x
+    (``computer_representation`` is refused by 2.0), and advsynth's own typing rounds and
+    bounds the output afterwards in any case.
+    """
+    return {"columns": {spec.name: {"sdtype": _SDTYPES[spec.kind]} for spec in schema.modelled}}
 
 
-def _import_sdv(model: str):
-    """The SDV class for ``model``; a missing extra or an unknown model is one line."""
+def _import_sdv(model: str) -> tuple[type, bool]:
+    """The SDV class for ``model`` and whether it takes and returns tables by name (SDV ≥ 2:
+    ``fit({name: df})``, ``sample(n) → {name: df}``; SDV 1.x: plain DataFrames).
+    A missing extra or an unknown model is one line."""
     if model not in MODELS:
         raise ConfigError(f"unknown SDV model {model!r}; choose one of {', '.join('sdv:' + m for m in MODELS)}")
     try:
+        import sdv
         import sdv.single_table as single_table
     except ImportError:
         raise ConfigError(f"generator 'sdv:{model}' needs SDV, which is not installed: {INSTALL_HINT}") from None
-    return getattr(single_table, MODELS[model])
+    return getattr(single_table, MODELS[model]), int(sdv.__version__.split(".")[0]) >= 2
 
 
 def _build_metadata(meta: dict):
@@ -103,7 +102,7 @@ class SDVSynthesizer(PluginSynthesizer):
         return f"sdv:{self.model}"
 
     def _resolve(self) -> type:
-        cls = _import_sdv(self.model)
+        cls, self.tables_api_ = _import_sdv(self.model)
         check_params(self.target, cls, dict(self.params or {}), skip=("self", "metadata"))
         return cls
 
@@ -118,11 +117,16 @@ class SDVSynthesizer(PluginSynthesizer):
         seed_everything(self.random_state)
         return super().fit(df, schema)
 
+    def _fit_model(self, frame: pd.DataFrame) -> None:
+        self.model_.fit({TABLE: frame} if self.tables_api_ else frame)
+
     def _draw(self, n: int, seed) -> pd.DataFrame:
         seed_everything(seed)
         if hasattr(self.model_, "reset_sampling"):
-            self.model_.reset_sampling()  # SDV otherwise continues its own sampling stream
-        kwargs = {"num_rows": n}
-        if "batch_size" in inspect.signature(self.model_.sample).parameters:
-            kwargs["batch_size"] = n  # one batch: no progress bar loop, same rows for a given seed
-        return self.model_.sample(**kwargs)
+            self.model_.reset_sampling()  # SDV otherwise continues its sampling stream from the last draw
+        if hasattr(self.model_, "_set_random_state"):
+            # SDV samples from its own generators, seeded with a fixed constant unless told otherwise;
+            # this (SDV 1.x/2.x) is the only way to give it the run's seed
+            self.model_._set_random_state(int(seed) % 2**32)
+        out = self.model_.sample(num_rows=n)
+        return out[TABLE] if self.tables_api_ and isinstance(out, dict) else out
