@@ -37,6 +37,8 @@ class Resampler:
     """Rows drawn with replacement, numeric columns jittered: a stand-in third-party generator."""
 
     def __init__(self, random_state=None, noise=0.0):
+        if noise < 0:
+            raise ValueError("noise must be >= 0")
         self.random_state = random_state
         self.noise = noise
 
@@ -187,6 +189,12 @@ def test_unknown_plugin_parameter_names_the_valid_ones(plugin_module):
         make_generator(f"{plugin_module}:Resampler", epochs=3)
 
 
+def test_plugin_refusing_its_parameter_value_is_one_line(plugin_module, mixed):
+    with pytest.raises(ConfigError, match=r"refused its parameters \['noise', 'random_state'\]: "
+                                          "ValueError: noise must be >= 0"):
+        fitted(f"{plugin_module}:Resampler", mixed, noise=-1)
+
+
 @pytest.mark.parametrize("cls, needle", [
     ("DropsColumn", r"wrong columns: missing \['x'\], unexpected \['extra'\]"),
     ("TextInNumbers", "values that are not integer in column 'count': \\['many'\\]"),
@@ -296,6 +304,8 @@ class StandInSynthesizer:
     instances = []
 
     def __init__(self, metadata, epochs=300, enforce_rounding=True):
+        if epochs < 1:
+            raise ValueError("epochs must be a positive integer")
         self.metadata, self.epochs, self.enforce_rounding = metadata, epochs, enforce_rounding
         self.sampled_with = []
         StandInSynthesizer.instances.append(self)
@@ -362,6 +372,12 @@ def test_sdv_params_pass_through_and_seed_global_generators(stand_in, mixed):
     assert model.sampled_with[-1] == 80
 
 
+def test_sdv_refused_parameter_value_is_one_line(stand_in, mixed):
+    gen = make_generator("sdv:TVAE", epochs=0)
+    with pytest.raises(ConfigError, match="'sdv:TVAE' refused its parameters: epochs must be a positive integer"):
+        gen.fit(mixed)
+
+
 def test_sdv_unknown_model_and_param_are_config_errors(stand_in):
     with pytest.raises(ConfigError, match="unknown SDV model 'Nope'"):
         make_generator("sdv:Nope")
@@ -409,6 +425,14 @@ def test_real_sdv_synthesizer_typed_and_deterministic(model, params):
 def test_real_sdv_params_reach_the_model(mixed):
     gen = make_generator("sdv:CTGAN", random_state=0, epochs=1, batch_size=50).fit(mixed, infer_schema(mixed))
     assert gen.model_.get_parameters()["epochs"] == 1 and gen.model_.get_parameters()["batch_size"] == 50
+
+
+@pytest.mark.sdv
+@requires_sdv
+def test_real_sdv_bad_parameter_value_is_one_line():
+    with pytest.raises(ConfigError, match="'sdv:CTGAN' refused its parameters: .*epochs") as err:
+        make_generator("sdv:CTGAN", epochs=-1).fit(make_mixed(100))
+    assert "\n" not in str(err.value)
 
 
 @pytest.mark.sdv

@@ -125,8 +125,9 @@ class PluginSynthesizer(Synthesizer):
                         "deterministic as the class makes itself", self.target)
         try:
             return cls(**kwargs)
-        except TypeError as err:
-            raise ConfigError(f"generator {self.target!r} cannot be built with {sorted(kwargs)}: {err}") from None
+        except Exception as err:  # the class refuses its parameters: the config's to fix (--debug shows why)
+            raise ConfigError(f"generator {self.target!r} refused its parameters {sorted(kwargs)}: "
+                              f"{type(err).__name__}: {' '.join(str(err).split())}") from err
 
     # -- the Synthesizer contract ------------------------------------------------------------
 

@@ -110,8 +110,9 @@ class SDVSynthesizer(PluginSynthesizer):
         metadata = _build_metadata(metadata_dict(schema))
         try:
             return cls(metadata, **dict(self.params or {}))
-        except (TypeError, ValueError) as err:
-            raise ConfigError(f"generator {self.target!r} cannot be built with {sorted(self.params or {})}: {err}") from None
+        except Exception as err:  # SDV's own parameter checks (SynthesizerInputError, ...): the config's fault
+            message = " ".join(str(err).split())
+            raise ConfigError(f"generator {self.target!r} refused its parameters: {message}") from err
 
     def fit(self, df: pd.DataFrame, schema: Schema | None = None) -> "SDVSynthesizer":
         seed_everything(self.random_state)
