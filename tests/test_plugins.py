@@ -405,7 +405,8 @@ def test_unknown_sdv_model_is_refused_before_importing_sdv(monkeypatch):
 
 @pytest.mark.sdv
 @requires_sdv
-@pytest.mark.parametrize("model, params", [("GaussianCopula", {}), ("CTGAN", {"epochs": 2})])
+@pytest.mark.parametrize("model, params", [("GaussianCopula", {}), ("CTGAN", {"epochs": 2}), ("TVAE", {"epochs": 2}),
+                                           ("CopulaGAN", {"epochs": 2})])
 def test_real_sdv_synthesizer_typed_and_deterministic(model, params):
     df = make_mixed(300).assign(when=pd.date_range("2021-01-01", periods=300, freq="D"))
     schema = infer_schema(df)
@@ -430,8 +431,8 @@ def test_real_sdv_params_reach_the_model(mixed):
 @pytest.mark.sdv
 @requires_sdv
 def test_real_sdv_bad_parameter_value_is_one_line():
-    with pytest.raises(ConfigError, match="'sdv:CTGAN' refused its parameters: .*epochs") as err:
-        make_generator("sdv:CTGAN", epochs=-1).fit(make_mixed(100))
+    with pytest.raises(ConfigError, match="'sdv:GaussianCopula' refused its parameters: .*enforce_rounding") as err:
+        make_generator("sdv:GaussianCopula", enforce_rounding="yes").fit(make_mixed(100))
     assert "\n" not in str(err.value)
 
 
