@@ -108,7 +108,7 @@ class PluginSynthesizer(Synthesizer):
         self.params = params
         self.random_state = random_state
 
-    # -- building the foreign model (SDV's adapter overrides these two) --------------------
+    # -- the foreign model: built, fitted, drawn from (SDV's adapter overrides these four) ------
 
     def _resolve(self) -> type:
         cls = load_class(self.target)
