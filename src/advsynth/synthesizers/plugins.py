@@ -129,6 +129,14 @@ class PluginSynthesizer(Synthesizer):
             raise ConfigError(f"generator {self.target!r} refused its parameters {sorted(kwargs)}: "
                               f"{type(err).__name__}: {' '.join(str(err).split())}") from err
 
+    def _fit_model(self, frame: pd.DataFrame) -> None:
+        self.model_.fit(frame)
+
+    def _draw(self, n: int, seed) -> object:
+        if _accepts(self.model_.sample, "random_state"):
+            return self.model_.sample(n, random_state=seed)
+        return self.model_.sample(n)
+
     # -- the Synthesizer contract ------------------------------------------------------------
 
     def fit(self, df: pd.DataFrame, schema: Schema | None = None) -> "PluginSynthesizer":
@@ -152,14 +160,6 @@ class PluginSynthesizer(Synthesizer):
     def _training_frame(self, df: pd.DataFrame) -> pd.DataFrame:
         """What the foreign class learns from: the modelled columns as read, fresh index."""
         return df[[c.name for c in self.schema_.modelled]].reset_index(drop=True)
-
-    def _fit_model(self, frame: pd.DataFrame) -> None:
-        self.model_.fit(frame)
-
-    def _draw(self, n: int, seed) -> object:
-        if _accepts(self.model_.sample, "random_state"):
-            return self.model_.sample(n, random_state=seed)
-        return self.model_.sample(n)
 
     def _raw_values(self, out, n: int) -> pd.DataFrame:
         """The plug-in's output as ``type_output`` reads it, or one line saying what is wrong."""
