@@ -134,14 +134,16 @@ def load_bench_config(path: str | Path) -> BenchConfig:
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds):
         raise ConfigError(f"'seeds' must be a list of integers, got {seeds!r}")
 
-    from .synthesizers import GENERATORS
+    from .synthesizers import GENERATORS, is_plugin, make_generator
 
     generators = []
     for name, spec in raw["generators"].items():
         spec = spec or {}
         check_keys(spec, _GENERATOR_KEYS, f"generators.{name}")
         gtype = str(spec.get("type", name))
-        if gtype not in GENERATORS:
+        if is_plugin(gtype):  # imported and its parameters checked now, not hours into the benchmark
+            make_generator(gtype, **dict(spec.get("params") or {}))
+        elif gtype not in GENERATORS:
             raise ConfigError(f"generators.{name}: unknown type {gtype!r}; choose one of {', '.join(GENERATORS)}")
         generators.append(GeneratorSpec(str(name), gtype, dict(spec.get("params") or {})))
 

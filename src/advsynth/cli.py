@@ -33,7 +33,7 @@ def _na_values(text: str) -> list[str]:
 def cmd_run(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from .config import check_name, config_for_csv, load_config
+    from .config import check_generator, config_for_csv, load_config, safe_name
     from .io import check_output_folder
     from .run import run
 
@@ -47,8 +47,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         changes["extras"] = False
     # replace() re-runs the checks, so --seed -1 or --sep ';;' fail like the same config key
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **reading), **changes)
-    generator = check_name("--generator", args.generator) if args.generator else cfg.generator
-    out = check_output_folder(args.out or _default_out(cfg.name, generator), [cfg.data.path])
+    generator = check_generator("--generator", args.generator) if args.generator else cfg.generator
+    out = check_output_folder(args.out or _default_out(cfg.name, safe_name(generator)), [cfg.data.path])
     metrics = run(cfg, out, generator=generator)
     print(summary(metrics, out))
     return 0
@@ -191,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--config", help="experiment config (YAML), e.g. config/adult.yaml")
     src.add_argument("--data", metavar="TABLE", help="any CSV with a header row, or a Parquet file "
                      "(.parquet/.pq); column types are inferred")
-    run.add_argument("--generator", metavar="NAME", help="gmm or baseline (default: the config's, else gmm)")
+    run.add_argument("--generator", metavar="NAME", help="gmm, baseline, a plug-in class 'package.module:Class' (fit(df)/sample(n)) or "
+                     "'sdv:GaussianCopula' / 'sdv:CTGAN' (advsynth[sdv]) (default: the config's, else gmm)")
     run.add_argument("--out", help="run folder to create (must not exist; default runs/NAME-GENERATOR-TIMESTAMP)")
     run.add_argument("--seed", type=int, help="override the config's seed (0 .. 2**32-1)")
     run.add_argument("--rows", type=int, help="synthetic rows (default: as many as the real table)")

@@ -78,6 +78,16 @@ def check_name(key: str, value) -> str:
     return value
 
 
+def check_generator(key: str, value) -> str:
+    """A generator: a plain name (``gmm``) or a plug-in's import path (``pkg.mod:Class``, ``sdv:Model``)."""
+    check_str(key, value)
+    if ":" in value:
+        from .synthesizers.plugins import check_import_path
+
+        return check_import_path(key, value)
+    return check_name(key, value)
+
+
 def safe_name(text: str) -> str:
     """A run name made from a file name (``my data.v2`` → ``my_data.v2``); never a path."""
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")[:100].replace("..", "_")
@@ -170,7 +180,7 @@ class RunConfig:
         check_name("name", self.name)
         check_int("seed", self.seed, 0, _MAX_SEED)
         check_str("target", self.target, optional=True)
-        check_name("generator", self.generator)
+        check_generator("generator", self.generator)
         self.generators = self.generators or {}
         check_keys(self.generators, set(self.generators), "generators")
         for gen, params in self.generators.items():

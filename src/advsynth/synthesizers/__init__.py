@@ -4,14 +4,22 @@ from ..errors import ConfigError
 from .base import Synthesizer
 from .baseline import BaselineSynthesizer
 from .gmm import GMMSynthesizer
+from .plugins import PluginSynthesizer, is_plugin, make_plugin
 
 GENERATORS = {"baseline": BaselineSynthesizer, "gmm": GMMSynthesizer}
 
 
 def make_generator(name: str, **params) -> Synthesizer:
-    """Build a generator by name; unknown names and parameters are ConfigErrors, not TypeErrors."""
+    """Build a generator by name; unknown names and parameters are ConfigErrors, not TypeErrors.
+
+    A name with a colon is a plug-in: ``package.module:Class`` (any fit/sample class) or
+    ``sdv:Model`` (an SDV single-table synthesizer); see ``plugins.py``.
+    """
+    if is_plugin(name):
+        return make_plugin(name, **params)
     if name not in GENERATORS:
-        raise ConfigError(f"unknown generator {name!r}; choose one of {', '.join(GENERATORS)}")
+        raise ConfigError(f"unknown generator {name!r}; choose one of {', '.join(GENERATORS)}, "
+                          "or give an import path 'package.module:Class' or 'sdv:Model'")
     cls = GENERATORS[name]
     valid = cls._get_param_names()
     unknown = sorted(set(params) - set(valid))
@@ -20,4 +28,5 @@ def make_generator(name: str, **params) -> Synthesizer:
     return cls(**params)
 
 
-__all__ = ["BaselineSynthesizer", "GMMSynthesizer", "Synthesizer", "GENERATORS", "make_generator"]
+__all__ = ["BaselineSynthesizer", "GMMSynthesizer", "PluginSynthesizer", "Synthesizer", "GENERATORS",
+           "is_plugin", "make_generator"]
