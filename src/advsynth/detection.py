@@ -93,8 +93,12 @@ class DetectorFeatures:
 
     @classmethod
     def fit(cls, schema: Schema, *frames: pd.DataFrame) -> "DetectorFeatures":
+        return cls.fit_model_frames(schema, *(schema.model_frame(f) for f in frames))
+
+    @classmethod
+    def fit_model_frames(cls, schema: Schema, *mfs: pd.DataFrame) -> "DetectorFeatures":
+        """``fit`` on frames already passed through ``schema.model_frame`` (saves a conversion)."""
         feats = cls(schema=schema.to_dict())
-        mfs = [schema.model_frame(f) for f in frames]
         for spec in schema.modelled:
             cols = [mf[spec.name] for mf in mfs]
             has_missing = bool(any(c.isna().any() for c in cols))
@@ -140,13 +144,15 @@ class DetectorFeatures:
         return out
 
     def transform(self, df: pd.DataFrame) -> np.ndarray:
-        schema = Schema.from_dict(self.schema)
         needed = list(self.numeric) + list(self.categorical)
         missing = [c for c in needed if c not in df.columns]
         if missing:
             raise InputError(f"table lacks column(s) the detector needs: {', '.join(missing)}")
-        mf = schema.model_frame(df)
-        X = np.zeros((len(df), len(self.columns)), dtype=np.float32)
+        return self.transform_model_frame(Schema.from_dict(self.schema).model_frame(df))
+
+    def transform_model_frame(self, mf: pd.DataFrame) -> np.ndarray:
+        """``transform`` of a frame already passed through ``schema.model_frame``."""
+        X = np.zeros((len(mf), len(self.columns)), dtype=np.float32)
         j = 0
         for name, info in self.numeric.items():
             values = mf[name].to_numpy(dtype=float)
@@ -231,7 +237,9 @@ def train_detector(X: np.ndarray, y: np.ndarray, config: DetectorConfig, *, seed
     call the detector container makes)."""
     params = config.xgb_params(seed=seed, nthread=nthread)
     dtrain = xgb.DMatrix(X, label=y)
-    watch = [(dtrain, "train")]
+    # the training AUC is only logged (the container's log format); computing it every round
+    # would cost as much as the boosting itself
+    watch = [(dtrain, "train")] if verbose_eval else []
     early = None
     if X_val is not None and len(X_val):
         watch.append((xgb.DMatrix(X_val, label=y_val), "validation"))
@@ -380,14 +388,14 @@ def _plain(value):
 
 
 def giveaway_levels(schema: Schema, real: pd.DataFrame, synthetic: pd.DataFrame, columns: list[str],
-                    k: int = GIVEAWAY_LEVELS) -> dict:
+                    k: int = GIVEAWAY_LEVELS, *, model_frames: bool = False) -> dict:
     """Per column, the levels (categorical) or real-decile ranges (numeric) whose synthetic share
     differs most from the real share, plus the missing share when it differs.
 
     ``{column: [{"level" or "range", "real_share", "synthetic_share", "difference"}, ...]}``,
-    largest |difference| first.
+    largest |difference| first. ``model_frames``: the tables are already ``schema.model_frame`` output.
     """
-    mf_real, mf_syn = schema.model_frame(real), schema.model_frame(synthetic)
+    mf_real, mf_syn = (real, synthetic) if model_frames else (schema.model_frame(real), schema.model_frame(synthetic))
     out = {}
     for name in columns:
         if name not in mf_real.columns:
@@ -408,7 +416,9 @@ def giveaway_levels(schema: Schema, real: pd.DataFrame, synthetic: pd.DataFrame,
                 ok = ~np.isnan(v)
                 if len(edges) >= 2:
                     b = np.clip(np.searchsorted(edges, v[ok], side="right") - 1, 0, len(edges) - 2)
-                    key[ok] = [f"[{edges[i]:.6g}, {edges[i + 1]:.6g}{']' if i == len(edges) - 2 else ')'}" for i in b]
+                    labels = np.array([f"[{edges[i]:.6g}, {edges[i + 1]:.6g}{']' if i == len(edges) - 2 else ')'}"
+                                       for i in range(len(edges) - 1)], dtype=object)
+                    key[ok] = labels[b]
                 else:
                     key[ok] = "(all values)"
                 below, above = ok & (v < (edges[0] if len(edges) else np.inf)), ok & (v > (edges[-1] if len(edges) else -np.inf))
@@ -454,9 +464,10 @@ def null_on_real(real: pd.DataFrame, config: DetectorConfig | None = None, *, sc
     schema = schema or infer_schema(real)
     order = np.random.default_rng(seed + 1).permutation(len(real))
     half = len(real) // 2
-    a, b = real.iloc[order[:half]], real.iloc[order[half: 2 * half]]
-    features = DetectorFeatures.fit(schema, real)
-    X, y = stack(features.transform(a), features.transform(b))
+    mf = schema.model_frame(real)
+    features = DetectorFeatures.fit_model_frames(schema, mf)
+    X, y = stack(features.transform_model_frame(mf.iloc[order[:half]]),
+                 features.transform_model_frame(mf.iloc[order[half: 2 * half]]))
     split, _, scores = _fit_and_score(X, y, config, seed, nthread)
     auc, ci = roc_auc_delong(y[split.test], scores)
     return auc, list(ci), (y[split.test], scores)
@@ -480,8 +491,9 @@ def detect(real: pd.DataFrame, synthetic: pd.DataFrame, config: DetectorConfig |
     if len(real_b) < MIN_ROWS_PER_CLASS:
         raise InputError(f"need at least {MIN_ROWS_PER_CLASS} rows of each class to detect, got {len(real_b)}")
     schema = schema or infer_schema(real)
-    features = DetectorFeatures.fit(schema, real_b, synth_b)
-    X, y = stack(features.transform(real_b), features.transform(synth_b))
+    mf_real, mf_syn = schema.model_frame(real_b), schema.model_frame(synth_b)
+    features = DetectorFeatures.fit_model_frames(schema, mf_real, mf_syn)
+    X, y = stack(features.transform_model_frame(mf_real), features.transform_model_frame(mf_syn))
     split, booster, scores = _fit_and_score(X, y, config, seed, nthread)
     result = result_from_scores(booster, features, split, y, scores, config, seed)
     if config.cv >= 2:
@@ -489,7 +501,8 @@ def detect(real: pd.DataFrame, synthetic: pd.DataFrame, config: DetectorConfig |
     synth_test = split.test >= len(real_b)
     result.giveaways = {
         "rows": giveaway_rows(synth_b, split.test[synth_test] - len(real_b), scores[synth_test]),
-        "levels": giveaway_levels(schema, real_b, synth_b, [c for c, v in result.top_columns(GIVEAWAY_COLUMNS) if v > 0]),
+        "levels": giveaway_levels(schema, mf_real, mf_syn, [c for c, v in result.top_columns(GIVEAWAY_COLUMNS) if v > 0],
+                                  model_frames=True),
     }
     if config.null if null is None else null:
         result.with_null(*null_on_real(real, config, schema=schema, seed=seed, nthread=nthread))
