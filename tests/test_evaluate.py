@@ -125,3 +125,14 @@ def test_bad_paths_are_one_line(tmp_path, real_csv, capsys):
 def test_detector_config_is_the_runs(real_csv):
     m, *_ = evaluate_synthetic(pd.read_csv(real_csv), make_mixed(600, seed=2), detector=FAST, extras=False)
     assert m["detector"]["config"] == DetectorConfig.from_dict(FAST).to_dict()
+
+
+def test_report_draws_an_evaluate_folder(tmp_path, real_csv):
+    pytest.importorskip("matplotlib")
+    from advsynth.report import write_report
+
+    syn = tmp_path / "syn.csv"
+    make_mixed(600, seed=2).to_csv(syn, index=False)
+    assert main(["evaluate", "--real", str(real_csv), "--synthetic", str(syn), "--out", str(tmp_path / "o")]) == 0
+    page = write_report(tmp_path / "o").read_text()
+    assert "Detector ROC curve" in page and "Recomputed from synthetic.csv" not in page
