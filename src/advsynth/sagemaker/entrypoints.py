@@ -251,7 +251,7 @@ def sample(argv: Optional[List[str]] = None) -> None:
     parser = _Parser(prog="sample", description="Draw the synthetic table and the detector's splits.")
     parser.add_argument("--rows", type=int, default=0, help="synthetic rows (0: as many as the real table)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--test-size", type=float, default=0.3)
+    parser.add_argument("--test-size", type=float, default=DetectorConfig().test_size)
     args = parser.parse_args(argv or [])
     if args.rows < 0:
         raise ConfigError(f"--rows must be 0 (as many as real) or positive, got {args.rows}")
@@ -424,7 +424,7 @@ def evaluate(argv: Optional[List[str]] = None) -> None:
         raise InputError(f"{features_path.name} is not a detector feature description: {err}") from None
     split = payload.get("split", {})
     seed = args.seed if args.seed is not None else int(split.get("seed", 0))
-    test_size = float(split.get("test_size", 0.3))
+    test_size = float(split.get("test_size", DetectorConfig().test_size))
 
     model = extract_model(proc("model"), [XGBOOST_MODEL_FILE], "detector model")
     try:
