@@ -107,8 +107,9 @@ def summary(metrics: dict, out: Path | None = None) -> str:
             lines.append(f"{what}: " + ", ".join(f"{c} {v['count']}" for c, v in checks[key].items()))
     fit = metrics.get("generator_fit") or {}
     if fit.get("k_at_edge"):
-        lines.append(f"warning: the GMM chose k = {fit['n_components']}, the {fit['k_at_edge']} of the range it swept; "
-                     "the criterion may keep improving beyond it (widen min_components/max_components)")
+        which = "largest" if fit["k_at_edge"] == "max" else "smallest"
+        lines.append(f"note: the GMM chose k = {fit['n_components']}, the {which} k it tried: its criterion might "
+                     "prefer a k outside the swept range (min_components/max_components, capped by the rows)")
     if "privacy" in metrics:
         fid, priv, tstr = metrics["fidelity"]["summary"], metrics["privacy"], (metrics.get("utility") or {}).get("tstr")
         lines.append(
