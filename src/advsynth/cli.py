@@ -42,7 +42,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config) if args.config else config_for_csv(args.data)
     reading = {key: value for key, value in (("sep", args.sep), ("decimal", args.decimal),
                                               ("na_values", args.na_values)) if value is not None}
-    changes = {key: value for key, value in (("seed", args.seed), ("rows", args.rows)) if value is not None}
+    changes = {key: value for key, value in (("seed", args.seed), ("rows", args.rows),
+                                             ("output_format", args.format)) if value is not None}
     if args.no_extras:
         changes["extras"] = False
     if args.cv is not None:
@@ -96,6 +97,10 @@ def summary(metrics: dict, out: Path | None = None) -> str:
     ]
     if det.get("roc_auc_ci_covers"):
         lines.append(f"the interval covers {det['roc_auc_ci_covers']}")
+    avail = det.get("rows_available") or {}
+    if det.get("rows_per_class") and max(avail.values(), default=0) > det["rows_per_class"]:
+        lines.append(f"the detector used {det['rows_per_class']:,} rows per class of {avail['real']:,} real and "
+                     f"{avail['synthetic']:,} synthetic (detector.max_rows_per_class)")
     if det.get("cv"):
         cv = det["cv"]
         lines.append(f"{cv['k']}-fold CV AUC {cv['mean']:.3f} (SD {cv['sd']:.3f}; folds "
@@ -136,7 +141,8 @@ def summary(metrics: dict, out: Path | None = None) -> str:
     lines.append(f"time {metrics['timings_s']['total']:.1f} s (" + ", ".join(
         f"{k.replace('_overlapped', ' (alongside fit)')} {v:.1f}" for k, v in metrics["timings_s"].items() if k != "total") + ")")
     if out is not None:
-        lines.append(f"wrote {out}/metrics.json, {out}/synthetic.csv, {out}/scores.csv; 'advsynth report {out}' draws it")
+        table = next((f"{out}/{n}" for n in ("synthetic.parquet",) if (Path(out) / n).exists()), f"{out}/synthetic.csv")
+        lines.append(f"wrote {out}/metrics.json, {table}, {out}/scores.csv; 'advsynth report {out}' draws it")
     return "\n".join(lines)
 
 
@@ -242,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="override the config's seed (0 .. 2**32-1)")
     run.add_argument("--rows", type=int, help="synthetic rows (default: as many as the real table)")
     run.add_argument("--no-extras", action="store_true", help="skip the fidelity, privacy and utility metrics")
+    run.add_argument("--format", choices=("csv", "parquet"), help="synthetic.csv or synthetic.parquet "
+                     "(default: Parquet when the input is Parquet, else CSV)")
     run.add_argument("--cv", type=int, metavar="K", help="also estimate the AUC by K-fold cross-validation (K >= 2)")
     csv_opts = run.add_argument_group("reading a CSV", "override the config's data.sep, data.decimal and "
                                       "data.na_values; what was sniffed is logged with --verbose")

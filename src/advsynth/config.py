@@ -173,6 +173,8 @@ class RunConfig:
     # utility (TSTR) compare against; without it those figures would flatter a memorising model
     holdout: float = 0.2
     extras: bool = True  # fidelity, privacy and utility metrics beside the detector's
+    # synthetic.csv or synthetic.parquet; None: Parquet when the input is Parquet, else CSV
+    output_format: str | None = None
 
     def __post_init__(self):
         if not isinstance(self.data, DataConfig):
@@ -194,6 +196,8 @@ class RunConfig:
             check_int("rows", self.rows, 1)
         self.holdout = check_share("holdout", self.holdout, 0, 0.5)
         check_bool("extras", self.extras)
+        if self.output_format is not None and self.output_format not in ("csv", "parquet"):
+            raise _fail("output_format", "'csv' or 'parquet'", self.output_format)
         if self.data.columns is not None and self.target is not None and self.target not in self.data.columns:
             raise ConfigError(f"target '{self.target}' is not one of data.columns")
 
@@ -249,6 +253,7 @@ def load_config(path: str | Path) -> RunConfig:
         rows=raw.get("rows"),
         holdout=raw.get("holdout", 0.2),
         extras=raw.get("extras", True),
+        output_format=raw.get("output_format"),
     )
 
 

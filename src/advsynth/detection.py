@@ -150,13 +150,19 @@ class DetectorFeatures:
             raise InputError(f"table lacks column(s) the detector needs: {', '.join(missing)}")
         return self.transform_model_frame(Schema.from_dict(self.schema).model_frame(df))
 
-    def transform_model_frame(self, mf: pd.DataFrame) -> np.ndarray:
-        """``transform`` of a frame already passed through ``schema.model_frame``."""
-        X = np.zeros((len(mf), len(self.columns)), dtype=np.float32)
+    def transform_model_frame(self, mf: pd.DataFrame, out: np.ndarray | None = None) -> np.ndarray:
+        """``transform`` of a frame already passed through ``schema.model_frame``.
+
+        ``out``: a zeroed float32 block of shape (rows, features) to fill in place (a slice of
+        the stacked matrix, so real and synthetic rows are never copied into it a second time).
+        """
+        X = np.zeros((len(mf), len(self.columns)), dtype=np.float32) if out is None else out
+        if X.shape != (len(mf), len(self.columns)) or X.dtype != np.float32:
+            raise ValueError(f"out must be float32 of shape {(len(mf), len(self.columns))}, got {X.dtype} {X.shape}")
         j = 0
         for name, info in self.numeric.items():
             values = mf[name].to_numpy(dtype=float)
-            X[:, j] = values - info["offset"]
+            np.subtract(values, info["offset"], out=X[:, j], casting="same_kind")
             j += 1
             if info["missing_flag"]:
                 X[:, j] = np.isnan(values)
@@ -213,6 +219,16 @@ def stack(X_real: np.ndarray, X_synth: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return np.vstack([X_real, X_synth]), np.concatenate([np.zeros(len(X_real)), np.ones(len(X_synth))])
 
 
+def stacked_features(features: "DetectorFeatures", mf_real: pd.DataFrame,
+                     mf_synth: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``stack`` of the two tables' features, each transformed straight into its half of one
+    float32 matrix: the peak is that matrix, not two halves plus their concatenation."""
+    X = np.zeros((len(mf_real) + len(mf_synth), len(features.columns)), dtype=np.float32)
+    features.transform_model_frame(mf_real, out=X[: len(mf_real)])
+    features.transform_model_frame(mf_synth, out=X[len(mf_real):])
+    return X, np.concatenate([np.zeros(len(mf_real)), np.ones(len(mf_synth))])
+
+
 def split_rows(y: np.ndarray, config: DetectorConfig, seed: int) -> Split:
     """Stratified test split, then a stratified validation slice of the training rows when
     early stopping is on (empty otherwise). The test rows never reach training."""
@@ -236,13 +252,15 @@ def train_detector(X: np.ndarray, y: np.ndarray, config: DetectorConfig, *, seed
     when the validation AUC stalls and returns only the trees up to the best round (the same
     call the detector container makes)."""
     params = config.xgb_params(seed=seed, nthread=nthread)
-    dtrain = xgb.DMatrix(X, label=y)
+    # QuantileDMatrix holds the hist method's bin indices (about one byte per cell) instead of a
+    # second float copy of X; same bins, same trees as a DMatrix with tree_method "hist"
+    dtrain = xgb.QuantileDMatrix(X, label=y, nthread=params["nthread"])
     # the training AUC is only logged (the container's log format); computing it every round
     # would cost as much as the boosting itself
     watch = [(dtrain, "train")] if verbose_eval else []
     early = None
     if X_val is not None and len(X_val):
-        watch.append((xgb.DMatrix(X_val, label=y_val), "validation"))
+        watch.append((xgb.QuantileDMatrix(X_val, label=y_val, ref=dtrain, nthread=params["nthread"]), "validation"))
         early = config.early_stopping_rounds or None
     booster = xgb.train(params, dtrain, num_boost_round=config.rounds, evals=watch,
                         early_stopping_rounds=early, verbose_eval=verbose_eval)
@@ -252,7 +270,8 @@ def train_detector(X: np.ndarray, y: np.ndarray, config: DetectorConfig, *, seed
 
 
 def predict(booster: xgb.Booster, X: np.ndarray) -> np.ndarray:
-    return booster.predict(xgb.DMatrix(X))
+    """Probabilities of "synthetic"; predicted in place on the array (no DMatrix copy)."""
+    return booster.inplace_predict(X)
 
 
 def column_importance(booster: xgb.Booster, feature_columns: list[str]) -> dict[str, float]:
@@ -318,6 +337,10 @@ class DetectionResult:
     roc_auc_ci_covers: str = INTERVAL_COVERS
     cv: dict | None = None
     giveaways: dict | None = None
+    # rows of each class the detector used (after balancing and ``max_rows_per_class``) and the
+    # rows each table had: the interval above is computed on the test share of the rows used
+    rows_per_class: int | None = None
+    rows_available: dict | None = None
     # held-out (y, score) pairs for ROC curves, keyed "detector" and "real_vs_real" (the null); not in metrics.json
     scores: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -437,12 +460,25 @@ def giveaway_levels(schema: Schema, real: pd.DataFrame, synthetic: pd.DataFrame,
 
 
 # ----------------------------------------------------------------------------- compositions
-def balance(real: pd.DataFrame, synthetic: pd.DataFrame, random_state: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Subsample the larger table so both classes have the same size (AUC and precision stay comparable)."""
-    n = min(len(real), len(synthetic))
+def balance_indices(n_real: int, n_synthetic: int, random_state: int = 0,
+                    max_rows: int | None = None) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The rows ``balance`` keeps of each table (sorted), None for "all of them".
+
+    Split out so a run that streams a large synthetic table to disk can keep in memory only
+    the synthetic rows the detector will use, and still get exactly ``balance``'s choice.
+    """
+    n = min(n_real, n_synthetic, max_rows or n_real)
     rng = np.random.default_rng(random_state)
-    pick = lambda df: df if len(df) == n else df.iloc[np.sort(rng.choice(len(df), n, replace=False))]  # noqa: E731
-    return pick(real).reset_index(drop=True), pick(synthetic).reset_index(drop=True)
+    pick = lambda size: None if size == n else np.sort(rng.choice(size, n, replace=False))  # noqa: E731
+    return pick(n_real), pick(n_synthetic)  # real first: the order of draws is part of the contract
+
+
+def balance(real: pd.DataFrame, synthetic: pd.DataFrame, random_state: int = 0,
+            max_rows: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Subsample the larger table so both classes have the same size (AUC and precision stay
+    comparable), and both to ``max_rows`` (``DetectorConfig.max_rows_per_class``) when given."""
+    rows = balance_indices(len(real), len(synthetic), random_state, max_rows)
+    return tuple((df if idx is None else df.iloc[idx]).reset_index(drop=True) for df, idx in zip((real, synthetic), rows))
 
 
 def _fit_and_score(X: np.ndarray, y: np.ndarray, config: DetectorConfig, seed: int, nthread: int | None):
@@ -463,11 +499,12 @@ def null_on_real(real: pd.DataFrame, config: DetectorConfig | None = None, *, sc
     config = config or DetectorConfig()
     schema = schema or infer_schema(real)
     order = np.random.default_rng(seed + 1).permutation(len(real))
-    half = len(real) // 2
-    mf = schema.model_frame(real)
+    half = min(len(real) // 2, config.max_rows_per_class)  # the same cap as the detector's classes
+    # features fitted on every real row, or on the rows used when capped (bounded memory)
+    mf = schema.model_frame(real.iloc[order if half == len(real) // 2 else order[: 2 * half]])
     features = DetectorFeatures.fit_model_frames(schema, mf)
-    X, y = stack(features.transform_model_frame(mf.iloc[order[:half]]),
-                 features.transform_model_frame(mf.iloc[order[half: 2 * half]]))
+    X, y = stacked_features(features, mf.iloc[:half], mf.iloc[half: 2 * half])
+    del mf
     split, _, scores = _fit_and_score(X, y, config, seed, nthread)
     auc, ci = roc_auc_delong(y[split.test], scores)
     return auc, list(ci), (y[split.test], scores)
@@ -487,15 +524,17 @@ def detect(real: pd.DataFrame, synthetic: pd.DataFrame, config: DetectorConfig |
         raise InputError(
             f"real and synthetic tables have different columns: {list(real.columns)} vs {list(synthetic.columns)}"
         )
-    real_b, synth_b = balance(real, synthetic, seed)
+    real_b, synth_b = balance(real, synthetic, seed, config.max_rows_per_class)
     if len(real_b) < MIN_ROWS_PER_CLASS:
         raise InputError(f"need at least {MIN_ROWS_PER_CLASS} rows of each class to detect, got {len(real_b)}")
     schema = schema or infer_schema(real)
     mf_real, mf_syn = schema.model_frame(real_b), schema.model_frame(synth_b)
     features = DetectorFeatures.fit_model_frames(schema, mf_real, mf_syn)
-    X, y = stack(features.transform_model_frame(mf_real), features.transform_model_frame(mf_syn))
+    X, y = stacked_features(features, mf_real, mf_syn)
     split, booster, scores = _fit_and_score(X, y, config, seed, nthread)
     result = result_from_scores(booster, features, split, y, scores, config, seed)
+    result.rows_per_class = int(len(real_b))
+    result.rows_available = {"real": int(len(real)), "synthetic": int(len(synthetic))}
     if config.cv >= 2:
         result.cv = cross_validate(X, y, config, seed, nthread)
     synth_test = split.test >= len(real_b)

@@ -285,10 +285,11 @@ def write_report(run_dir: str | Path, real: pd.DataFrame | None = None) -> Path:
     if metrics is None:
         raise ReportError(f"not a run folder (no metrics.json): {run_dir}")
     schema_raw = _read_json(run_dir / "schema.json")
-    if schema_raw is None or not (run_dir / "synthetic.csv").exists():
-        raise ReportError(f"run folder {run_dir} lacks schema.json or synthetic.csv")
+    synthetic_path = next((p for p in (run_dir / "synthetic.csv", run_dir / "synthetic.parquet") if p.exists()), None)
+    if schema_raw is None or synthetic_path is None:
+        raise ReportError(f"run folder {run_dir} lacks schema.json or synthetic.csv (or synthetic.parquet)")
     schema = Schema.from_dict(schema_raw)
-    synthetic = read_table(run_dir / "synthetic.csv")  # as a run reads tables: ISO dates become dates
+    synthetic = read_table(synthetic_path)  # as a run reads tables: ISO dates become dates
     for spec in schema.columns:  # as the generator returned them: categorical values are objects, not parsed numbers
         if not spec.is_numeric and spec.name in synthetic.columns:
             synthetic[spec.name] = synthetic[spec.name].astype(object).where(synthetic[spec.name].notna(), None)

@@ -2,6 +2,18 @@
 
 This is the function behind ``advsynth run``; it holds no argument parsing and prints
 nothing (the CLI does), so tests and benchmarks call it directly.
+
+Large tables
+------------
+Synthetic rows are drawn in blocks of ``SAMPLE_BLOCK_ROWS``, each from its own seed
+(``block_seed``: block 0 uses the run's seed itself, block b >= 1 the b-th child of
+``numpy.random.SeedSequence(seed)``), so the rows depend on the seed alone, not on how many
+blocks are held in memory at once nor on which machine draws which block (a SageMaker
+sampling job split over instances writes the same rows). A table of at most one block is
+exactly ``generator.sample(n, random_state=seed)``. Each block is typed and written to
+``synthetic.csv`` (or ``.parquet``) as it is drawn; only the synthetic rows the detector uses
+(``DetectorConfig.max_rows_per_class``, chosen exactly as ``detection.balance`` would) stay in
+memory, so memory is bounded by the block and the cap, not by ``--rows``.
 """
 
 from __future__ import annotations
@@ -9,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import platform
 import shutil
 import tempfile
@@ -17,13 +30,14 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import __version__
 from .config import RunConfig
-from .detection import detect, null_on_real
+from .detection import balance_indices, detect, null_on_real
 from .errors import InputError, OutputError
-from .io import describe_os_error, read_table, write_csv_atomic, write_text_atomic
+from .io import describe_os_error, is_parquet, read_table, table_format, write_csv_atomic, write_text_atomic
 from .protocol import DetectorConfig
 from .resources import check_run_fits
 from .metrics.evaluate import evaluate_extras, split_real
@@ -31,6 +45,8 @@ from .schema import infer_schema
 from .synthesizers import make_generator
 
 log = logging.getLogger(__name__)
+
+SAMPLE_BLOCK_ROWS = 100_000  # rows per seed stream; part of the seed contract: changing it changes the rows
 
 
 def load_real(cfg: RunConfig) -> pd.DataFrame:
@@ -47,6 +63,72 @@ def _timed(timings: dict, phase: str):
     yield
     timings[phase] = round(time.perf_counter() - start, 3)
     log.info("%s took %.2f s", phase, timings[phase])
+
+
+def block_seed(seed: int, block: int) -> int:
+    """The seed of block ``block`` of a run seeded ``seed`` (see the module docstring)."""
+    if block == 0:
+        return int(seed)
+    return int(np.random.SeedSequence(int(seed), spawn_key=(int(block),)).generate_state(1, np.uint32)[0])
+
+
+def sample_blocks(gen, n_rows: int, seed: int, blocks=None, block_rows: int | None = None):
+    """Yield ``(first_row, frame)`` for each block of a ``n_rows``-row synthetic table.
+
+    ``blocks``: the block numbers to draw (default all, in order), e.g. one instance's share of
+    a sharded job; any subset gives the same rows as the whole table's draw at those positions.
+    """
+    block_rows = int(block_rows or SAMPLE_BLOCK_ROWS)
+    n_blocks = -(-int(n_rows) // block_rows)
+    for b in range(n_blocks) if blocks is None else blocks:
+        first = b * block_rows
+        size = min(block_rows, int(n_rows) - first)
+        yield first, gen.sample(size, random_state=block_seed(seed, b))
+
+
+class SyntheticWriter:
+    """Appends typed synthetic blocks to one CSV or Parquet file (the caller moves it into place).
+
+    CSV blocks are written exactly as ``write_csv_atomic`` writes a whole frame; Parquet blocks
+    become row groups of one file with the first block's Arrow schema.
+    """
+
+    def __init__(self, path: Path, fmt: str, schema):
+        self.path, self.format, self.schema = Path(path), fmt, schema
+        self._fh = None
+        self._parquet = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        text = self.schema.text_frame(frame)
+        if self.format == "csv":
+            first = self._fh is None
+            if first:
+                self._fh = open(self.path, "w", encoding="utf-8", newline="")
+            text.to_csv(self._fh, index=False, header=first, lineterminator="\n")
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self._parquet is None:
+            table = pa.Table.from_pandas(text, preserve_index=False)
+            self._parquet = pq.ParquetWriter(self.path, table.schema)
+        else:
+            table = pa.Table.from_pandas(text, schema=self._parquet.schema, preserve_index=False)
+        self._parquet.write_table(table)
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+        if self._parquet is not None:
+            self._parquet.close()
+
+
+def output_format(cfg: RunConfig) -> str:
+    """The synthetic table's format: the config's ``output_format``, else Parquet for a Parquet input, else CSV."""
+    chosen = getattr(cfg, "output_format", None)
+    if chosen:
+        return table_format("synthetic", chosen)
+    return "parquet" if is_parquet(cfg.data.path) else "csv"
 
 
 def _timed_call(func, *args, **kwargs):
@@ -92,10 +174,19 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
             null_job = pool.submit(_timed_call, null_on_real, real, detector, schema=schema, seed=cfg.seed, nthread=1)
         with _timed(timings, "fit"):
             gen.fit(train, schema)
-        with _timed(timings, "sample"):
-            synthetic = gen.sample(n_rows, random_state=cfg.seed)
+        fmt = output_format(cfg)
+        if n_rows <= SAMPLE_BLOCK_ROWS:
+            with _timed(timings, "sample"):
+                synthetic = gen.sample(n_rows, random_state=cfg.seed)
+            synthetic_file = None
+        else:
+            synthetic, synthetic_file = _sample_streamed(gen, n_rows, cfg.seed, schema, fmt, out_path, timings,
+                                                         keep=balance_indices(len(real), n_rows, cfg.seed,
+                                                                              detector.max_rows_per_class)[1])
         with _timed(timings, "detect"):
+            # with a streamed table ``synthetic`` holds exactly the rows balance() would pick
             result = detect(real, synthetic, detector, schema=schema, seed=cfg.seed, null=False)
+        result.rows_available = {"real": int(len(real)), "synthetic": n_rows}
         if null_job is not None:
             null, timings["null_overlapped"] = null_job.result()
         if detector.null and null is not None:
@@ -113,7 +204,7 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
         "n_real": int(len(real)),
         "n_generator_train": int(len(train)),
         "n_holdout": int(len(holdout)),
-        "n_synthetic": int(len(synthetic)),
+        "n_synthetic": n_rows,
         "seed": int(cfg.seed),
         "excluded_columns": [c.name for c in schema.columns if c.id_like],
         "passthrough_columns": schema.passthrough,
@@ -129,11 +220,14 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
             "criterion_by_k": {str(k): v for k, v in sorted(gen.selection_.items())},
             "k_at_edge": k_at_edge(gen.n_components_, gen.selection_),
         }
+    if len(synthetic) < n_rows:  # streamed: the detector and the extras read this uniform subset
+        metrics["n_synthetic_in_memory"] = int(len(synthetic))
     if extras is not None:
         metrics.update({k: extras[k] for k in ("fidelity", "privacy", "utility")})
     if out_path is not None:
-        write_run(out_path, schema.text_frame(synthetic), metrics, schema.to_json(), scores=result.scores_frame(),
-                  config=dataclasses.asdict(cfg) | {"generator": name})
+        write_run(out_path, schema.text_frame(synthetic) if synthetic_file is None else synthetic_file, metrics,
+                  schema.to_json(), scores=result.scores_frame(),
+                  config=dataclasses.asdict(cfg) | {"generator": name}, fmt=fmt)
     return metrics
 
 
@@ -146,10 +240,62 @@ def k_at_edge(chosen: int, selection: dict) -> str | None:
     return "min" if int(chosen) == ks[0] else "max" if int(chosen) == ks[-1] else None
 
 
-def write_run(out_path: Path, synthetic: pd.DataFrame, metrics: dict, schema_json: str, *,
-              scores: pd.DataFrame | None = None, config: dict | None = None) -> None:
-    """Write the run folder: synthetic.csv, metrics.json, schema.json, and scores.csv (held-out
-    detector and null scores, for ROC curves) and config.json (the resolved config) when given.
+def _sample_streamed(gen, n_rows: int, seed: int, schema, fmt: str, out_path: Path | None, timings: dict,
+                     keep: np.ndarray | None) -> tuple[pd.DataFrame, Path | None]:
+    """Draw ``n_rows`` block by block (``sample_blocks``), writing each block to a hidden file
+    beside ``out_path`` (``write_run`` moves it in) and keeping only the rows in ``keep``
+    (sorted row numbers; None keeps all). Returns the kept rows and the file (None without
+    ``out_path``). ``timings`` gets ``sample`` (draw + invert + type) and ``write``."""
+    timings["sample"] = timings["write"] = 0.0
+    writer = path = None
+    made = []
+    if out_path is not None:
+        made = [p for p in (out_path.parent, *out_path.parent.parents) if not p.exists()]
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{out_path.name}.synthetic.", suffix=f".{fmt}", dir=out_path.parent)
+        os.close(fd)
+        path = Path(name)
+        os.chmod(path, 0o644)  # as write_bytes_atomic: outputs are read by other users
+        writer = SyntheticWriter(path, fmt, schema)
+    kept = []
+    try:
+        start = time.perf_counter()
+        for first, block in sample_blocks(gen, n_rows, seed):
+            middle = time.perf_counter()
+            timings["sample"] += middle - start
+            if writer is not None:
+                writer.write(block)
+            if keep is None:
+                kept.append(block)
+            else:
+                lo, hi = np.searchsorted(keep, [first, first + len(block)])
+                kept.append(block.iloc[keep[lo:hi] - first])
+            start = time.perf_counter()
+            timings["write"] += start - middle
+        if writer is not None:
+            writer.close()
+    except BaseException:
+        if writer is not None:
+            writer.close()
+            path.unlink(missing_ok=True)
+        for folder in made:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+    timings["sample"], timings["write"] = round(timings["sample"], 3), round(timings["write"], 3)
+    log.info("sampled %d rows in blocks of %d in %.2f s (writing %.2f s)", n_rows, SAMPLE_BLOCK_ROWS,
+             timings["sample"], timings["write"])
+    return pd.concat(kept, ignore_index=True), path
+
+
+def write_run(out_path: Path, synthetic: pd.DataFrame | Path, metrics: dict, schema_json: str, *,
+              scores: pd.DataFrame | None = None, config: dict | None = None, fmt: str = "csv") -> None:
+    """Write the run folder: synthetic.csv (or .parquet with ``fmt``), metrics.json, schema.json,
+    and scores.csv (held-out detector and null scores, for ROC curves) and config.json (the
+    resolved config) when given. ``synthetic`` is a frame, or a file already written (by a
+    streamed run) that is moved into the folder.
 
     The files are staged in a hidden sibling folder and renamed into place in one step.
     ``rename`` onto a folder that holds files fails, so when two runs share an ``--out`` the
@@ -163,7 +309,12 @@ def write_run(out_path: Path, synthetic: pd.DataFrame, metrics: dict, schema_jso
     try:
         out_path.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.", dir=out_path.parent))
-        write_csv_atomic(staging / "synthetic.csv", synthetic)
+        if isinstance(synthetic, pd.DataFrame):
+            from .io import write_table
+
+            write_table(staging / f"synthetic.{fmt}", synthetic, fmt)
+        else:
+            os.replace(synthetic, staging / f"synthetic.{fmt}")
         write_text_atomic(staging / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True) + "\n")
         write_text_atomic(staging / "schema.json", schema_json + "\n")
         if scores is not None:
@@ -179,6 +330,8 @@ def write_run(out_path: Path, synthetic: pd.DataFrame, metrics: dict, schema_jso
                                   "run's results were not written") from None
             raise
     except BaseException as err:
+        if not isinstance(synthetic, pd.DataFrame):
+            Path(synthetic).unlink(missing_ok=True)
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
         for folder in made:  # innermost first; only the ones this call created, and only if empty

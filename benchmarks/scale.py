@@ -1,0 +1,145 @@
+"""Scale benchmark: `advsynth run --no-extras` on Adult-like tables of growing size.
+
+    nice python benchmarks/scale.py                          # 100 k and 1 M rows
+    nice python benchmarks/scale.py --sizes 100000 1000000 10000000 --format parquet
+    nice python benchmarks/scale.py --sizes 200000 --sampling-only
+
+Each table is Adult's rows (read as config/adult.yaml reads them) drawn with replacement
+(numpy seed 0), written once to a temporary folder as CSV (or Parquet). Each size then runs
+``advsynth.run.run`` in its own child process, so the peak RSS printed is that run's alone
+(``os.wait4``'s resource usage of the child: its ``ru_maxrss``, the same figure
+``getrusage(RUSAGE_CHILDREN)`` reports). Columns:
+
+* phase wall times from the run's ``metrics.json`` ``timings_s`` (``null_overlapped`` runs on
+  the second core during ``fit``/``sample``, so phases do not add up to ``total``);
+* ``wall``: the child's wall time, interpreter start and imports included;
+* ``sample rows/s``: draw + invert + type in memory (the run's ``sample`` phase, which excludes
+  writing: see ``write``);
+* ``det rows``: rows per class the detector trained and tested on (``DetectorConfig.max_rows_per_class``);
+* the fitted exponent b of ``total ~ a * rows**b`` across the sizes (1 is linear).
+
+The machine is shared: the load average before each size is printed, and heavy runs should
+be started with ``nice``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+PHASES = ("read", "fit", "sample", "write", "detect", "null_overlapped", "total")
+
+
+def build_table(n: int, path: Path, config: Path, fmt: str) -> None:
+    """Adult rows drawn with replacement, typed as the config reads them."""
+    import numpy as np
+
+    from advsynth.config import load_config
+    from advsynth.io import write_table
+    from advsynth.run import load_real
+
+    real = load_real(load_config(config))
+    table = real.iloc[np.random.default_rng(0).integers(0, len(real), n)].reset_index(drop=True)
+    if fmt == "csv":
+        table.to_csv(path, index=False)
+    else:
+        write_table(path, table)
+
+
+def worker(data: str, out: str, sampling_only: bool) -> None:
+    """The child: one run (or, with ``sampling_only``, fit + in-memory sampling); prints JSON timings."""
+    from advsynth.config import config_for_csv
+    from advsynth.run import load_real, run
+
+    cfg = config_for_csv(data)
+    cfg.extras = False
+    if sampling_only:
+        from advsynth.schema import infer_schema
+        from advsynth.synthesizers import make_generator
+
+        real = load_real(cfg)
+        schema = infer_schema(real)
+        gen = make_generator(cfg.generator, random_state=0).fit(real, schema)
+        start = time.perf_counter()
+        gen.sample(len(real), random_state=0)
+        seconds = time.perf_counter() - start
+        print(json.dumps({"timings_s": {"sample": seconds, "total": seconds}, "n_synthetic": len(real)}))
+        return
+    metrics = run(cfg, out)
+    det = metrics["detector"]
+    print(json.dumps({"timings_s": metrics["timings_s"], "n_synthetic": metrics["n_synthetic"],
+                      "rows_per_class": det.get("rows_per_class"), "auc": det["roc_auc"],
+                      "ci": det["roc_auc_ci"], "null": det.get("null_roc_auc")}))
+
+
+def run_child(data: Path, out: Path, sampling_only: bool) -> tuple[dict, float, float]:
+    """One size in a child process: (its JSON, wall seconds, peak RSS in MB)."""
+    cmd = [sys.executable, __file__, "--worker", str(data), str(out)] + (["--sampling-only"] if sampling_only else [])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env, text=True)
+    stdout = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"run on {data} failed with exit code {proc.returncode}")
+    return json.loads(stdout.strip().splitlines()[-1]), wall, usage.ru_maxrss / 1024  # Linux: KiB
+
+
+def exponent(sizes: list[int], totals: list[float]) -> float | None:
+    """Least-squares slope of log(total) on log(rows)."""
+    if len(sizes) < 2:
+        return None
+    xs, ys = [math.log(s) for s in sizes], [math.log(t) for t in totals]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", nargs="+", type=int, default=[100_000, 1_000_000])
+    parser.add_argument("--config", default=str(ROOT / "config" / "adult.yaml"))
+    parser.add_argument("--format", choices=("csv", "parquet"), default="csv", help="format of the input table")
+    parser.add_argument("--sampling-only", action="store_true", help="fit + in-memory sampling only, no run")
+    parser.add_argument("--worker", nargs=2, metavar=("DATA", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(*args.worker, args.sampling_only)
+        return
+    header = (f"{'rows':>10} {'load':>5} " + " ".join(f"{p[:7]:>7}" for p in PHASES)
+              + f" {'wall':>7} {'peak MB':>8} {'sample rows/s':>13} {'det rows':>9} {'auc':>6} {'null':>6}")
+    print(header)
+    totals = []
+    with tempfile.TemporaryDirectory(prefix="advsynth-scale-") as tmp:
+        for n in args.sizes:
+            data = Path(tmp) / f"adult_{n}.{args.format}"
+            build_table(n, data, Path(args.config), args.format)
+            load = os.getloadavg()[0]
+            result, wall, peak = run_child(data, Path(tmp) / f"run_{n}", args.sampling_only)
+            t = result["timings_s"]
+            totals.append(t["total"])
+            rate = result["n_synthetic"] / t["sample"] if t.get("sample") else float("nan")
+            auc, null = result.get("auc"), result.get("null")
+            print(f"{n:>10} {load:>5.1f} " + " ".join(f"{t[p]:>7.1f}" if p in t else f"{'-':>7}" for p in PHASES)
+                  + f" {wall:>7.1f} {peak:>8.0f} {rate:>13,.0f} {str(result.get('rows_per_class') or '-'):>9}"
+                  + f" {auc if auc is None else format(auc, '.3f'):>6} {null if null is None else format(null, '.3f'):>6}",
+                  flush=True)
+            data.unlink()
+    b = exponent(args.sizes, totals)
+    if b is not None:
+        print(f"fitted exponent of total time vs rows: {b:.2f}")
+
+
+if __name__ == "__main__":
+    main()

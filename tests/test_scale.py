@@ -1,0 +1,162 @@
+"""Large tables: the detector's row cap, float32 features in place, block-seeded streamed sampling, Parquet output."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from advsynth import run as run_module
+from advsynth.cli import main
+from advsynth.config import DataConfig, RunConfig
+from advsynth.detection import DetectorFeatures, balance, balance_indices, detect, null_on_real
+from advsynth.errors import ConfigError
+from advsynth.io import read_table
+from advsynth.protocol import DetectorConfig
+from advsynth.run import block_seed, run, sample_blocks
+from advsynth.schema import infer_schema
+from advsynth.synthesizers import make_generator
+from conftest import make_mixed
+
+FAST = DetectorConfig(rounds=30, max_depth=3, early_stopping_rounds=0, null=False)
+
+
+def test_max_rows_per_class_is_validated():
+    with pytest.raises(ConfigError, match="max_rows_per_class"):
+        DetectorConfig(max_rows_per_class=5)
+    assert DetectorConfig.from_dict({"max_rows_per_class": 1000}).max_rows_per_class == 1000
+
+
+def test_balance_indices_are_balance_and_respect_the_cap():
+    real, synth = make_mixed(300, seed=1), make_mixed(500, seed=2)
+    r_idx, s_idx = balance_indices(len(real), len(synth), 3)
+    r_b, s_b = balance(real, synth, 3)
+    assert r_idx is None and len(s_idx) == 300
+    pd.testing.assert_frame_equal(s_b, synth.iloc[s_idx].reset_index(drop=True))
+    r_idx, s_idx = balance_indices(len(real), len(synth), 3, max_rows=100)
+    assert len(r_idx) == len(s_idx) == 100 and np.all(np.diff(s_idx) > 0) and s_idx.max() < 500
+    assert len(balance(real, synth, 3, max_rows=100)[0]) == 100
+
+
+def test_capped_detector_uses_and_reports_the_rows_it_used():
+    real, synth = make_mixed(1200, seed=1), make_mixed(1500, seed=2)
+    schema = infer_schema(real)
+    full = detect(real, synth, FAST, schema=schema)
+    capped = detect(real, synth, FAST.replace(max_rows_per_class=200), schema=schema)
+    assert full.rows_per_class == 1200 and capped.rows_per_class == 200
+    assert capped.rows_available == {"real": 1200, "synthetic": 1500}
+    assert capped.n_test == round(400 * FAST.test_size) and full.n_test == round(2400 * FAST.test_size)
+    # the interval is DeLong's on the rows used: fewer rows, a wider interval
+    width = lambda r: r.roc_auc_ci[1] - r.roc_auc_ci[0]  # noqa: E731
+    assert width(capped) > 1.5 * width(full)
+    assert json.loads(json.dumps(capped.to_dict()))["rows_per_class"] == 200
+
+
+def test_capped_null_trains_on_the_capped_halves():
+    real = make_mixed(1000, seed=4)
+    _, _, (y, scores) = null_on_real(real, FAST.replace(max_rows_per_class=150), seed=0)
+    assert len(y) == len(scores) == round(300 * FAST.test_size) and y.sum() == len(y) / 2
+    _, _, (y_full, _) = null_on_real(real, FAST, seed=0)
+    assert len(y_full) == round(1000 * FAST.test_size)
+
+
+def test_features_fill_a_preallocated_float32_block():
+    real = make_mixed(300, seed=1)
+    schema = infer_schema(real)
+    feats = DetectorFeatures.fit(schema, real)
+    mf = schema.model_frame(real)
+    expected = feats.transform_model_frame(mf)
+    block = np.zeros((len(real) + 7, len(feats.columns)), dtype=np.float32)
+    feats.transform_model_frame(mf, out=block[7:])
+    assert expected.dtype == np.float32
+    np.testing.assert_array_equal(block[7:], expected)
+    assert not block[:7].any()
+    with pytest.raises(ValueError, match="float32"):
+        feats.transform_model_frame(mf, out=np.zeros(expected.shape))
+
+
+def test_blocks_depend_on_the_seed_only():
+    real = make_mixed(400, seed=1)
+    gen = make_generator("baseline", random_state=0).fit(real, infer_schema(real))
+    whole = list(sample_blocks(gen, 250, seed=7, block_rows=100))
+    assert [first for first, _ in whole] == [0, 100, 200] and [len(b) for _, b in whole] == [100, 100, 50]
+    # block 0 is the unblocked draw; any subset of blocks (one instance's shard) gives the same rows
+    pd.testing.assert_frame_equal(whole[0][1], gen.sample(100, random_state=7))
+    shard = dict(sample_blocks(gen, 250, seed=7, blocks=[2, 1], block_rows=100))
+    pd.testing.assert_frame_equal(shard[200], whole[2][1])
+    pd.testing.assert_frame_equal(shard[100], whole[1][1])
+    assert not whole[1][1].equals(whole[0][1].iloc[:100])
+    assert len({block_seed(7, b) for b in range(50)}) == 50 and block_seed(7, 3) != block_seed(8, 3)
+
+
+def _config(path, **changes) -> RunConfig:
+    return RunConfig(data=DataConfig(path=str(path)), generator="baseline", extras=False,
+                     detector=FAST.replace(max_rows_per_class=150), **changes)
+
+
+def test_streamed_run_writes_every_row_and_detects_as_on_the_whole_table(tmp_path, monkeypatch):
+    real = make_mixed(400, seed=1)
+    path = tmp_path / "real.csv"
+    real.to_csv(path, index=False)
+    monkeypatch.setattr(run_module, "SAMPLE_BLOCK_ROWS", 120)
+    metrics = run(_config(path, rows=500), tmp_path / "out")
+    written = read_table(tmp_path / "out" / "synthetic.csv")
+    assert len(written) == 500 and metrics["n_synthetic"] == 500 and metrics["n_synthetic_in_memory"] == 150
+    assert not list(tmp_path.glob(".out*"))  # the streamed file was moved in, nothing left beside
+    # the same rows as the blocks drawn in memory, written as a whole table would be
+    real_read = read_table(path)
+    schema = infer_schema(real_read)
+    gen = make_generator("baseline", random_state=0).fit(run_module.split_real(real_read, 0, 0.2)[0], schema)
+    blocks = pd.concat([b for _, b in sample_blocks(gen, 500, seed=0, block_rows=120)], ignore_index=True)
+    expected = tmp_path / "expected.csv"
+    schema.text_frame(blocks).to_csv(expected, index=False, lineterminator="\n")
+    assert (tmp_path / "out" / "synthetic.csv").read_text() == expected.read_text()
+    # the detector kept exactly the rows balance() picks from the whole table
+    direct = detect(real_read, blocks, FAST.replace(max_rows_per_class=150), schema=schema, seed=0)
+    assert metrics["detector"]["roc_auc"] == direct.roc_auc and metrics["detector"]["rows_per_class"] == 150
+    assert metrics["detector"]["rows_available"] == {"real": 400, "synthetic": 500}
+    assert metrics["timings_s"]["write"] >= 0 and metrics["timings_s"]["sample"] > 0
+
+
+def test_streamed_failure_leaves_nothing(tmp_path, monkeypatch):
+    real = make_mixed(400, seed=1)
+    path = tmp_path / "real.csv"
+    real.to_csv(path, index=False)
+    monkeypatch.setattr(run_module, "SAMPLE_BLOCK_ROWS", 120)
+
+    def broken(self, frame):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(run_module.SyntheticWriter, "write", broken)
+    with pytest.raises(OSError):
+        run(_config(path, rows=500), tmp_path / "new" / "out")
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_parquet_output_on_request_and_for_parquet_input(tmp_path, monkeypatch, capsys, streamed):
+    if streamed:
+        monkeypatch.setattr(run_module, "SAMPLE_BLOCK_ROWS", 150)
+    real = make_mixed(400, seed=1)
+    csv, pq = tmp_path / "real.csv", tmp_path / "real.parquet"
+    real.to_csv(csv, index=False)
+    real.to_parquet(pq, index=False)
+    common = ["--generator", "baseline", "--no-extras", "--rows", "400"]
+    assert main(["run", "--data", str(csv), "--out", str(tmp_path / "c"), *common]) == 0
+    assert main(["run", "--data", str(csv), "--format", "parquet", "--out", str(tmp_path / "p"), *common]) == 0
+    assert main(["run", "--data", str(pq), "--out", str(tmp_path / "q"), *common]) == 0
+    assert "synthetic.parquet" in capsys.readouterr().out
+    assert (tmp_path / "c" / "synthetic.csv").exists() and not (tmp_path / "c" / "synthetic.parquet").exists()
+    from_csv = read_table(tmp_path / "c" / "synthetic.csv")
+    from_parquet = read_table(tmp_path / "p" / "synthetic.parquet")
+    assert not (tmp_path / "p" / "synthetic.csv").exists() and (tmp_path / "q" / "synthetic.parquet").exists()
+    assert len(from_parquet) == 400 and list(from_parquet.columns) == list(real.columns)
+    # the same rows either way (CSV text re-read vs Parquet's types)
+    np.testing.assert_allclose(from_parquet["spend"].to_numpy(float), from_csv["spend"].to_numpy(float))
+    assert from_parquet["group"].tolist() == from_csv["group"].tolist()
+    assert main(["report", str(tmp_path / "p")]) == 0
+
+
+def test_output_format_is_checked():
+    with pytest.raises(ConfigError, match="output_format"):
+        RunConfig(data=DataConfig(path="x.csv"), output_format="xlsx")
