@@ -404,12 +404,16 @@ class CategoricalTransformer(ColumnTransformer):
 
     def reverse_transform(self, values, rng):
         s = self.spec
-        keys = pd.Series(np.asarray(values, dtype=object))
-        missing = keys.isna().to_numpy()
-        lookup = dict(zip(self.levels, s.categories))
-        out = np.empty(len(keys), dtype=object)
-        known = keys.isin(self.levels).to_numpy()
-        out[known] = keys[known].map(lookup).to_numpy()
+        # factorize once (C speed, also on Arrow-backed strings), then match the few distinct
+        # values to the levels exactly (as ``isin`` would: 1 is not "1") and index by code
+        codes, uniques = pd.factorize(values if isinstance(values, pd.Series) else np.asarray(values, dtype=object))
+        level = pd.Index(self.levels, dtype=object).get_indexer(np.asarray(uniques, dtype=object))
+        missing = codes < 0
+        code = np.append(level, -1)[codes]  # codes -1 (missing) pick the appended -1
+        known = code >= 0
+        table = np.empty(len(s.categories) + 1, dtype=object)
+        table[:-1] = s.categories
+        out = table[code]  # code -1 picks the trailing None
         other = ~known & ~missing
         if other.any():
             pool = s.tail or s.categories  # OTHER without a real tail: a generator's invention; draw real levels

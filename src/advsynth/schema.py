@@ -148,7 +148,10 @@ class Schema:
         out = {}
         for c in self.columns:
             t = c.transformer
-            out[c.name] = (t.reverse_transform(raw[c.name].to_numpy(), rng) if c.is_modelled
+            # categorical-like columns go as the series (factorized without a slow object copy)
+            if c.is_modelled:
+                values = raw[c.name] if not c.is_numeric else raw[c.name].to_numpy()
+            out[c.name] = (t.reverse_transform(values, rng) if c.is_modelled
                            else t.reverse_transform(n, rng)).reset_index(drop=True)
         return pd.DataFrame(out, columns=self.names)
 
