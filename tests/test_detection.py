@@ -177,3 +177,9 @@ def test_config_refuses_bad_values():
         DetectorConfig.from_dict({"params": {"max_depth": 3}})
     assert DetectorConfig.coerce({"rounds": 5}).rounds == 5
     assert DetectorConfig.coerce(None) == DetectorConfig()
+
+
+def test_config_params_add_to_the_default_params():
+    cfg = DetectorConfig.from_dict({"params": {"min_child_weight": 5}})
+    assert cfg.params == {**DetectorConfig().params, "min_child_weight": 5}
+    assert DetectorConfig.from_dict({"params": {"colsample_bytree": 1.0}}).xgb_params()["colsample_bytree"] == 1.0
