@@ -6,7 +6,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from advsynth import detect
-from advsynth.detection import (MAX_ONEHOT_LEVELS, DetectorFeatures, null_on_real, split_rows, stack,
+from advsynth.detection import (MAX_ONEHOT_LEVELS, DetectorFeatures, null_on_real, split_rows,
                                 train_detector)
 from advsynth.errors import ConfigError, InputError
 from advsynth.protocol import DetectorConfig
