@@ -81,6 +81,7 @@ GIVEAWAY_LEVELS = 5      # levels or value ranges listed per column
 INTERVAL_COVERS = ("split noise of this synthetic draw on this train/test split; "
                    "not generator-seed variation (see cv and advsynth bench)")
 MIN_ROWS_PER_CLASS = 10
+_BIG = float(np.finfo(np.float32).max)
 
 
 # ----------------------------------------------------------------------------- features
@@ -109,7 +110,8 @@ class DetectorFeatures:
             cols = [mf[spec.name] for mf in mfs]
             has_missing = bool(any(c.isna().any() for c in cols))
             if spec.is_numeric:
-                mins = [np.nanmin(c.to_numpy()) for c in cols if c.notna().any()]
+                finite = [v[np.isfinite(v)] for v in (c.to_numpy(dtype=float) for c in cols)]
+                mins = [v.min() for v in finite if len(v)]
                 feats.numeric[spec.name] = {"offset": float(min(mins)) if mins else 0.0, "missing_flag": has_missing}
                 continue
             counts = pd.Series(sum(np.bincount(c.cat.codes.to_numpy()[c.cat.codes.to_numpy() >= 0],
@@ -162,7 +164,8 @@ class DetectorFeatures:
         j = 0
         for name, info in self.numeric.items():
             values = mf[name].to_numpy(dtype=float)
-            X[:, j] = values - info["offset"]
+            # ±inf (which XGBoost refuses) become the extremes of float32: still beyond every finite value
+            X[:, j] = np.nan_to_num(values - info["offset"], nan=np.nan, posinf=_BIG, neginf=-_BIG)
             j += 1
             if info["missing_flag"]:
                 X[:, j] = np.isnan(values)
