@@ -47,9 +47,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.no_extras:
         changes["extras"] = False
     if args.cv is not None:
-        from .protocol import DetectorConfig
-
-        changes["detector"] = DetectorConfig.coerce(cfg.detector).replace(cv=args.cv)
+        changes["detector"] = cfg.detector.replace(cv=args.cv)
     # replace() re-runs the checks, so --seed -1 or --sep ';;' fail like the same config key
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **reading), **changes)
     generator = check_generator("--generator", args.generator) if args.generator else cfg.generator
@@ -250,7 +248,6 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-extras", action="store_true", help="skip the fidelity, privacy and utility metrics")
     run.add_argument("--format", choices=("csv", "parquet"), help="synthetic.csv or synthetic.parquet "
                      "(default: Parquet when the input is Parquet, else CSV)")
-    run.add_argument("--cv", type=int, metavar="K", help="also estimate the AUC by K-fold cross-validation (K >= 2)")
     csv_opts = run.add_argument_group("reading a CSV", "override the config's data.sep, data.decimal and "
                                       "data.na_values; what was sniffed is logged with --verbose")
     csv_opts.add_argument("--sep", metavar="CHAR", help="delimiter (default: sniffed among , ; tab |); "
@@ -260,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     csv_opts.add_argument("--na-values", metavar="LIST", type=_na_values,
                           help="comma-separated markers of a missing value, replacing pandas' defaults "
                           "(NA, null, nan, ...); '' means only empty cells are missing")
+    run.add_argument("--cv", type=int, metavar="K", help="also estimate the AUC by K-fold cross-validation (K >= 2)")
     run.set_defaults(func=cmd_run)
 
     ev = sub.add_parser("evaluate", help="judge any synthetic table against its real table (same detector as run)",

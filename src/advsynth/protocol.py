@@ -38,17 +38,20 @@ class DetectorConfig:
         what a 250,000-row one does. The interval is computed on the rows actually used, and
         metrics.json records them (``rows_per_class``, ``rows_available``).
     params : further XGBoost parameters (e.g. ``min_child_weight``); the owned ones above
-        cannot be set here. Giving ``params`` replaces the default ``{"colsample_bytree": 0.5}``.
+        cannot be set here. A config's ``params`` add to the default ``{"colsample_bytree": 0.5}``
+        (set ``colsample_bytree: 1.0`` to give every tree all columns).
 
-    Why these defaults (measured by ``benchmarks/detector_panel.py`` on Adult's GMM output):
-    depth 8 with each tree drawing half the feature columns (``colsample_bytree`` 0.5) and
-    early stopping (patience 50, at most 1,000 rounds of eta 0.1) reaches 0.733-0.734 held-out
-    AUC, within 0.005 of the best of a tuned panel (CatBoost 0.738; tuned XGBoost, LightGBM and
-    HistGradientBoosting 0.722-0.728), where the former 200 rounds of depth 6 without missing
-    flags stopped at 0.68. Patience matters: with 10 rounds the detector stops before finding
-    interactions with no marginal signal (such as joint missingness). The validation slice is
-    10 % of the training rows, so the trees keep 63 % of all rows. ``nthread`` 1: on a busy
-    machine two OpenMP threads spin-wait and run 2-10x slower; set it higher on a dedicated one.
+    Why these defaults (``benchmarks/detector_panel.py``, figures in its docstring): depth 8,
+    each tree drawing half the feature columns (``colsample_bytree`` 0.5), eta 0.1 and early
+    stopping (patience 50, at most 1,000 rounds) reach 0.733 / 0.738 held-out AUC on Adult's GMM
+    output (seeds 0 / 1), 0.002-0.005 below the best of a tuned panel (CatBoost 0.738 / 0.740;
+    tuned XGBoost 0.736 / 0.739; LightGBM and HistGradientBoosting 0.722-0.730), where the former
+    200 rounds of depth 6 without missing flags stopped at 0.68. On statsmodels' randhie it is
+    0.009 and on fair 0.010 below the panel's best (fair prefers all columns per tree: 0.782).
+    Patience matters: with 10 rounds the detector stops before it finds interactions with no
+    marginal signal (joint missingness). The validation slice is 10 % of the training rows, so
+    the trees keep 63 % of all rows. ``nthread`` 1: on a busy machine two OpenMP threads
+    spin-wait and run 2-10x slower (Adult: 12.1 s vs 6.7 s at load 5); raise it on a dedicated one.
     """
 
     rounds: int = 1000
@@ -92,6 +95,8 @@ class DetectorConfig:
         unknown = sorted(set(data) - allowed)
         if unknown:
             raise ConfigError(f"unknown key(s) in {where}: {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+        if isinstance(data.get("params"), dict):  # a config's params add to the default ones
+            data["params"] = {**cls().params, **data["params"]}
         return cls(**data)
 
     @classmethod
