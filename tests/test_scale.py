@@ -160,3 +160,41 @@ def test_parquet_output_on_request_and_for_parquet_input(tmp_path, monkeypatch, 
 def test_output_format_is_checked():
     with pytest.raises(ConfigError, match="output_format"):
         RunConfig(data=DataConfig(path="x.csv"), output_format="xlsx")
+
+
+def test_shards_partition_the_blocks_and_concatenate_to_the_whole_table(tmp_path, monkeypatch):
+    from advsynth.run import shard_blocks, write_shard
+
+    assert [list(shard_blocks(1050, 3, i, block_rows=100)) for i in range(3)] == [[0, 1, 2], [3, 4, 5, 6], [7, 8, 9, 10]]
+    with pytest.raises(ConfigError, match="shard 3"):
+        shard_blocks(1050, 3, 3)
+    monkeypatch.setattr(run_module, "SAMPLE_BLOCK_ROWS", 100)
+    real = make_mixed(400, seed=1)
+    schema = infer_schema(real)
+    gen = make_generator("baseline", random_state=0).fit(real, schema)
+    paths = [write_shard(gen, 450, 3, schema, tmp_path / "s", i, 2) for i in range(2)]
+    assert [p.name for p in paths] == ["synthetic-00000-of-00002.csv", "synthetic-00001-of-00002.csv"]
+    whole = pd.concat([b for _, b in sample_blocks(gen, 450, 3)], ignore_index=True)
+    expected = schema.text_frame(whole).to_csv(index=False, lineterminator="\n")
+    lines = paths[0].read_text().splitlines() + paths[1].read_text().splitlines()[1:]  # one header
+    assert "\n".join(lines) + "\n" == expected
+    with pytest.raises(ConfigError, match="at most 5 instances"):
+        write_shard(gen, 450, 3, schema, tmp_path / "s", 0, 6)
+    parquet = write_shard(gen, 450, 3, schema, tmp_path / "p", 1, 2, fmt="parquet")
+    assert len(read_table(parquet)) == 250 and not list((tmp_path / "p").glob(".*"))
+
+
+def test_current_shard_from_sagemaker_resource_config(tmp_path, monkeypatch):
+    from advsynth.run import current_shard
+
+    monkeypatch.delenv("SM_HOSTS", raising=False)
+    assert current_shard(tmp_path / "none.json") == (0, 1)
+    config = tmp_path / "resourceconfig.json"
+    config.write_text(json.dumps({"current_host": "algo-3", "hosts": ["algo-1", "algo-2", "algo-3"]}))
+    assert current_shard(config) == (2, 3)
+    monkeypatch.setenv("SM_HOSTS", json.dumps(["algo-1", "algo-2"]))
+    monkeypatch.setenv("SM_CURRENT_HOST", "algo-2")
+    assert current_shard(tmp_path / "none.json") == (1, 2)
+    config.write_text(json.dumps({"current_host": "algo-9", "hosts": ["algo-1"]}))
+    with pytest.raises(ConfigError, match="algo-9"):
+        current_shard(config)

@@ -36,7 +36,7 @@ import pandas as pd
 from . import __version__
 from .config import RunConfig
 from .detection import balance_indices, detect, null_on_real
-from .errors import InputError, OutputError
+from .errors import ConfigError, InputError, OutputError
 from .io import describe_os_error, is_parquet, read_table, table_format, write_csv_atomic, write_text_atomic
 from .protocol import DetectorConfig
 from .resources import check_run_fits
@@ -84,6 +84,60 @@ def sample_blocks(gen, n_rows: int, seed: int, blocks=None, block_rows: int | No
         first = b * block_rows
         size = min(block_rows, int(n_rows) - first)
         yield first, gen.sample(size, random_state=block_seed(seed, b))
+
+
+def shard_blocks(n_rows: int, n_shards: int, shard: int, block_rows: int | None = None) -> range:
+    """The blocks shard ``shard`` (0-based) of ``n_shards`` draws: contiguous runs whose sizes
+    differ by at most one block, so the shards' files in shard order are the whole table."""
+    if not 0 <= int(shard) < int(n_shards):
+        raise ConfigError(f"shard {shard} is not one of 0 .. {int(n_shards) - 1}")
+    n_blocks = -(-int(n_rows) // int(block_rows or SAMPLE_BLOCK_ROWS))
+    return range(int(shard) * n_blocks // int(n_shards), (int(shard) + 1) * n_blocks // int(n_shards))
+
+
+def current_shard(resource_config: str | Path = "/opt/ml/config/resourceconfig.json") -> tuple[int, int]:
+    """``(index, count)`` of this instance in a SageMaker job: its place in ``hosts`` of
+    ``resourceconfig.json`` (processing and training jobs), else in ``SM_HOSTS`` by
+    ``SM_CURRENT_HOST``; ``(0, 1)`` outside SageMaker."""
+    path = Path(resource_config)
+    if path.exists():
+        info = json.loads(path.read_text(encoding="utf-8"))
+        hosts, current = list(info["hosts"]), info["current_host"]
+    elif os.environ.get("SM_HOSTS") and os.environ.get("SM_CURRENT_HOST"):
+        hosts, current = json.loads(os.environ["SM_HOSTS"]), os.environ["SM_CURRENT_HOST"]
+    else:
+        return 0, 1
+    if current not in hosts:
+        raise ConfigError(f"current host {current!r} is not among the job's hosts {hosts}")
+    return hosts.index(current), len(hosts)
+
+
+def write_shard(gen, n_rows: int, seed: int, schema, folder: str | Path, shard: int, n_shards: int,
+                fmt: str = "csv") -> Path:
+    """Draw this shard's blocks of an ``n_rows`` table and write them to
+    ``folder/synthetic-SSSSS-of-NNNNN.fmt`` (every shard a complete CSV with its header, or a
+    Parquet file). Same seed → the same rows as the single-machine run, whatever ``n_shards``."""
+    blocks = shard_blocks(n_rows, n_shards, shard)
+    if not blocks:
+        raise ConfigError(f"{n_shards} sampling instances for {n_rows} rows leave shard {shard} without a block of "
+                          f"{SAMPLE_BLOCK_ROWS:,} rows; use at most {-(-int(n_rows) // SAMPLE_BLOCK_ROWS)} instances")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"synthetic-{int(shard):05d}-of-{int(n_shards):05d}.{fmt}"
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+    os.close(fd)
+    writer = SyntheticWriter(Path(name), fmt, schema)
+    try:
+        for _, block in sample_blocks(gen, n_rows, seed, blocks=blocks):
+            writer.write(block)
+        writer.close()
+        os.chmod(name, 0o644)
+        os.replace(name, target)
+    except BaseException:
+        writer.close()
+        Path(name).unlink(missing_ok=True)
+        raise
+    return target
 
 
 class SyntheticWriter:
