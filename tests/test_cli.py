@@ -412,19 +412,23 @@ def test_run_that_cannot_fit_in_memory_is_refused_before_it_starts(tmp_path, cap
     from advsynth import resources
     from advsynth.synthesizers.baseline import BaselineSynthesizer
 
-    monkeypatch.setattr(resources, "available_memory", lambda: 2**30)
+    # 10 M synthetic rows are streamed to disk: the run holds the detector's 250,000 rows and one block
+    monkeypatch.setattr(resources, "available_memory", lambda: 2**27)
     monkeypatch.setattr(BaselineSynthesizer, "fit", lambda *a, **k: pytest.fail("fitted although it cannot fit"))
     assert_main_error(capsys, ["run", "--data", small_csv, "--out", tmp_path / "run", "--generator", "baseline",
                                "--rows", "10000000"],
-                      "10000000 synthetic rows + 100 real rows x 5 columns need about 7.7 GB of memory but only "
-                      "1.0 GB is available")
+                      "10000000 synthetic rows + 100 real rows x 5 columns need about 0.6 GB of memory but only "
+                      "0.1 GB is available")
     assert_nothing_left(tmp_path, "d.csv")
 
 
 def test_memory_estimate_unit():
-    from advsynth.resources import BYTES_PER_CELL, FIXED_BYTES, check_run_fits
+    from advsynth.resources import BYTES_PER_CELL, BYTES_PER_REAL_CELL, FIXED_BYTES, check_run_fits
 
-    assert check_run_fits(100, 100, 5, available=2**40) == FIXED_BYTES + 200 * 5 * BYTES_PER_CELL
+    assert check_run_fits(100, 100, 5, available=2**40) == FIXED_BYTES + 100 * 5 * (BYTES_PER_CELL + BYTES_PER_REAL_CELL)
+    # a streamed run counts only the synthetic rows it holds: 10 M rows written, 350,000 held
+    assert check_run_fits(10**7, 10**7, 15, available=2**36, held_synthetic=350_000) == FIXED_BYTES + 15 * (
+        10**7 * BYTES_PER_REAL_CELL + 350_000 * BYTES_PER_CELL)
     from advsynth.errors import ConfigError
 
     with pytest.raises(ConfigError, match="need about"):
