@@ -204,10 +204,19 @@ def float_decimals(values: np.ndarray) -> int | None:
     return None
 
 
+def _level_codes(series: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Each row's code into the distinct values' keys (-1 where missing), and those keys: every
+    value's level as a string (the key of Schema.model_frame). str() runs once per distinct
+    value; the series is factorized in its own dtype (Arrow strings in C++), never copied to
+    one Python object per row."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    return codes, [str(u) for u in uniques]
+
+
 def _text_keys(series: pd.Series) -> pd.Series:
     """Every value's level as a string (the key of Schema.model_frame), None for missing."""
-    codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=True)  # str() per level, not per row
-    keys = np.array([str(u) for u in uniques] + [None], dtype=object)
+    codes, uniques = _level_codes(series)
+    keys = np.array(uniques + [None], dtype=object)
     return pd.Series(keys[codes], index=series.index)
 
 
@@ -398,9 +407,11 @@ class CategoricalTransformer(ColumnTransformer):
         return [str(v) for v in self.spec.categories]
 
     def transform(self, series):
-        keys = _text_keys(series)
-        keys = keys.where(keys.isna() | keys.isin(self.levels), OTHER_LEVEL)
-        return pd.Categorical(keys, categories=self.levels + [OTHER_LEVEL])
+        codes, keys = _level_codes(series)
+        # per distinct value: its level's position, or OTHER_LEVEL's (last) when not a kept level
+        position = pd.Index(self.levels, dtype=object).get_indexer(np.array(keys, dtype=object))
+        position[position < 0] = len(self.levels)
+        return pd.Categorical.from_codes(np.append(position, -1)[codes], categories=self.levels + [OTHER_LEVEL])
 
     def reverse_transform(self, values, rng):
         s = self.spec
