@@ -135,3 +135,64 @@ def test_report_errors_are_one_line(tmp_path):
         write_report(tmp_path)
     with pytest.raises(AdvsynthError, match="no results.csv"):
         write_comparison(tmp_path)
+
+
+def test_recomputed_extras_use_the_runs_own_holdout(mixed, tmp_path, monkeypatch):
+    """A run folder without extras gets them recomputed on the split the generator was fitted on
+    (the run's seed and holdout share from config.json), so they equal what the run itself writes."""
+    import json
+
+    import advsynth.metrics.evaluate as evaluate_mod
+
+    csv = tmp_path / "mixed.csv"
+    mixed.to_csv(csv, index=False)
+    cfg = RunConfig(data=DataConfig(path=str(csv)), name="mixed", generator="baseline", seed=3, holdout=0.2,
+                    target="group", detector={"rounds": 10, "params": {"nthread": 1}})
+    metrics = run(cfg, tmp_path / "run")
+    run_dir = tmp_path / "run"
+    stripped = {k: v for k, v in metrics.items() if k not in ("fidelity", "privacy", "utility")}
+    (run_dir / "metrics.json").write_text(json.dumps(stripped))
+    seen = []
+    original = evaluate_mod.evaluate_extras
+
+    def spy(real, synthetic, schema, target, seed, **kwargs):
+        seen.append((len(real), seed, kwargs.get("split")))
+        return original(real, synthetic, schema, target, seed, **kwargs)
+
+    monkeypatch.setattr(evaluate_mod, "evaluate_extras", spy)
+    text = write_report(run_dir).read_text()
+    (n_real, seed, split), = seen
+    assert seed == 3 and split is not None
+    train, hold = split
+    assert len(hold) == metrics["n_holdout"] and len(train) == metrics["n_generator_train"]
+    expected_train, _ = evaluate_mod.split_real(mixed, 3, 0.2)
+    assert sorted(train.index) == sorted(expected_train.index)
+    # the figures the page shows are the run's own (same split), e.g. the DCR medians
+    dcr = metrics["privacy"]["dcr"]
+    for value in (dcr["synthetic_median"], dcr["holdout_median"]):
+        assert f"{value:.4g}" in text
+
+
+@pytest.mark.parametrize("damage", ["metrics", "scores", "scores_columns"])
+def test_report_on_damaged_files_is_one_cli_line(mixed, tmp_path, capsys, damage):
+    from advsynth.cli import main
+
+    csv = tmp_path / "mixed.csv"
+    mixed.to_csv(csv, index=False)
+    cfg = RunConfig(data=DataConfig(path=str(csv)), name="mixed", generator="baseline", extras=False,
+                    detector={"rounds": 10, "params": {"nthread": 1}})
+    run(cfg, tmp_path / "run")
+    if damage == "metrics":
+        path = tmp_path / "run" / "metrics.json"
+        path.write_text(path.read_text()[:200])       # truncated mid-object
+    elif damage == "scores":
+        path = tmp_path / "run" / "scores.csv"
+        path.write_bytes(b'model,y,score\ndetector,1,0.5\n"unterminated,0,\x00\n' * 3)
+    else:
+        path = tmp_path / "run" / "scores.csv"
+        path.write_text("model,label\ndetector,1\n")
+    assert main(["report", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("advsynth: error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert path.name in err
+    assert not (tmp_path / "run" / "report.html").exists()

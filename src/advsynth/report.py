@@ -100,7 +100,46 @@ def _page(title: str, body: list[str]) -> str:
 
 
 def _read_json(path: Path) -> dict | None:
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    """The JSON object in ``path`` (None when absent); a truncated or foreign file is a ReportError."""
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ReportError(f"{path} is not valid JSON ({err}); was the run interrupted?") from None
+    if not isinstance(data, dict):
+        raise ReportError(f"{path} must hold a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _read_scores(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``scores.csv`` as {model: (y, score)}; a broken file is a ReportError naming it."""
+    try:
+        saved = pd.read_csv(path)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
+        raise ReportError(f"{path} cannot be read as a CSV: {str(err).strip().splitlines()[0]}") from None
+    missing = [c for c in ("model", "y", "score") if c not in saved.columns]
+    if missing:
+        raise ReportError(f"{path} lacks column(s) {', '.join(missing)} (expected model, y, score)")
+    y, score = (pd.to_numeric(saved[c], errors="coerce") for c in ("y", "score"))
+    bad = int((y.isna() | score.isna() | ~y.isin([0, 1])).sum())
+    if bad:
+        raise ReportError(f"{path} has {bad} row(s) whose y is not 0/1 or whose score is not a number")
+    return {str(m): (y[g.index].to_numpy(int), score[g.index].to_numpy(float)) for m, g in saved.groupby("model")}
+
+
+def _run_split(real: pd.DataFrame, run_config: dict | None, seed: int):
+    """The (train, holdout) split the run fitted its generator on: ``split_real`` with the run's own
+    seed and holdout share (config.json), so recomputed privacy/utility never compare against rows
+    the generator trained on."""
+    from .config import RunConfig
+    from .metrics.evaluate import split_real
+
+    holdout = (run_config or {}).get("holdout")
+    if holdout is None:
+        holdout = RunConfig.__dataclass_fields__["holdout"].default
+        log.warning("the run's config.json names no holdout share; assuming the default %s", holdout)
+    return split_real(real, seed, float(holdout))
 
 
 def _load_real(run_dir: Path) -> pd.DataFrame | None:
@@ -285,6 +324,9 @@ def write_report(run_dir: str | Path, real: pd.DataFrame | None = None) -> Path:
     metrics = _read_json(run_dir / "metrics.json")
     if metrics is None:
         raise ReportError(f"not a run folder (no metrics.json): {run_dir}")
+    for key in ("detector", "n_real", "n_synthetic", "generator"):
+        if key not in metrics:
+            raise ReportError(f"{run_dir / 'metrics.json'} lacks '{key}': not a metrics file advsynth wrote")
     schema_raw = _read_json(run_dir / "schema.json")
     if schema_raw is None or not (run_dir / "synthetic.csv").exists():
         raise ReportError(f"run folder {run_dir} lacks schema.json or synthetic.csv")
@@ -313,8 +355,7 @@ def write_report(run_dir: str | Path, real: pd.DataFrame | None = None) -> Path:
     body.append("<h2>Detector ROC curve</h2>")
     scores = None
     if (run_dir / "scores.csv").exists():
-        saved = pd.read_csv(run_dir / "scores.csv")
-        scores = {m: (g["y"].to_numpy(), g["score"].to_numpy()) for m, g in saved.groupby("model")}
+        scores = _read_scores(run_dir / "scores.csv")
     elif real is not None:
         detector_cfg = {**(run_config or {}).get("detector", {}), **det}
         if "null_roc_auc" in det and det["null_roc_auc"] is None:
@@ -357,7 +398,8 @@ def write_report(run_dir: str | Path, real: pd.DataFrame | None = None) -> Path:
         from .metrics.evaluate import evaluate_extras
 
         target = (run_config or {}).get("target")
-        extras = evaluate_extras(real, synthetic, schema, target if target in numeric + categorical else None, seed)
+        extras = evaluate_extras(real, synthetic, schema, target if target in numeric + categorical else None, seed,
+                                 split=_run_split(real, run_config, seed))
         extras_metrics.update({k: extras[k] for k in ("fidelity", "privacy", "utility")})
     body.append("<h2>Correlation difference</h2>")
     corr = (extras_metrics.get("fidelity") or {}).get("correlation")
@@ -394,7 +436,10 @@ def write_comparison(bench_dir: str | Path) -> Path:
     bench_dir = Path(bench_dir)
     if not (bench_dir / "results.csv").exists():
         raise ReportError(f"not a benchmark folder (no results.csv): {bench_dir}")
-    results = pd.read_csv(bench_dir / "results.csv")
+    try:
+        results = pd.read_csv(bench_dir / "results.csv")
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
+        raise ReportError(f"{bench_dir / 'results.csv'} cannot be read as a CSV: {str(err).strip().splitlines()[0]}") from None
     if results.empty:
         raise ReportError(f"benchmark {bench_dir} has no finished runs")
     info = _read_json(bench_dir / "benchmark.json") or {}
