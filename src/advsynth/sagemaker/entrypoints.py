@@ -2,20 +2,28 @@
 
 ``python -m advsynth.sagemaker COMMAND [ARGS]``:
 
-* ``generator-train`` (training job, channel ``train``): fit the PCA+GMM generator,
-  write ``generator.joblib`` + ``schema.json`` to ``/opt/ml/model``.
-* ``sample`` (processing): load the generator from ``processing/model``, draw the
-  synthetic table and write the detector's splits in built-in XGBoost CSV format
-  (label first, no header) plus ``features.json``.
+* ``generator-train`` (training job, channel ``train``): type the real table with the
+  config's column types (hyperparameter ``types``, JSON), fit the PCA+GMM generator on
+  the rows ``split_real(real, seed, holdout)`` leaves for training (as ``advsynth run``
+  does), write ``generator.joblib`` + ``schema.json`` to ``/opt/ml/model``.
+* ``sample`` (processing): load the generator from ``processing/model`` and draw the
+  synthetic table, or (evaluate-only) read the given one from ``processing/given``; write
+  the detector's three splits in built-in XGBoost CSV format (label first, no header):
+  ``train``, ``validation`` (early stopping, carved from the training rows) and ``test``
+  (the reported AUC), plus ``features.json`` (features, schema, split, detector config).
 * ``detector-train`` (training job, channels ``train`` and ``validation``): the
-  built-in XGBoost algorithm contract; writes ``/opt/ml/model/xgboost-model``.
-* ``evaluate`` (processing): score the held-out split, the real-vs-real null, the
+  built-in XGBoost algorithm contract (``num_round``, ``early_stopping_rounds``...);
+  writes ``/opt/ml/model/xgboost-model``.
+* ``evaluate`` (processing): score the test split, the real-vs-real null, the
   column importance; writes ``evaluation.json`` = ``{"detector": {...}}`` with the
   keys of ``metrics.json``'s ``detector`` section.
 
-Every statistic and encoding comes from ``advsynth.detection`` / the synthesizers;
-what is here is file handling. Outputs are written atomically and only to output
-folders; archives are extracted into a temporary folder, never into an input.
+Every detector setting is an ``advsynth.protocol.DetectorConfig``: the processing
+commands take its fields as options (defaults from ``DetectorConfig()``), the training
+command maps the built-in algorithm's hyperparameter names onto it. Every statistic and
+encoding comes from ``advsynth.detection`` / the synthesizers; what is here is file
+handling. Outputs are written atomically and only to output folders; archives are
+extracted into a temporary folder, never into an input.
 """
 
 from __future__ import annotations
@@ -51,8 +59,8 @@ FEATURES_FILE = "features.json"
 SYNTHETIC_FILE = "synthetic.csv"
 TRAIN_FILE = "train.csv"
 VALIDATION_FILE = "validation.csv"
+TEST_FILE = "test.csv"
 EVALUATION_FILE = "evaluation.json"
-MIN_ROWS_PER_CLASS = 10
 
 GENERATOR_HYPERPARAMETERS: Dict[str, HP] = {
     "pca_variance": HP(float),
@@ -66,12 +74,18 @@ GENERATOR_HYPERPARAMETERS: Dict[str, HP] = {
     "max_iter": HP(int),
     "n_init": HP(int),
     "seed": HP(int, default=0),
+    # The experiment, as ``advsynth run`` defines it: the share of real rows withheld from
+    # the generator (``RunConfig.holdout``) and the config's column types (JSON object).
+    "holdout": HP(float),
+    "types": HP(str, default="{}"),
 }
 
-# The built-in XGBoost algorithm's names; only the given ones reach xgboost.train
-# (advsynth.detection.DEFAULT_PARAMS fills the rest).
+# The built-in XGBoost algorithm's names. num_round, max_depth, eta, early_stopping_rounds
+# and nthread are DetectorConfig fields; the others (beyond objective/eval_metric, which
+# the protocol fixes) go to DetectorConfig.params.
 DETECTOR_HYPERPARAMETERS: Dict[str, HP] = {
     "num_round": HP(int, required=True),
+    "early_stopping_rounds": HP(int),
     "objective": HP(str),
     "eval_metric": HP(str),
     "max_depth": HP(int),
@@ -211,19 +225,107 @@ def read_xgboost_csv(folder: Path, what: str) -> Tuple[np.ndarray, np.ndarray]:
     return data[:, 1:], y
 
 
+# ---------------------------------------------------------------- the experiment's settings
+def parse_types(text: Optional[str], where: str = "types") -> Dict[str, str]:
+    """The config's column types (``data.types``) from their JSON form, e.g. ``{"age": "integer"}``."""
+    try:
+        types = json.loads(text or "{}")
+    except ValueError:
+        raise ConfigError(f"{where} must be a JSON object of column types, got {text!r}") from None
+    if not isinstance(types, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in types.items()):
+        raise ConfigError(f"{where} must be a JSON object mapping column names to type names, got {text!r}")
+    return types
+
+
+# DetectorConfig fields the processing commands take as options (--rounds, --max-depth, ...).
+DETECTOR_OPTION_FIELDS = ("rounds", "max_depth", "eta", "early_stopping_rounds", "validation_size", "test_size")
+
+
+def add_detector_options(parser: argparse.ArgumentParser) -> None:
+    """The detector protocol as command options; every default is ``DetectorConfig()``'s."""
+    from ..protocol import DetectorConfig
+
+    defaults = DetectorConfig()
+    for name in DETECTOR_OPTION_FIELDS:
+        value = getattr(defaults, name)
+        parser.add_argument("--" + name.replace("_", "-"), dest=name, type=type(value), default=value)
+    parser.add_argument("--detector-params", default=json.dumps(defaults.params),
+                        help="further XGBoost parameters (JSON object), DetectorConfig.params")
+
+
+def detector_config_from_args(args: argparse.Namespace):
+    """The DetectorConfig the options describe (validated by ``DetectorConfig.from_dict``)."""
+    from ..protocol import DetectorConfig
+
+    try:
+        params = json.loads(args.detector_params)
+    except ValueError:
+        raise ConfigError(f"--detector-params must be a JSON object, got {args.detector_params!r}") from None
+    return DetectorConfig.from_dict({**{name: getattr(args, name) for name in DETECTOR_OPTION_FIELDS},
+                                     "params": params}, where="detector options")
+
+
+def detector_arguments(cfg) -> List[str]:
+    """The command options that reproduce ``cfg`` (inverse of ``detector_config_from_args``)."""
+    args: List[str] = []
+    for name in DETECTOR_OPTION_FIELDS:
+        args += ["--" + name.replace("_", "-"), str(getattr(cfg, name))]
+    return args + ["--detector-params", json.dumps(cfg.params, sort_keys=True)]
+
+
+# Built-in XGBoost hyperparameter -> DetectorConfig field.
+_HP_FIELDS = {"num_round": "rounds", "max_depth": "max_depth", "eta": "eta",
+              "early_stopping_rounds": "early_stopping_rounds", "nthread": "nthread"}
+# Fixed by the protocol (DetectorConfig.xgb_params): accepted for the built-in contract, never overridden.
+_PROTOCOL_FIXED = {"objective": "binary:logistic", "eval_metric": "auc"}
+
+
+def detector_hyperparameters(cfg, seed: int) -> Dict[str, str]:
+    """The built-in XGBoost hyperparameters (all strings) of ``cfg``; the inverse of
+    ``detector_config_from_hyperparameters``. The pipeline definition uses the same names."""
+    hp = {**_PROTOCOL_FIXED, "seed": str(seed)}
+    for name, field_name in _HP_FIELDS.items():
+        if field_name != "nthread":
+            hp[name] = str(getattr(cfg, field_name))
+    hp.update({k: str(v) for k, v in cfg.params.items()})
+    return hp
+
+
+def detector_config_from_hyperparameters(hp: Dict[str, object]):
+    """(DetectorConfig, seed) from parsed built-in XGBoost hyperparameters."""
+    from ..protocol import DetectorConfig
+
+    hp = dict(hp)
+    seed = hp.pop("seed")
+    for name, fixed in _PROTOCOL_FIXED.items():
+        given = hp.pop(name, fixed)
+        if given != fixed:
+            raise ConfigError(f"hyperparameter '{name}' must be {fixed!r} (the detector protocol), got {given!r}")
+    fields = {field_name: hp.pop(name) for name, field_name in _HP_FIELDS.items() if name in hp}
+    return DetectorConfig.from_dict({**fields, "params": hp}, where="detector hyperparameters"), seed
+
+
 # ---------------------------------------------------------------- generator-train
 def generator_train(argv: Optional[List[str]] = None) -> None:
+    from ..config import RunConfig
+    from ..metrics.evaluate import split_real
     from ..schema import infer_schema
     from ..synthesizers import make_generator
 
     _Parser(prog="generator-train", description="Fit the generator (SageMaker training job).").parse_args(argv or [])
     hp = contract.read_hyperparameters(GENERATOR_HYPERPARAMETERS)
     seed = hp.pop("seed")
+    types = parse_types(hp.pop("types"), "hyperparameter 'types'")
+    holdout = hp.pop("holdout", RunConfig.__dataclass_fields__["holdout"].default)
+    if not 0 < holdout < 0.5:
+        raise ConfigError(f"hyperparameter 'holdout' must be a share between 0 and 0.5, got {holdout}")
     generator = make_generator("gmm", random_state=seed, **hp)  # validates names; fit validates values
     real = _read_real(contract.channel_dir("train"), "input channel 'train'")
-    schema = infer_schema(real)
+    schema = infer_schema(real, types)
+    # The same rows advsynth run fits on: the holdout stays unseen by the generator.
+    train, _ = split_real(real, seed, holdout)
     start = time.perf_counter()
-    generator.fit(real, schema)
+    generator.fit(train, schema)
     fit_seconds = time.perf_counter() - start
 
     out = contract.model_dir()
@@ -233,6 +335,7 @@ def generator_train(argv: Optional[List[str]] = None) -> None:
 
     criterion = generator.criterion
     _metric("rows", len(real))
+    _metric("generator_train_rows", len(train))
     _metric("criterion", criterion)
     _metric(criterion, f"{generator.selection_[generator.n_components_]:.6f}")
     _metric("n_components", int(generator.n_components_))
@@ -241,56 +344,83 @@ def generator_train(argv: Optional[List[str]] = None) -> None:
 
 
 # ---------------------------------------------------------------- sample
+def _given_synthetic(folder: Path, real: pd.DataFrame, schema) -> pd.DataFrame:
+    """The synthetic table given to an evaluate-only run, read and checked against the real one."""
+    synthetic = _read_real(folder, "synthetic table input")
+    missing = [c for c in real.columns if c not in synthetic.columns]
+    extra = [c for c in synthetic.columns if c not in real.columns]
+    if missing or extra:
+        raise InputError("the synthetic table's columns differ from the real table's: "
+                         + "; ".join(f"{what} {', '.join(map(str, cols))}" for what, cols
+                                     in (("missing", missing), ("extra", extra)) if cols))
+    synthetic = synthetic[list(real.columns)]
+    schema.validate_frame(synthetic, "synthetic table")
+    return synthetic
+
+
 def sample(argv: Optional[List[str]] = None) -> None:
-    from ..detection import DetectorFeatures, balance, labelled_split
-    from ..schema import Schema
+    from ..detection import MIN_ROWS_PER_CLASS, DetectorFeatures, balance, split_rows, stack
+    from ..schema import Schema, infer_schema
     from ..synthesizers import Synthesizer
 
-    parser = _Parser(prog="sample", description="Draw the synthetic table and the detector's splits.")
+    parser = _Parser(prog="sample", description="Draw (or read) the synthetic table and write the detector's splits.")
     parser.add_argument("--rows", type=int, default=0, help="synthetic rows (0: as many as the real table)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--test-size", type=float, default=0.3)
+    parser.add_argument("--types", default="{}", help="evaluate-only: the config's column types (JSON)")
+    add_detector_options(parser)
     args = parser.parse_args(argv or [])
     if args.rows < 0:
         raise ConfigError(f"--rows must be 0 (as many as real) or positive, got {args.rows}")
-    if not 0 < args.test_size < 1:
-        raise ConfigError(f"--test-size must be between 0 and 1, got {args.test_size}")
+    detector = detector_config_from_args(args)
 
     proc = contract.processing_path
-    model = extract_model(proc("model"), [GENERATOR_FILE, SCHEMA_FILE], "generator model")
-    try:
-        generator = Synthesizer.load(model / GENERATOR_FILE)
-        schema = Schema.from_dict(json.loads((model / SCHEMA_FILE).read_text(encoding="utf-8")))
-    finally:
-        shutil.rmtree(model, ignore_errors=True)
     real = _read_real(proc("real"), "real table input")
-    schema.validate_frame(real, "real table")
+    if proc("given").exists():   # evaluate-only: the synthetic table is an input
+        schema = infer_schema(real, parse_types(args.types, "--types"))
+        synthetic = _given_synthetic(proc("given"), real, schema)
+    else:
+        model = extract_model(proc("model"), [GENERATOR_FILE, SCHEMA_FILE], "generator model")
+        try:
+            generator = Synthesizer.load(model / GENERATOR_FILE)
+            schema = Schema.from_dict(json.loads((model / SCHEMA_FILE).read_text(encoding="utf-8")))
+        finally:
+            shutil.rmtree(model, ignore_errors=True)
+        schema.validate_frame(real, "real table")
+        synthetic = generator.sample(args.rows or len(real), random_state=args.seed)
 
-    n_rows = args.rows or len(real)
-    synthetic = generator.sample(n_rows, random_state=args.seed)
+    # detect()'s composition, stopped before training: balance, features, stratified splits.
     real_b, synth_b = balance(real, synthetic, args.seed)
     if len(real_b) < MIN_ROWS_PER_CLASS:
         raise InputError(f"need at least {MIN_ROWS_PER_CLASS} rows of each class to detect, got {len(real_b)}")
-    exclude = tuple(c.name for c in schema.columns if c.id_like)
-    features = DetectorFeatures.fit(real_b, synth_b, exclude=exclude)
-    X_tr, X_te, y_tr, y_te = labelled_split(
-        features.transform(real_b), features.transform(synth_b), args.test_size, args.seed
-    )
+    features = DetectorFeatures.fit(schema, real_b, synth_b)
+    X, y = stack(features.transform(real_b), features.transform(synth_b))
+    split = split_rows(y, detector, args.seed)
+    X_tr, y_tr, X_te, y_te = X[split.train], y[split.train], X[split.test], y[split.test]
+    if len(split.validation):
+        X_val, y_val = X[split.validation], y[split.validation]
+    else:
+        # Early stopping off: nothing is selected on the validation channel, but the built-in
+        # algorithm expects data there; it repeats the training rows (train-auc = validation-auc).
+        X_val, y_val = X_tr, y_tr
 
     write_text_atomic(proc("synthetic", SYNTHETIC_FILE),
                       synthetic.to_csv(index=False, header=True, lineterminator="\n"))
     write_text_atomic(proc("detector", "train", TRAIN_FILE), _format_matrix(y_tr, X_tr))
-    write_text_atomic(proc("detector", "validation", VALIDATION_FILE), _format_matrix(y_te, X_te))
-    # DetectorFeatures.from_json reads "numeric"/"categorical"; "split" is for evaluate.
+    write_text_atomic(proc("detector", "validation", VALIDATION_FILE), _format_matrix(y_val, X_val))
+    write_text_atomic(proc("detector", "test", TEST_FILE), _format_matrix(y_te, X_te))
+    # DetectorFeatures.from_json reads its own keys; "schema", "split" and "detector" are for evaluate.
     payload = json.loads(features.to_json())
-    payload["split"] = {"test_size": args.test_size, "seed": args.seed, "n_train": int(len(y_tr)),
-                        "n_test": int(len(y_te)), "excluded_columns": list(exclude)}
+    payload["schema"] = json.loads(schema.to_json())
+    payload["detector"] = detector.to_dict()
+    payload["split"] = {"seed": args.seed, "n_train": int(len(split.train)), "n_validation": int(len(split.validation)),
+                        "n_test": int(len(split.test))}
     write_text_atomic(proc("detector", "features", FEATURES_FILE), json.dumps(payload, indent=1) + "\n")
 
     _metric("synthetic_rows", len(synthetic))
     _metric("detector_features", X_tr.shape[1])
     _metric("train_rows", len(y_tr))
-    _metric("validation_rows", len(y_te))
+    _metric("validation_rows", len(split.validation))
+    _metric("test_rows", len(y_te))
 
 
 # ---------------------------------------------------------------- detector-train
@@ -298,23 +428,22 @@ def detector_train(argv: Optional[List[str]] = None) -> None:
     from ..detection import train_detector
 
     _Parser(prog="detector-train", description="Train the XGBoost detector (built-in XGBoost contract).").parse_args(argv or [])
-    hp = contract.read_hyperparameters(DETECTOR_HYPERPARAMETERS)
-    rounds = hp.pop("num_round")
-    seed = hp.pop("seed")
-    if rounds < 1:
-        raise ConfigError(f"hyperparameter 'num_round' must be positive, got {rounds}")
+    cfg, seed = detector_config_from_hyperparameters(contract.read_hyperparameters(DETECTOR_HYPERPARAMETERS))
     X, y = read_xgboost_csv(contract.channel_dir("train"), "input channel 'train'")
-    evals = {}
+    validation = None
     if contract.channel_dir("validation").exists():
         X_val, y_val = read_xgboost_csv(contract.channel_dir("validation"), "input channel 'validation'")
         if X_val.shape[1] != X.shape[1]:
             raise InputError(
                 f"channel 'validation' has {X_val.shape[1]} features but 'train' has {X.shape[1]}"
             )
-        evals["validation"] = (X_val, y_val)
+        validation = (X_val, y_val)
+    elif cfg.early_stopping_rounds:
+        raise InputError("early_stopping_rounds needs the 'validation' channel (rows carved from the training split)")
     # verbose_eval=True prints "[i]\ttrain-auc:...\tvalidation-auc:..." every round,
     # the built-in algorithm's log format (CloudWatch shows the tab as #011).
-    booster = train_detector(X, y, rounds=rounds, params=hp, seed=seed, evals=evals, verbose_eval=True)
+    X_val, y_val = validation or (None, None)
+    booster = train_detector(X, y, cfg, seed=seed, X_val=X_val, y_val=y_val, verbose_eval=True)
 
     out = contract.model_dir()
     with _atomic_target(out / XGBOOST_MODEL_FILE) as tmp:
@@ -324,12 +453,26 @@ def detector_train(argv: Optional[List[str]] = None) -> None:
             os.replace(ubj, tmp)
         finally:
             ubj.unlink(missing_ok=True)
-    from ..detection import DEFAULT_PARAMS
-
-    meta = {"rounds": rounds, "params": {**DEFAULT_PARAMS, **hp}, "seed": seed, "n_train": int(len(y))}
+    meta = {"detector": cfg.to_dict(), "seed": seed, "n_train": int(len(y)),
+            "rounds_used": int(booster.num_boosted_rounds())}
     write_text_atomic(out / DETECTOR_META_FILE, json.dumps(meta, indent=1) + "\n")
     _metric("train_rows", len(y))
     _metric("features", X.shape[1])
+    _metric("rounds_used", int(booster.num_boosted_rounds()))
+
+
+def _best_rounds_only(booster):
+    """The trees up to the best round when the model carries early stopping's trailing rounds.
+
+    Why: ``advsynth.detection.train_detector`` keeps only the best rounds, but the built-in
+    XGBoost image saves the booster ``xgb.train`` returned, with the ``early_stopping_rounds``
+    rounds after the best one still in it (and ``best_iteration`` as an attribute). Scoring
+    with those would not be the protocol's detector.
+    """
+    best = booster.attr("best_iteration")
+    if best is not None and int(best) + 1 < booster.num_boosted_rounds():
+        return booster[: int(best) + 1]
+    return booster
 
 
 def _load_booster(path: Path):
@@ -347,7 +490,7 @@ def _load_booster(path: Path):
     booster = xgb.Booster()
     try:
         booster.load_model(bytearray(raw))   # from memory: format sniffed, no extension warning
-        return booster
+        return _best_rounds_only(booster)
     except xgb.core.XGBoostError as err:
         first_error = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     try:
@@ -355,39 +498,17 @@ def _load_booster(path: Path):
     except Exception:  # noqa: BLE001
         loaded = None
     if isinstance(loaded, xgb.Booster):
-        return loaded
+        return _best_rounds_only(loaded)
     raise InputError(f"{path.name} is not an XGBoost model xgboost {xgb.__version__} can read: {first_error}")
-
-
-def _booster_params(booster) -> Tuple[int, dict]:
-    """Rounds and the main training parameters of a booster without advsynth metadata
-    (e.g. one trained by the built-in XGBoost image), read from its saved config."""
-    config = json.loads(booster.save_config())
-    learner = config.get("learner", {})
-    params: dict = {}
-    objective = learner.get("objective", {}).get("name")
-    if objective:
-        params["objective"] = objective
-    metrics = [m.get("name") for m in learner.get("metrics", []) if m.get("name")]
-    if metrics:
-        params["eval_metric"] = metrics[0] if len(metrics) == 1 else metrics
-    tree = learner.get("gradient_booster", {}).get("tree_train_param", {})
-    for key, cast in (("eta", float), ("max_depth", int), ("subsample", float), ("min_child_weight", float)):
-        if key in tree:
-            params[key] = cast(tree[key])
-    generic = learner.get("generic_param", {})
-    if "seed" in generic:
-        params["seed"] = int(generic["seed"])
-    return int(booster.num_boosted_rounds()), params
 
 
 # ---------------------------------------------------------------- evaluate
 def evaluate(argv: Optional[List[str]] = None) -> None:
-    import xgboost as xgb
+    from ..detection import DetectorFeatures, Split, null_on_real, predict, result_from_scores
+    from ..protocol import DetectorConfig
+    from ..schema import Schema
 
-    from ..detection import DetectionResult, DetectorFeatures, column_importance, null_auc, score_stats
-
-    parser = _Parser(prog="evaluate", description="Score the detector; write evaluation.json.")
+    parser = _Parser(prog="evaluate", description="Score the detector on the test split; write evaluation.json.")
     parser.add_argument("--seed", type=int, default=None, help="seed of the null run (default: the split's)")
     parser.add_argument("--no-null", action="store_true", help="skip the real-vs-real null AUC")
     args = parser.parse_args(argv or [])
@@ -397,53 +518,38 @@ def evaluate(argv: Optional[List[str]] = None) -> None:
     try:
         payload = json.loads(features_path.read_text(encoding="utf-8"))
         features = DetectorFeatures.from_json(json.dumps(payload))
+        schema = Schema.from_dict(payload["schema"])
+        detector = DetectorConfig.from_dict(payload["detector"], where=f"{features_path.name} detector")
     except (ValueError, KeyError, TypeError) as err:
         raise InputError(f"{features_path.name} is not a detector feature description: {err}") from None
     split = payload.get("split", {})
     seed = args.seed if args.seed is not None else int(split.get("seed", 0))
-    test_size = float(split.get("test_size", 0.3))
 
     model = extract_model(proc("model"), [XGBOOST_MODEL_FILE], "detector model")
     try:
         booster = _load_booster(model / XGBOOST_MODEL_FILE)
-        meta_path = model / DETECTOR_META_FILE
-        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else None
     finally:
         shutil.rmtree(model, ignore_errors=True)
-    if meta:
-        rounds, params = int(meta["rounds"]), dict(meta["params"])
-        params.pop("seed", None)
-    else:
-        rounds, params = _booster_params(booster)
-        params.pop("seed", None)
 
-    X_te, y_te = read_xgboost_csv(proc("validation"), "validation input")
+    X_te, y_te = read_xgboost_csv(proc("test"), "test split input")
     n_features = len(features.columns)
     if X_te.shape[1] != n_features:
-        raise InputError(f"validation split has {X_te.shape[1]} features but features.json describes {n_features}")
-    stats = score_stats(y_te, booster.predict(xgb.DMatrix(X_te)))
-    null_value, null_ci = None, None
-    if not args.no_null:
+        raise InputError(f"test split has {X_te.shape[1]} features but features.json describes {n_features}")
+    # Row counts of the splits this step does not read (the result reports them).
+    rows = Split(train=np.arange(int(split.get("n_train") or 0)),
+                 validation=np.arange(int(split.get("n_validation") or 0)), test=np.arange(len(y_te)))
+    result = result_from_scores(booster, features, rows, y_te, predict(booster, X_te), detector, seed)
+    if not args.no_null and detector.null:
         real = _read_real(proc("real"), "real table input")
-        null_value, null_ci = null_auc(real, features, test_size=test_size, rounds=rounds, params=params, seed=seed)
-    result = DetectionResult(
-        **stats,
-        null_roc_auc=null_value,
-        null_roc_auc_ci=null_ci,
-        column_importance=column_importance(booster, features.columns),
-        n_train=int(split.get("n_train") or (meta or {}).get("n_train") or 0),
-        n_test=int(len(y_te)),
-        test_size=test_size,
-        rounds=rounds,
-        params=params,
-    )
+        schema.validate_frame(real, "real table")
+        result.with_null(*null_on_real(real, detector, schema=schema, seed=seed))
     evaluation = {"detector": result.to_dict()}
     write_text_atomic(proc("evaluation", EVALUATION_FILE), json.dumps(evaluation, indent=2, sort_keys=True) + "\n")
     _metric("roc_auc", f"{result.roc_auc:.6f}")
     _metric("roc_auc_ci", f"{result.roc_auc_ci[0]:.6f} {result.roc_auc_ci[1]:.6f}")
     _metric("p_value", f"{result.p_value:.6g}")
-    if null_value is not None:
-        _metric("null_roc_auc", f"{null_value:.6f}")
+    if result.null_roc_auc is not None:
+        _metric("null_roc_auc", f"{result.null_roc_auc:.6f}")
     top = ", ".join(f"{c} {s:.3f}" for c, s in result.top_columns(3))
     _metric("top_columns", top)
 
