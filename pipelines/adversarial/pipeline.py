@@ -56,6 +56,16 @@ STEP_PREPARE = "PrepareDetectorData"
 STEP_NAMES = [STEP_FIT_GENERATOR, STEP_SAMPLE, STEP_TRAIN_DETECTOR, STEP_EVALUATE, STEP_GATE]
 EVALUATE_ONLY_STEP_NAMES = [STEP_PREPARE, STEP_TRAIN_DETECTOR, STEP_EVALUATE, STEP_GATE]
 
+# gmm parameter -> pipeline parameter (defaults from the GMM generator's signature).
+GENERATOR_PARAMETERS = {
+    "pca_variance": "PcaVariance",
+    "min_components": "MinComponents",
+    "max_components": "MaxComponents",
+    "n_candidates": "NCandidates",
+    "criterion": "Criterion",
+    "selection_rows": "SelectionRows",
+    "fit_rows": "FitRows",       # a string: "none" fits on every training row
+}
 # DetectorConfig field -> pipeline parameter (defaults from DetectorConfig()).
 DETECTOR_PARAMETERS = {
     "rounds": "DetectorRounds",
@@ -171,6 +181,16 @@ def xgboost_image_uri(region: str, version: str = XGBOOST_VERSION) -> str:
     return image_uris.retrieve("xgboost", region=region, version=version)
 
 
+def _gmm_defaults() -> Dict[str, Any]:
+    """The GMM generator's own defaults (its signature), so the pipeline writes none of its own."""
+    import inspect
+
+    from advsynth.synthesizers.gmm import GMMSynthesizer
+
+    return {name: prm.default for name, prm in inspect.signature(GMMSynthesizer.__init__).parameters.items()
+            if prm.default is not inspect.Parameter.empty}
+
+
 def get_parameters(default_bucket: str = "advsynth-artifacts", base_job_prefix: str = "advsynth",
                    local: bool = False, region: str = "us-east-1", evaluate_only: bool = False) -> List[Any]:
     """Return the pipeline parameters, every one with a default.
@@ -208,11 +228,17 @@ def get_parameters(default_bucket: str = "advsynth-artifacts", base_job_prefix: 
         data += [
             ParameterInteger(name="SampleRows", default_value=0),
             ParameterFloat(name="Holdout", default_value=RunConfig.__dataclass_fields__["holdout"].default),
-            ParameterFloat(name="PcaVariance", default_value=0.99),
-            ParameterInteger(name="MinComponents", default_value=1),
-            ParameterInteger(name="MaxComponents", default_value=60),
-            ParameterString(name="Criterion", default_value="aic"),
         ]
+        for field, name in GENERATOR_PARAMETERS.items():
+            value = _gmm_defaults()[field]
+            if field == "fit_rows" or value is None:   # may be None: "none" as a string
+                data.append(ParameterString(name=name, default_value="none" if value is None else str(value)))
+            elif isinstance(value, float):
+                data.append(ParameterFloat(name=name, default_value=value))
+            elif isinstance(value, int):
+                data.append(ParameterInteger(name=name, default_value=value))
+            else:
+                data.append(ParameterString(name=name, default_value=str(value)))
     defaults = DetectorConfig()
     detector = [
         (ParameterInteger if isinstance(getattr(defaults, field), int) else ParameterFloat)(
@@ -438,10 +464,7 @@ def get_pipeline(
             generator_image,
             STEP_FIT_GENERATOR,
             {
-                "pca_variance": p["PcaVariance"].to_string(),
-                "min_components": p["MinComponents"].to_string(),
-                "max_components": p["MaxComponents"].to_string(),
-                "criterion": p["Criterion"],
+                **{field: _as_string(p[name]) for field, name in GENERATOR_PARAMETERS.items()},
                 "seed": seed.to_string(),
                 "holdout": p["Holdout"].to_string(),
                 "types": p["ColumnTypes"],
@@ -561,6 +584,45 @@ def get_pipeline(
     )
 
 
+def _as_string(param: Any) -> Any:
+    """A parameter as hyperparameters.json needs it: strings stay, numbers via ``to_string()``."""
+    return param if param.parameter_type.python_type is str else param.to_string()
+
+
 def parameter_defaults(pipeline: "Pipeline") -> Dict[str, Any]:
     """Map parameter name to default value (for reports and tests)."""
     return {param.name: param.default_value for param in pipeline.parameters}
+
+
+
+def parameters_for_config(cfg: Any, evaluate_only: bool = False) -> Dict[str, Any]:
+    """The parameter values that make an execution the experiment ``advsynth run`` runs for ``cfg``
+    (a ``RunConfig``): its seed, holdout, column types, synthetic row count, gmm settings and
+    detector protocol. Settings the pipeline cannot carry are refused (ConfigError) rather
+    than silently dropped, so a pipeline figure is never a different experiment's."""
+    from advsynth.errors import ConfigError
+    from advsynth.protocol import DetectorConfig
+
+    detector = cfg.detector if isinstance(cfg.detector, DetectorConfig) else DetectorConfig.from_dict(cfg.detector)
+    fixed = DetectorConfig()
+    unsupported = [name for name in ("cv", "params") if getattr(detector, name) != getattr(fixed, name)]
+    if not detector.null:
+        unsupported.append("null")
+    if unsupported:
+        raise ConfigError(f"the pipeline runs the held-out protocol with the null and default detector params; "
+                          f"the config sets detector {', '.join(unsupported)}")
+    values: Dict[str, Any] = {"Seed": int(cfg.seed), "ColumnTypes": json.dumps(dict(cfg.data.types), sort_keys=True)}
+    values.update({name: getattr(detector, field) for field, name in DETECTOR_PARAMETERS.items()})
+    if not evaluate_only:
+        if cfg.generator != "gmm":
+            raise ConfigError(f"the pipeline's generator is gmm; the config names {cfg.generator!r}")
+        gmm = cfg.generator_params("gmm")
+        other = sorted(set(gmm) - set(GENERATOR_PARAMETERS))
+        if other:
+            raise ConfigError(f"the pipeline does not take gmm parameter(s) {', '.join(other)}; "
+                              f"it takes {', '.join(GENERATOR_PARAMETERS)}")
+        values.update({GENERATOR_PARAMETERS[k]: v for k, v in gmm.items()})
+        if "fit_rows" in gmm:
+            values["FitRows"] = "none" if gmm["fit_rows"] is None else str(gmm["fit_rows"])
+        values.update({"Holdout": float(cfg.holdout), "SampleRows": int(cfg.rows or 0)})
+    return values
