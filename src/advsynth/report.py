@@ -91,6 +91,14 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def _first_number(*values) -> float:
+    """The first value that is a number (0 if none): an error bar's half width."""
+    for v in values:
+        if v is not None and not (isinstance(v, float) and math.isnan(v)):
+            return float(v)
+    return 0.0
+
+
 def _page(title: str, body: list[str]) -> str:
     return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
             f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
@@ -126,6 +134,20 @@ def _read_scores(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     if bad:
         raise ReportError(f"{path} has {bad} row(s) whose y is not 0/1 or whose score is not a number")
     return {str(m): (y[g.index].to_numpy(int), score[g.index].to_numpy(float)) for m, g in saved.groupby("model")}
+
+
+def _bench_variant(run_dir: Path) -> str | None:
+    """The generator variant (e.g. gmm_bic) of a benchmark's run folder, from the benchmark's
+    results.csv (the benchmark never writes into its runs' folders)."""
+    results = run_dir.parent.parent / "results.csv"
+    if run_dir.parent.name != "runs" or not results.is_file():
+        return None
+    try:
+        table = pd.read_csv(results, usecols=["generator", "run_dir"])
+    except (ValueError, pd.errors.ParserError):
+        return None
+    match = table.loc[table["run_dir"].astype(str) == f"runs/{run_dir.name}", "generator"]
+    return str(match.iloc[0]) if len(match) else None
 
 
 def _run_split(real: pd.DataFrame, run_config: dict | None, seed: int):
@@ -344,7 +366,8 @@ def write_report(run_dir: str | Path, real: pd.DataFrame | None = None) -> Path:
     run_config = _read_json(run_dir / "config.json")
     seed = int(metrics.get("seed", 0))
     exclude = tuple(c.name for c in schema.columns if c.id_like)
-    title = f"{metrics.get('generator_variant') or metrics['generator']} on {metrics.get('name', run_dir.name)} (seed {seed})"
+    variant = metrics.get("generator_variant") or _bench_variant(run_dir) or metrics["generator"]
+    title = f"{variant} on {metrics.get('name', run_dir.name)} (seed {seed})"
     body = [f"<h1>Adversarial evaluation: {html.escape(title)}</h1>",
             f"<p class=verdict>{_verdict(det)}</p>",
             f"<p class=note>{metrics['n_synthetic']:,} synthetic rows vs {metrics['n_real']:,} real; "
@@ -455,7 +478,8 @@ def write_comparison(bench_dir: str | Path) -> Path:
         sub = summary[summary["generator"] == gen].set_index("dataset")
         xs = [i + (j - (len(generators) - 1) / 2) * width for i, d in enumerate(datasets) if d in sub.index]
         ys = [sub.loc[d, "auc_mean"] for d in datasets if d in sub.index]
-        err = [0 if pd.isna(sub.loc[d, "auc_pm"]) else sub.loc[d, "auc_pm"] for d in datasets if d in sub.index]
+        # the seeds' t-interval where there are several seeds, else the run's DeLong interval
+        err = [_first_number(sub.loc[d, "auc_t_pm"], sub.loc[d, "delong_pm"]) for d in datasets if d in sub.index]
         ax.bar(xs, ys, width, yerr=err, capsize=3, color=colours[j % len(colours)], label=gen)
     for i, d in enumerate(datasets):
         null = summary.loc[summary["dataset"] == d, "null_mean"].mean()
@@ -464,7 +488,8 @@ def write_comparison(bench_dir: str | Path) -> Path:
                       label="null (real vs real)" if i == 0 else None)
     ax.axhline(0.5, color=NULL_COLOUR, lw=0.8, ls=":")
     ax.set_xticks(range(len(datasets)), datasets)
-    ax.set(ylabel="detector ROC-AUC (lower is better)", ylim=(0, 1.05), title="Detector AUC: mean ± 95 % interval over seeds")
+    ax.set(ylabel="detector ROC-AUC (lower is better)", ylim=(0, 1.05),
+           title="Detector AUC: mean ± 95 % interval over seeds (one seed: DeLong)")
     ax.legend(fontsize=8, loc="lower right")
     auc_png = _png(fig)
 
@@ -479,8 +504,8 @@ def write_comparison(bench_dir: str | Path) -> Path:
     axes[0].legend(fontsize=8)
     time_png = _png(fig)
 
-    rows = [(r["dataset"], r["generator"], r["seeds"], f"{r['auc_mean']:.3f} ± {_fmt(r['auc_pm'])}", r["null_mean"],
-             r["fit_s"], r["sample_s"], r["detect_s"], r["rows_per_s"], r["mean_ks"], r["mean_tvd"], r["dcr_ratio"],
+    rows = [(r["dataset"], r["generator"], r["seeds"], r["auc_mean"], r["auc_sd"], r["auc_t_pm"], r["delong_pm"],
+             r["null_mean"], r["fit_s"], r["sample_s"], r["detect_s"], r["rows_per_s"], r["mean_ks"], r["mean_tvd"], r["dcr_ratio"],
              r["auc_gap"]) for _, r in summary.iterrows()]
     title = f"Benchmark {info.get('config', {}).get('name', bench_dir.name)}"
     body = [f"<h1>{html.escape(title)}</h1>",
@@ -488,11 +513,16 @@ def write_comparison(bench_dir: str | Path) -> Path:
             f"{html.escape(json.dumps(info.get('machine', {})))}</p>",
             "<h2>Detector AUC by generator</h2>", _img(auc_png, "detector AUC by generator and dataset"),
             "<p class=note>Lower is better: 0.5 means the detector cannot tell synthetic from real rows. Error bars are "
-            "the 95 % Student-t interval of the mean over seeds; the dashed line is the real-vs-real null AUC.</p>",
+            "the 95 % Student-t interval of the mean over generator seeds (with one seed, the run's DeLong interval, "
+            "which covers split noise only); the dashed line is the real-vs-real null AUC.</p>",
             "<h2>Speed</h2>", _img(time_png, "fit time and sampling throughput"),
             "<h2>Summary table</h2>",
-            _table(rows, ("dataset", "generator", "seeds", "AUC mean ± 95%", "null AUC", "fit s", "sample s", "detect s",
-                          "rows/s", "mean KS", "mean TVD", "DCR ratio", "TSTR AUC gap")),
+            _table(rows, ("dataset", "generator", "seeds", "AUC mean", "seed SD", "± t95 (seeds)", "± DeLong (split)",
+                          "null AUC", "fit s", "sample s", "detect s", "rows/s", "mean KS", "mean TVD", "DCR ratio",
+                          "TSTR AUC gap")),
+            "<p class=note>Seed SD and ± t95 are the AUC's spread across generator seeds; ± DeLong is the mean half "
+            "width of the runs' DeLong intervals, which cover only the detector's split noise for one synthetic draw "
+            "(typically about half the seed spread). Compare generators by the seed spread.</p>",
             "<h2>Runs</h2>"]
     run_rows = []
     for _, r in results.iterrows():
