@@ -336,8 +336,7 @@ def test_summary_puts_seed_spread_beside_delong():
     rows = pd.DataFrame({"dataset": "d", "generator": "g", "seed": [0, 1, 2], "roc_auc": [0.70, 0.72, 0.74],
                          "roc_auc_lo": [0.695, 0.715, 0.735], "roc_auc_hi": [0.705, 0.725, 0.745],
                          "null_roc_auc": 0.5})
-    for col in RESULT_COLUMNS:
-        rows.setdefault(col, None)
+    rows = rows.reindex(columns=RESULT_COLUMNS)
     s = summarise(rows).iloc[0]
     assert s["auc_mean"] == pytest.approx(0.72) and s["auc_sd"] == pytest.approx(0.02)
     assert s["auc_t_pm"] == pytest.approx(4.302653 * 0.02 / 3 ** 0.5, rel=1e-5)   # t(0.975, 2 df)

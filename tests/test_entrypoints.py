@@ -190,7 +190,7 @@ def test_sample_writes_builtin_xgboost_splits(chain):
     for split in (train, validation, test):
         assert abs(split[:, 0].mean() - 0.5) < 0.01
     assert features["split"]["n_train"] == len(train) and features["split"]["n_validation"] == len(validation)
-    assert DetectorConfig.from_dict(features["detector"]) == DETECTOR
+    assert DetectorConfig.from_dict(features["detector"]) == DETECTOR.replace(nthread=DetectorConfig().nthread)
     assert {c["name"]: c["kind"] for c in features["schema"]["columns"] if c["name"] in TYPES} == {
         name: kind for name, kind in TYPES.items()}
     # inputs are left as they were: nothing written next to model.tar.gz or real.csv
@@ -205,7 +205,8 @@ def test_detector_train_writes_loadable_xgboost_model(chain):
     booster = xgb.Booster()
     booster.load_model(bytearray(model.read_bytes()))
     meta = json.loads((chain["detector"] / "model" / "advsynth-detector.json").read_text())
-    assert DetectorConfig.from_dict(meta["detector"]) == DETECTOR.replace(nthread=DetectorConfig().nthread)
+    assert meta["xgb_params"] == DETECTOR.xgb_params(seed=0, nthread=DetectorConfig().nthread)
+    assert (meta["rounds"], meta["early_stopping_rounds"]) == (DETECTOR.rounds, DETECTOR.early_stopping_rounds)
     # early stopping keeps the best rounds only
     assert 1 <= booster.num_boosted_rounds() == meta["rounds_used"] <= DETECTOR.rounds
 
@@ -324,7 +325,10 @@ def test_detector_settings_round_trip_through_options_and_hyperparameters():
     assert detector_config_from_args(parser.parse_args([])) == DetectorConfig()
     hp = {k: contract.parse_hyperparameter(k, v, DETECTOR_HYPERPARAMETERS[k])
           for k, v in detector_hyperparameters(cfg, seed=4).items()}
-    assert detector_config_from_hyperparameters(hp) == (cfg, 4)
+    # the training job's hyperparameters carry the training settings; the split shares are the sample step's
+    defaults = DetectorConfig()
+    assert detector_config_from_hyperparameters(hp) == (
+        cfg.replace(validation_size=defaults.validation_size, test_size=defaults.test_size), 4)
     with pytest.raises(ConfigError, match="objective"):
         detector_config_from_hyperparameters({**hp, "objective": "reg:squarederror"})
 
@@ -335,7 +339,8 @@ def test_hyperparameters_are_typed(tmp_path):
     path.write_text(json.dumps({"max_components": "12", "pca_variance": "0.9", "criterion": "\"aic\"",
                                 "fit_rows": "None", "sagemaker_region": "\"us-east-1\""}))
     hp = contract.read_hyperparameters(entrypoints.GENERATOR_HYPERPARAMETERS, path)
-    assert hp == {"max_components": 12, "pca_variance": 0.9, "criterion": "aic", "fit_rows": None, "seed": 0}
+    assert hp == {"max_components": 12, "pca_variance": 0.9, "criterion": "aic", "fit_rows": None, "seed": 0,
+                  "types": "{}"}
 
 
 @pytest.mark.parametrize("name,value,word", [("max_components", "abc", "an integer"),

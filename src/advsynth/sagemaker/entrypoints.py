@@ -453,7 +453,9 @@ def detector_train(argv: Optional[List[str]] = None) -> None:
             os.replace(ubj, tmp)
         finally:
             ubj.unlink(missing_ok=True)
-    meta = {"detector": cfg.to_dict(), "seed": seed, "n_train": int(len(y)),
+    # What this job knows of the protocol (the split shares belong to the sample step).
+    meta = {"xgb_params": cfg.xgb_params(seed=seed), "rounds": cfg.rounds,
+            "early_stopping_rounds": cfg.early_stopping_rounds, "seed": seed, "n_train": int(len(y)),
             "rounds_used": int(booster.num_boosted_rounds())}
     write_text_atomic(out / DETECTOR_META_FILE, json.dumps(meta, indent=1) + "\n")
     _metric("train_rows", len(y))
