@@ -35,11 +35,11 @@ class DetectorConfig:
         cannot be set here.
     """
 
-    rounds: int = 200
-    max_depth: int = 6
+    rounds: int = 1000
+    max_depth: int = 8
     eta: float = 0.1
-    early_stopping_rounds: int = 0
-    validation_size: float = 0.2
+    early_stopping_rounds: int = 50
+    validation_size: float = 0.1
     test_size: float = 0.3
     cv: int = 0
     null: bool = True
@@ -75,6 +75,11 @@ class DetectorConfig:
         if unknown:
             raise ConfigError(f"unknown key(s) in {where}: {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
         return cls(**data)
+
+    @classmethod
+    def coerce(cls, value: "DetectorConfig | dict | None", where: str = "detector") -> "DetectorConfig":
+        """A DetectorConfig from a config section (dict), an existing one, or None (the defaults)."""
+        return value if isinstance(value, cls) else cls.from_dict(value, where)
 
     def replace(self, **changes) -> "DetectorConfig":
         return type(self).from_dict({**self.to_dict(), **changes})
