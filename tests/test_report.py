@@ -81,7 +81,8 @@ def test_run_report_renders_every_chart(bench_dir, tmp_path):
     dom = render_dom(page, tmp_path)
     assert headings(dom, 1) == ["Adversarial evaluation: gmm_bic on wine (seed 0)"]
     assert headings(dom, 2) == ["Detector ROC curve", "Column importance", "Real vs synthetic: top giveaway columns",
-                                "Correlation difference", "Privacy and utility", "Run configuration and metrics"]
+                                "Which levels and rows give the fakes away", "Correlation difference",
+                                "Privacy and utility", "Run configuration and metrics"]
     imgs = images(dom)
     assert {"column importance bar chart", "correlation difference heatmap"} <= set(imgs)
     # both curves are drawn, the null from the benchmark's shared real-vs-real detector
@@ -196,3 +197,36 @@ def test_report_on_damaged_files_is_one_cli_line(mixed, tmp_path, capsys, damage
     assert err.startswith("advsynth: error: ") and err.count("\n") == 1 and "Traceback" not in err
     assert path.name in err
     assert not (tmp_path / "run" / "report.html").exists()
+
+
+def test_report_shows_giveaways_and_k_at_edge(mixed, tmp_path):
+    """Giveaway levels/rows and a GMM k at the edge of its sweep reach the page when metrics.json has them."""
+    import json
+
+    csv = tmp_path / "mixed.csv"
+    mixed.to_csv(csv, index=False)
+    # max_components 2: the AIC sweep on this table picks the largest k it may
+    cfg = RunConfig(data=DataConfig(path=str(csv)), name="mixed", generator="gmm", extras=False,
+                    generators={"gmm": {"min_components": 1, "max_components": 2, "n_candidates": 2}},
+                    detector={"rounds": 20, "nthread": 1})
+    metrics = run(cfg, tmp_path / "run")
+    page = write_report(tmp_path / "run").read_text()
+    giveaways = metrics["detector"]["giveaways"]
+    assert giveaways["rows"] and giveaways["levels"]
+    assert "Which levels and rows give the fakes away" in page
+    for column in giveaways["levels"]:
+        assert f"{column}: " in page
+    top = giveaways["rows"][0]
+    assert f"<td>{top['score']:.3f}</td>" in page
+    edge = metrics["generator_fit"]["k_at_edge"]
+    if edge:
+        assert "k at the edge" in page and f"k = {metrics['generator_fit']['n_components']}" in page
+    else:
+        assert "k at the edge" not in page
+    # the flag alone decides: rewrite it both ways
+    path = tmp_path / "run" / "metrics.json"
+    for flag in ("max", None):
+        data = json.loads(path.read_text())
+        data["generator_fit"]["k_at_edge"] = flag
+        path.write_text(json.dumps(data))
+        assert ("k at the edge" in write_report(tmp_path / "run").read_text()) == (flag is not None)

@@ -302,6 +302,47 @@ def _verdict(det: dict) -> str:
             + (f", real-vs-real null {null:.3f}" if null is not None else "") + f": {words}.")
 
 
+GIVEAWAY_ROWS_SHOWN = 10
+
+
+def _giveaway_tables(giveaways: dict) -> list[str]:
+    """Per giveaway column, the levels or value ranges most over- or under-represented, and the
+    held-out synthetic rows the detector is surest are fake (never real rows)."""
+    body = []
+    for column, entries in (giveaways.get("levels") or {}).items():
+        if not entries:
+            continue
+        label = "range" if "range" in entries[0] else "level"
+        rows = [(e.get(label), e.get("real_share"), e.get("synthetic_share"), e.get("difference")) for e in entries]
+        body.append(_table(rows, (f"{column}: {label}", "real share", "synthetic share", "synthetic − real")))
+    if body:
+        body.append("<p class=note>Where the synthetic shares differ most from the real ones, for the detector's top "
+                    "columns: a positive difference is over-produced by the generator, a negative one missed.</p>")
+    fakes = (giveaways.get("rows") or [])[:GIVEAWAY_ROWS_SHOWN]
+    if fakes:
+        columns = list(fakes[0].get("row", {}))
+        body.append(_table([(f"{r['score']:.3f}", *[r["row"].get(c) for c in columns]) for r in fakes],
+                           ("detector score", *columns)))
+        body.append(f"<p class=note>The {len(fakes)} held-out synthetic rows the detector is surest are fake "
+                    "(score = its probability that the row is synthetic).</p>")
+    return body
+
+
+def _k_at_edge_note(metrics: dict) -> str | None:
+    """A warning when the GMM's chosen number of components is the smallest or largest one swept."""
+    fit = metrics.get("generator_fit") or {}
+    edge = fit.get("k_at_edge")
+    if not edge:
+        return None
+    ks = sorted(int(k) for k in (fit.get("criterion_by_k") or {}))
+    swept = f" (swept {ks[0]}–{ks[-1]})" if ks else ""
+    bound = "max_components" if edge == "max" else "min_components"
+    return (f"<p class=note><b>k at the edge:</b> the GMM chose k = {fit.get('n_components')}, the "
+            f"{'largest' if edge == 'max' else 'smallest'} number of components swept{html.escape(swept)}; the "
+            f"{html.escape(str(fit.get('criterion', 'criterion')).upper())} might keep improving beyond it. "
+            f"Widen {bound} and compare.</p>")
+
+
 def _privacy_utility_tables(metrics: dict) -> list[str]:
     body = []
     priv = metrics.get("privacy")
@@ -371,6 +412,9 @@ def write_report(run_dir: str | Path, real: pd.DataFrame | None = None) -> Path:
             f"<p class=note>{metrics['n_synthetic']:,} synthetic rows vs {metrics['n_real']:,} real; "
             f"detector trained on {det['n_train']:,} rows and scored on {det['n_test']:,} held-out rows. "
             "AUC 0.5 means the detector does no better than chance; 1.0 means every fake is caught.</p>"]
+    edge_note = _k_at_edge_note(metrics)
+    if edge_note:
+        body.append(edge_note)
 
     # ROC
     body.append("<h2>Detector ROC curve</h2>")
@@ -409,6 +453,11 @@ def write_report(run_dir: str | Path, real: pd.DataFrame | None = None) -> Path:
         body.append("<div class=grid>" + "".join(imgs) + "</div>")
     else:
         body.append("<p class=note>Unavailable: the run's real table is unknown.</p>")
+
+    # giveaways (metrics.json carries them from runs of this detector protocol on)
+    if det.get("giveaways"):
+        body.append("<h2>Which levels and rows give the fakes away</h2>")
+        body += _giveaway_tables(det["giveaways"])
 
     # correlations, privacy, utility
     numeric = [c.name for c in schema.columns if c.is_numeric and not c.id_like]
