@@ -501,6 +501,8 @@ def get_pipeline(
 
     # 3. TrainDetector: built-in XGBoost contract (CSV, label first, no header); early
     # stopping watches the validation channel (the last one), never the test rows.
+    # The built-in algorithm requires early_stopping_rounds >= 1 (its hyperparameter
+    # validation rejects 0); advsynth's own detector image also accepts 0 (no early stopping).
     detector_hyperparameters = {
         "objective": "binary:logistic",
         "eval_metric": "auc",
