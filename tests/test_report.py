@@ -69,7 +69,7 @@ def bench_dir(tmp_path_factory) -> Path:
     cfg = BenchConfig(name="report-test", seeds=[0, 1], datasets=[DatasetSpec("wine", "sklearn", "wine")],
                       generators=[GeneratorSpec("baseline", "baseline"),
                                   GeneratorSpec("gmm_bic", "gmm", {"criterion": "bic", "max_components": 4})],
-                      detector={"rounds": 20, "params": {"nthread": 1}}, extras=True)
+                      detector={"rounds": 20, "nthread": 1}, extras=True)
     run_benchmark(cfg, out, progress=None)
     return out
 
@@ -119,7 +119,7 @@ def test_run_folder_reports_everything_and_says_what_is_missing(mixed, tmp_path)
     csv = tmp_path / "mixed.csv"
     mixed.to_csv(csv, index=False)
     cfg = RunConfig(data=DataConfig(path=str(csv)), name="mixed", generator="baseline",
-                    detector={"rounds": 10, "params": {"nthread": 1}})
+                    detector={"rounds": 10, "nthread": 1})
     run(cfg, tmp_path / "run")
     full = write_report(tmp_path / "run").read_text()
     assert "Unavailable" not in full and "null: real vs real (AUC" in full
@@ -148,7 +148,7 @@ def test_recomputed_extras_use_the_runs_own_holdout(mixed, tmp_path, monkeypatch
     csv = tmp_path / "mixed.csv"
     mixed.to_csv(csv, index=False)
     cfg = RunConfig(data=DataConfig(path=str(csv)), name="mixed", generator="baseline", seed=3, holdout=0.2,
-                    target="group", detector={"rounds": 10, "params": {"nthread": 1}})
+                    target="group", detector={"rounds": 10, "nthread": 1})
     metrics = run(cfg, tmp_path / "run")
     run_dir = tmp_path / "run"
     stripped = {k: v for k, v in metrics.items() if k not in ("fidelity", "privacy", "utility")}
@@ -181,7 +181,7 @@ def test_report_on_damaged_files_is_one_cli_line(mixed, tmp_path, capsys, damage
     csv = tmp_path / "mixed.csv"
     mixed.to_csv(csv, index=False)
     cfg = RunConfig(data=DataConfig(path=str(csv)), name="mixed", generator="baseline", extras=False,
-                    detector={"rounds": 10, "params": {"nthread": 1}})
+                    detector={"rounds": 10, "nthread": 1})
     run(cfg, tmp_path / "run")
     if damage == "metrics":
         path = tmp_path / "run" / "metrics.json"
