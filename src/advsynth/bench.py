@@ -423,8 +423,11 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
       width of the 95 % Student-t interval of the mean; None with one seed). This is the
       variation a user sees when re-running the generator.
     * ``delong_pm``: the mean half width of the runs' own DeLong intervals. It covers only the
-      detector's split noise for one synthetic draw; on Adult the seed SD is about twice it,
-      so a DeLong interval alone overstates how well a generator's AUC is pinned down.
+      detector's split noise for one synthetic draw, not the generator's seed-to-seed
+      variation, so neither figure stands in for the other. (Measured on Adult, GMM-AIC, seeds
+      0-2, benchmarks/bench_adult.py: seed SD 0.0022 with the current detector, DeLong half
+      width 0.0070; with the old 200-round detector the seed SD was about 0.008, twice the
+      DeLong standard error.)
     """
     out = []
     for (ds, gen), g in results.groupby(["dataset", "generator"], sort=False):
@@ -458,7 +461,7 @@ def summary_markdown(results: pd.DataFrame, bench_cfg: BenchConfig | None = None
         "Two kinds of uncertainty, side by side: **seed SD** and **± t95** are the spread of the AUC across "
         "generator seeds (SD, and the half width of the 95 % Student-t interval of the mean; – with one seed); "
         "**± DeLong** is the mean half width of the runs' DeLong 95 % intervals, which cover only the detector's "
-        "split noise for one synthetic draw (on Adult the seed SD is about twice the DeLong standard error). "
+        "split noise for one synthetic draw, not the generator's seed-to-seed variation. "
         "Null = real-vs-real AUC. Times are means per run in seconds; rows/s is sampling throughput.",
         "",
         "| dataset | generator | seeds | AUC mean | seed SD | ± t95 (seeds) | ± DeLong (split) | null AUC | fit s "

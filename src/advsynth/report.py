@@ -568,7 +568,7 @@ def write_comparison(bench_dir: str | Path) -> Path:
                           "TSTR AUC gap")),
             "<p class=note>Seed SD and ± t95 are the AUC's spread across generator seeds; ± DeLong is the mean half "
             "width of the runs' DeLong intervals, which cover only the detector's split noise for one synthetic draw "
-            "(typically about half the seed spread). Compare generators by the seed spread.</p>",
+            "and not the generator's seed-to-seed variation: compare generators by both.</p>",
             "<h2>Runs</h2>"]
     run_rows = []
     for _, r in results.iterrows():
