@@ -14,10 +14,11 @@ import yaml
 
 from .errors import ConfigError
 from .io import is_s3
+from .protocol import DetectorConfig
 
 _TOP_KEYS = {"name", "seed", "data", "target", "generator", "generators", "detector", "rows", "holdout", "extras"}
 _DATA_KEYS = {"path", "header", "columns", "na_values", "skipinitialspace", "sep", "types"}
-_DETECTOR_KEYS = {"test_size", "rounds", "params", "null"}
+_DETECTOR_KEYS = set(DetectorConfig.__dataclass_fields__)  # the one detector protocol's settings
 
 
 @dataclass
