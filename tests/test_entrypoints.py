@@ -295,6 +295,19 @@ def test_sample_on_a_given_synthetic_table_builds_the_same_splits(chain, tmp_pat
     for split in ("train", "validation", "test"):
         assert (proc / "detector" / split / f"{split}.csv").read_bytes() == \
             (source / "detector" / split / f"{split}.csv").read_bytes(), split
+    features = json.loads((proc / "detector" / "features" / "features.json").read_text())
+    assert features["input"] == {"reordered": False, "unseen_levels": {}, "wrong_types": {}}
+    # ... and advsynth evaluate on the same table reaches the pipeline's AUC
+    from advsynth.evaluation import evaluate_synthetic
+
+    real = pd.read_csv(chain["real_csv"])
+    synthetic = pd.read_csv(proc / "given" / "synthetic.csv")
+    metrics, *_ = evaluate_synthetic(load_real(RunConfig(data=DataConfig(path=str(chain["real_csv"])))), synthetic,
+                                     detector=DETECTOR, types=TYPES, seed=0, extras=False)
+    evaluation = json.loads((chain["evaluate"] / "processing" / "evaluation" / "evaluation.json").read_text())
+    assert metrics["detector"]["roc_auc"] == pytest.approx(evaluation["detector"]["roc_auc"], abs=1e-9)
+    assert metrics["detector"]["null_roc_auc"] == pytest.approx(evaluation["detector"]["null_roc_auc"], abs=1e-9)
+    assert len(real) == metrics["n_real"]
 
 
 def test_sample_refuses_a_given_table_with_other_columns(chain, tmp_path):
@@ -483,3 +496,22 @@ def test_unexpected_error_keeps_traceback_and_exits_1(tmp_path, monkeypatch, cap
     err = capsys.readouterr().err
     assert "Traceback" in err
     assert (tmp_path / "output" / "failure").read_text().strip() == "internal error: RuntimeError: disk on fire"
+
+
+def test_given_table_with_unseen_levels_and_wrong_types_is_judged_not_refused(chain, tmp_path, monkeypatch):
+    """As in advsynth evaluate: a level no real row has and text in a numeric column are counted
+    per column and reach the detector (as __other__ / missing), not a crash."""
+    proc = tmp_path / "processing"
+    (proc / "given").mkdir(parents=True)
+    (proc / "real").mkdir()
+    synthetic = pd.read_csv(chain["sample"] / "processing" / "synthetic" / "synthetic.csv")
+    synthetic.loc[:9, "workclass"] = "Martian"
+    synthetic["age"] = synthetic["age"].astype(object)
+    synthetic.loc[:2, "age"] = "old"
+    synthetic.to_csv(proc / "given" / "s.csv", index=False)
+    (proc / "real" / "real.csv").write_bytes(chain["real_csv"].read_bytes())
+    _use_root(monkeypatch, tmp_path)
+    assert sm_main(["sample", "--seed", "0", "--types", json.dumps(TYPES), *detector_arguments(DETECTOR)]) == 0
+    checks = json.loads((proc / "detector" / "features" / "features.json").read_text())["input"]
+    assert checks["unseen_levels"]["workclass"]["count"] == 10 and checks["unseen_levels"]["workclass"]["examples"] == ["Martian"]
+    assert checks["wrong_types"]["age"]["count"] == 3

@@ -344,18 +344,16 @@ def generator_train(argv: Optional[List[str]] = None) -> None:
 
 
 # ---------------------------------------------------------------- sample
-def _given_synthetic(folder: Path, real: pd.DataFrame, schema) -> pd.DataFrame:
-    """The synthetic table given to an evaluate-only run, read and checked against the real one."""
-    synthetic = _read_real(folder, "synthetic table input")
-    missing = [c for c in real.columns if c not in synthetic.columns]
-    extra = [c for c in synthetic.columns if c not in real.columns]
-    if missing or extra:
-        raise InputError("the synthetic table's columns differ from the real table's: "
-                         + "; ".join(f"{what} {', '.join(map(str, cols))}" for what, cols
-                                     in (("missing", missing), ("extra", extra)) if cols))
-    synthetic = synthetic[list(real.columns)]
-    schema.validate_frame(synthetic, "synthetic table")
-    return synthetic
+def _given_synthetic(folder: Path, real: pd.DataFrame, schema) -> Tuple[pd.DataFrame, dict]:
+    """The synthetic table given to an evaluate-only run, checked as ``advsynth evaluate`` checks
+    it: columns aligned to the real table's (missing/extra/renamed ones refused in one line),
+    unseen levels and wrong-typed values counted per column (they reach the detector as
+    ``__other__`` / missing, giveaways like any other). Returns the table and those checks."""
+    from ..evaluation import align_columns, input_checks, read_any
+
+    synthetic = read_any(contract.single_data_file(folder, "synthetic table input"))
+    synthetic, reordered = align_columns(real, synthetic)
+    return synthetic, {"reordered": reordered, **input_checks(schema, synthetic)}
 
 
 def sample(argv: Optional[List[str]] = None) -> None:
@@ -375,9 +373,10 @@ def sample(argv: Optional[List[str]] = None) -> None:
 
     proc = contract.processing_path
     real = _read_real(proc("real"), "real table input")
+    checks = None
     if proc("given").exists():   # evaluate-only: the synthetic table is an input
         schema = infer_schema(real, parse_types(args.types, "--types"))
-        synthetic = _given_synthetic(proc("given"), real, schema)
+        synthetic, checks = _given_synthetic(proc("given"), real, schema)
     else:
         model = extract_model(proc("model"), [GENERATOR_FILE, SCHEMA_FILE], "generator model")
         try:
@@ -414,6 +413,8 @@ def sample(argv: Optional[List[str]] = None) -> None:
     payload["detector"] = detector.to_dict()
     payload["split"] = {"seed": args.seed, "n_train": int(len(split.train)), "n_validation": int(len(split.validation)),
                         "n_test": int(len(split.test))}
+    if checks is not None:
+        payload["input"] = checks
     write_text_atomic(proc("detector", "features", FEATURES_FILE), json.dumps(payload, indent=1) + "\n")
 
     _metric("synthetic_rows", len(synthetic))
@@ -546,6 +547,8 @@ def evaluate(argv: Optional[List[str]] = None) -> None:
         schema.validate_frame(real, "real table")
         result.with_null(*null_on_real(real, detector, schema=schema, seed=seed))
     evaluation = {"detector": result.to_dict()}
+    if "input" in payload:  # evaluate-only: what the given table's checks found, as advsynth evaluate reports it
+        evaluation["input"] = payload["input"]
     write_text_atomic(proc("evaluation", EVALUATION_FILE), json.dumps(evaluation, indent=2, sort_keys=True) + "\n")
     _metric("roc_auc", f"{result.roc_auc:.6f}")
     _metric("roc_auc_ci", f"{result.roc_auc_ci[0]:.6f} {result.roc_auc_ci[1]:.6f}")
