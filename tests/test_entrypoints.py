@@ -132,6 +132,7 @@ def chain(tmp_path_factory, adult_sample):
         ev = base / "evaluate"
         _tar_dir(det / "model", ev / "processing" / "model" / "model.tar.gz")
         for name, src in (("test", smp / "processing" / "detector" / "test" / "test.csv"),
+                          ("synthetic", smp / "processing" / "synthetic" / "synthetic.csv"),
                           ("features", smp / "processing" / "detector" / "features" / "features.json"),
                           ("real", real_csv)):
             (ev / "processing" / name).mkdir(parents=True)
@@ -275,6 +276,16 @@ def test_entrypoints_and_advsynth_run_agree(chain):
     for key in ("n_train", "n_validation", "n_test", "best_rounds", "rounds"):
         assert ours[key] == theirs[key], key
     assert ours["column_importance"] == pytest.approx(theirs["column_importance"], abs=1e-9)
+    # the same giveaways: surest-fake rows (by score) and the levels of the top columns
+    assert [r["score"] for r in ours["giveaways"]["rows"]] == pytest.approx(
+        [r["score"] for r in theirs["giveaways"]["rows"]], abs=1e-9)
+    assert ours["giveaways"]["levels"].keys() == theirs["giveaways"]["levels"].keys()
+    for column, entries in theirs["giveaways"]["levels"].items():
+        assert len(ours["giveaways"]["levels"][column]) == len(entries)
+        for mine, run_entry in zip(ours["giveaways"]["levels"][column], entries):
+            assert mine.get("level", mine.get("range")) == run_entry.get("level", run_entry.get("range"))
+            for key in ("real_share", "synthetic_share", "difference"):
+                assert mine[key] == pytest.approx(run_entry[key], abs=1e-12), (column, key)
     # the synthetic table the sample step drew is the run's
     synthetic = pd.read_csv(chain["sample"] / "processing" / "synthetic" / "synthetic.csv")
     assert len(synthetic) == metrics["n_synthetic"]

@@ -88,6 +88,7 @@ def test_pipeline_passes_gate_and_evaluation_is_sane(passing):
     assert math.isclose(sum(det["column_importance"].values()), 1.0, abs_tol=1e-6)
     assert 0.0 <= det["p_value"] <= 1.0
     assert det["rounds"] == FAST["DetectorRounds"]
+    assert det["giveaways"]["rows"] and all(0 <= r["score"] <= 1 for r in det["giveaways"]["rows"])
     # three disjoint splits of the balanced rows: train, validation (early stopping), test (scored)
     assert det["n_train"] + det["n_validation"] + det["n_test"] == 2 * SAMPLE_ROWS
     assert abs(det["n_test"] / (2 * SAMPLE_ROWS) - det["test_size"]) < 0.01

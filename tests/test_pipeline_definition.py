@@ -319,6 +319,7 @@ def test_container_contract(steps):
     assert {i["InputName"]: i["S3Input"]["LocalPath"] for i in evaluate["ProcessingInputs"]} == {
         "model": "/opt/ml/processing/model",
         "test": "/opt/ml/processing/test",
+        "synthetic": "/opt/ml/processing/synthetic",     # for the giveaway rows and levels
         "features": "/opt/ml/processing/features",
         "real": "/opt/ml/processing/real",
     }
@@ -443,7 +444,9 @@ def test_evaluate_only_variant_skips_generation(evaluate_only):
     assert channels == {name: {"Get": f"Steps.PrepareDetectorData.ProcessingOutputConfig.Outputs['{name}'].S3Output.S3Uri"}
                         for name in ("train", "validation")}
     evaluate_inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in steps["EvaluateDetector"]["Arguments"]["ProcessingInputs"]}
-    assert evaluate_inputs["test"] == {"Get": "Steps.PrepareDetectorData.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"}
+    for name in ("test", "synthetic", "features"):
+        assert evaluate_inputs[name] == {
+            "Get": f"Steps.PrepareDetectorData.ProcessingOutputConfig.Outputs['{name}'].S3Output.S3Uri"}
     assert steps["AucGate"]["Arguments"]["Conditions"][0]["RightValue"] == {"Get": "Parameters.AucThreshold"}
 
 

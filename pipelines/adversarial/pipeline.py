@@ -17,8 +17,9 @@ project-template convention (``get_pipeline(...) -> Pipeline``):
    ``early_stopping_rounds`` on the validation channel.
 4. ``EvaluateDetector`` (processing job, generator image
    ``python -m advsynth.sagemaker evaluate``): ROC AUC with CI on the test split,
-   precision, recall, p-value, the real-vs-real null, per-column importance, in
-   ``evaluation.json``.
+   precision, recall, p-value, the real-vs-real null, per-column importance and the
+   giveaways (surest-fake rows, over/under-represented levels), in ``evaluation.json``
+   with the keys of ``metrics.json``'s ``detector`` section.
 5. ``AucGate`` (condition): fails the execution when the detector separates real
    from synthetic too well (ROC AUC above ``AucThreshold``).
 
@@ -544,6 +545,7 @@ def get_pipeline(
                 s3_input("model", step_detector.properties.ModelArtifacts.S3ModelArtifacts,
                          "model"),
                 s3_input("test", sample_outputs["test"].S3Output.S3Uri, "test"),
+                s3_input("synthetic", sample_outputs["synthetic"].S3Output.S3Uri, "synthetic"),
                 s3_input("features", sample_outputs["features"].S3Output.S3Uri, "features"),
                 s3_input("real", input_data_uri, "real"),
             ],

@@ -506,6 +506,24 @@ def _load_booster(path: Path):
 
 
 # ---------------------------------------------------------------- evaluate
+def _giveaways(result, real: pd.DataFrame, synthetic: pd.DataFrame, schema, detector, seed: int,
+               y_te: np.ndarray, scores: np.ndarray) -> dict:
+    """``detect``'s giveaways (surest-fake held-out synthetic rows, over/under-represented levels of
+    the top columns), rebuilt from the sample step's synthetic table: the same balance and split
+    give the test rows' positions, checked against the test split's labels."""
+    from ..detection import GIVEAWAY_COLUMNS, balance, giveaway_levels, giveaway_rows, split_rows
+
+    real_b, synth_b = balance(real, synthetic, seed)
+    y = np.concatenate([np.zeros(len(real_b)), np.ones(len(synth_b))])
+    split = split_rows(y, detector, seed)
+    if len(split.test) != len(y_te) or not np.array_equal(y[split.test], y_te):
+        raise InputError("the synthetic table input does not match the test split (was it written by this run's sample step?)")
+    synth_test = split.test >= len(real_b)
+    top = [c for c, v in result.top_columns(GIVEAWAY_COLUMNS) if v > 0]
+    return {"rows": giveaway_rows(synth_b, split.test[synth_test] - len(real_b), scores[synth_test]),
+            "levels": giveaway_levels(schema, real_b, synth_b, top)}
+
+
 def evaluate(argv: Optional[List[str]] = None) -> None:
     from ..detection import DetectorFeatures, Split, null_on_real, predict, result_from_scores
     from ..protocol import DetectorConfig
@@ -541,10 +559,18 @@ def evaluate(argv: Optional[List[str]] = None) -> None:
     # Row counts of the splits this step does not read (the result reports them).
     rows = Split(train=np.arange(int(split.get("n_train") or 0)),
                  validation=np.arange(int(split.get("n_validation") or 0)), test=np.arange(len(y_te)))
-    result = result_from_scores(booster, features, rows, y_te, predict(booster, X_te), detector, seed)
-    if not args.no_null and detector.null:
+    scores = predict(booster, X_te)
+    result = result_from_scores(booster, features, rows, y_te, scores, detector, seed)
+    real = None
+    if proc("real").exists():
         real = _read_real(proc("real"), "real table input")
         schema.validate_frame(real, "real table")
+    if proc("synthetic").exists() and real is not None:
+        synthetic = _read_real(proc("synthetic"), "synthetic table input")
+        result.giveaways = _giveaways(result, real, synthetic, schema, detector, seed, y_te, scores)
+    if not args.no_null and detector.null:
+        if real is None:
+            raise InputError("the null needs the real table input (processing/real)")
         result.with_null(*null_on_real(real, detector, schema=schema, seed=seed))
     evaluation = {"detector": result.to_dict()}
     if "input" in payload:  # evaluate-only: what the given table's checks found, as advsynth evaluate reports it
