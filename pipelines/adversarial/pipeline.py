@@ -504,9 +504,10 @@ def get_pipeline(
     # stopping watches the validation channel (the last one), never the test rows.
     # The built-in algorithm requires early_stopping_rounds >= 1 (its hyperparameter
     # validation rejects 0); advsynth's own detector image also accepts 0 (no early stopping).
+    fixed = DetectorConfig().xgb_params()
     detector_hyperparameters = {
-        "objective": "binary:logistic",
-        "eval_metric": "auc",
+        "objective": fixed["objective"],
+        "eval_metric": fixed["eval_metric"],
         "num_round": p["DetectorRounds"].to_string(),
         "max_depth": p["DetectorMaxDepth"].to_string(),
         "eta": p["DetectorEta"].to_string(),

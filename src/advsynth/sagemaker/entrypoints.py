@@ -277,13 +277,20 @@ def detector_arguments(cfg) -> List[str]:
 _HP_FIELDS = {"num_round": "rounds", "max_depth": "max_depth", "eta": "eta",
               "early_stopping_rounds": "early_stopping_rounds", "nthread": "nthread"}
 # Fixed by the protocol (DetectorConfig.xgb_params): accepted for the built-in contract, never overridden.
-_PROTOCOL_FIXED = {"objective": "binary:logistic", "eval_metric": "auc"}
+PROTOCOL_FIXED = {"objective", "eval_metric"}
+
+
+def _protocol_fixed() -> Dict[str, str]:
+    from ..protocol import DetectorConfig
+
+    params = DetectorConfig().xgb_params()
+    return {name: str(params[name]) for name in sorted(PROTOCOL_FIXED)}
 
 
 def detector_hyperparameters(cfg, seed: int) -> Dict[str, str]:
     """The built-in XGBoost hyperparameters (all strings) of ``cfg``; the inverse of
     ``detector_config_from_hyperparameters``. The pipeline definition uses the same names."""
-    hp = {**_PROTOCOL_FIXED, "seed": str(seed)}
+    hp = {**_protocol_fixed(), "seed": str(seed)}
     for name, field_name in _HP_FIELDS.items():
         if field_name != "nthread":
             hp[name] = str(getattr(cfg, field_name))
@@ -297,7 +304,7 @@ def detector_config_from_hyperparameters(hp: Dict[str, object]):
 
     hp = dict(hp)
     seed = hp.pop("seed")
-    for name, fixed in _PROTOCOL_FIXED.items():
+    for name, fixed in _protocol_fixed().items():
         given = hp.pop(name, fixed)
         if given != fixed:
             raise ConfigError(f"hyperparameter '{name}' must be {fixed!r} (the detector protocol), got {given!r}")
