@@ -148,6 +148,7 @@ def _detector_parameter_defaults():
         "DetectorRounds": ("Integer", d.rounds),
         "DetectorMaxDepth": ("Integer", d.max_depth),
         "DetectorEta": ("Float", d.eta),
+        "DetectorColsampleBytree": ("Float", d.colsample_bytree),
         "DetectorEarlyStoppingRounds": ("Integer", d.early_stopping_rounds),
         "DetectorValidationSize": ("Float", d.validation_size),
         "DetectorTestSize": ("Float", d.test_size),
@@ -164,7 +165,7 @@ def test_parameters_exist_with_defaults(definition):
         "InputDataUri": ("String", f"s3://{BUCKET}/advsynth/input/real.csv"),
         "ColumnTypes": ("String", "{}"),
         "SampleRows": ("Integer", 0),
-        "Holdout": ("Float", RunConfig(data=None).holdout),
+        "Holdout": ("Float", RunConfig.__dataclass_fields__["holdout"].default),
         "PcaVariance": ("Float", gmm.pca_variance),
         "MinComponents": ("Integer", gmm.min_components),
         "MaxComponents": ("Integer", gmm.max_components),
@@ -309,7 +310,7 @@ def test_container_contract(steps):
 
     assert hp == {"objective": "binary:logistic", "eval_metric": "auc", "num_round": joined("DetectorRounds"),
                   "max_depth": joined("DetectorMaxDepth"), "eta": joined("DetectorEta"),
-                  "early_stopping_rounds": joined("DetectorEarlyStoppingRounds"), "seed": seed,
+                  "colsample_bytree": joined("DetectorColsampleBytree"), "early_stopping_rounds": joined("DetectorEarlyStoppingRounds"), "seed": seed,
                   **{k: str(v) for k, v in DetectorConfig().params.items()}}
 
     evaluate = steps["EvaluateDetector"]["Arguments"]
@@ -339,7 +340,8 @@ def _joined(name):
 # The sample/prepare steps' detector options: every DetectorConfig field, each a parameter.
 DETECTOR_ARGUMENTS = [
     "--rounds", _joined("DetectorRounds"), "--max-depth", _joined("DetectorMaxDepth"),
-    "--eta", _joined("DetectorEta"), "--early-stopping-rounds", _joined("DetectorEarlyStoppingRounds"),
+    "--eta", _joined("DetectorEta"), "--colsample-bytree", _joined("DetectorColsampleBytree"),
+    "--early-stopping-rounds", _joined("DetectorEarlyStoppingRounds"),
     "--validation-size", _joined("DetectorValidationSize"), "--test-size", _joined("DetectorTestSize"),
     "--detector-params", json.dumps(__import__("advsynth.protocol").protocol.DetectorConfig().params, sort_keys=True),
 ]

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 from .errors import ConfigError
 
 # XGBoost parameters the protocol sets itself; ``params`` may add others but not these.
-_OWNED_PARAMS = {"max_depth", "eta", "learning_rate", "seed", "random_state", "num_boost_round", "n_estimators"}
+_OWNED_PARAMS = {"max_depth", "eta", "colsample_bytree", "learning_rate", "seed", "random_state", "num_boost_round", "n_estimators"}
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,8 @@ class DetectorConfig:
     null : also run the real-vs-real null.
     nthread : XGBoost threads.
     params : further XGBoost parameters (e.g. ``min_child_weight``); the owned ones above
-        cannot be set here. A config's ``params`` add to the default ``{"colsample_bytree": 0.5}``
-        (set ``colsample_bytree: 1.0`` to give every tree all columns).
+        cannot be set here.
+    colsample_bytree : share of the feature columns each tree draws (1.0: all columns).
 
     Why these defaults (``benchmarks/detector_panel.py``, figures in its docstring): depth 8,
     each tree drawing half the feature columns (``colsample_bytree`` 0.5), eta 0.1 and early
@@ -57,7 +57,8 @@ class DetectorConfig:
     cv: int = 0
     null: bool = True
     nthread: int = 1
-    params: dict = field(default_factory=lambda: {"colsample_bytree": 0.5})
+    colsample_bytree: float = 0.5
+    params: dict = field(default_factory=dict)
 
     def __post_init__(self):
         _check_int("rounds", self.rounds, 1)
@@ -67,6 +68,9 @@ class DetectorConfig:
         _check_int("nthread", self.nthread, 1)
         if self.cv == 1:
             raise ConfigError("detector.cv must be 0 (held-out) or at least 2 folds, got 1")
+        if isinstance(self.colsample_bytree, bool) or not isinstance(self.colsample_bytree, (int, float)) \
+                or not 0 < self.colsample_bytree <= 1:
+            raise ConfigError(f"detector.colsample_bytree must be a number in (0, 1], got {self.colsample_bytree!r}")
         for name in ("eta", "validation_size", "test_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
@@ -87,8 +91,6 @@ class DetectorConfig:
         unknown = sorted(set(data) - allowed)
         if unknown:
             raise ConfigError(f"unknown key(s) in {where}: {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
-        if isinstance(data.get("params"), dict):  # a config's params add to the default ones
-            data["params"] = {**cls().params, **data["params"]}
         return cls(**data)
 
     @classmethod
@@ -110,6 +112,7 @@ class DetectorConfig:
             "tree_method": "hist",
             "max_depth": int(self.max_depth),
             "eta": float(self.eta),
+            "colsample_bytree": float(self.colsample_bytree),
             "nthread": int(nthread or self.nthread),
             **self.params,
             "seed": int(seed),

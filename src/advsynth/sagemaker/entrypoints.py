@@ -238,7 +238,7 @@ def parse_types(text: Optional[str], where: str = "types") -> Dict[str, str]:
 
 
 # DetectorConfig fields the processing commands take as options (--rounds, --max-depth, ...).
-DETECTOR_OPTION_FIELDS = ("rounds", "max_depth", "eta", "early_stopping_rounds", "validation_size", "test_size")
+DETECTOR_OPTION_FIELDS = ("rounds", "max_depth", "eta", "colsample_bytree", "early_stopping_rounds", "validation_size", "test_size")
 
 
 def add_detector_options(parser: argparse.ArgumentParser) -> None:
@@ -274,7 +274,7 @@ def detector_arguments(cfg) -> List[str]:
 
 
 # Built-in XGBoost hyperparameter -> DetectorConfig field.
-_HP_FIELDS = {"num_round": "rounds", "max_depth": "max_depth", "eta": "eta",
+_HP_FIELDS = {"num_round": "rounds", "max_depth": "max_depth", "eta": "eta", "colsample_bytree": "colsample_bytree",
               "early_stopping_rounds": "early_stopping_rounds", "nthread": "nthread"}
 # Fixed by the protocol (DetectorConfig.xgb_params): accepted for the built-in contract, never overridden.
 PROTOCOL_FIXED = {"objective", "eval_metric"}
