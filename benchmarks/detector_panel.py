@@ -142,7 +142,7 @@ def panel(real, synthetic, schema, seed: int, quick: bool) -> list[tuple[str, fl
             else [(d, c) for d in (6, 8, 10) for c in (1.0, 0.5, 0.3)])
     for depth, colsample in grid:
         cfg = config.replace(max_depth=depth, eta=0.1, rounds=3000, early_stopping_rounds=100,
-                             params={"colsample_bytree": colsample})
+                             colsample_bytree=colsample)
         b = train_detector(X[tr], y[tr], cfg, seed=seed, X_val=X[va], y_val=y[va], nthread=NTHREAD)
         val = _auc(y[va], predict(b, X[va]))
         if best is None or val > best[0]:

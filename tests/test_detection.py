@@ -186,7 +186,7 @@ def test_config_refuses_bad_values():
 def test_config_params_add_to_the_default_params():
     cfg = DetectorConfig.from_dict({"params": {"min_child_weight": 5}})
     assert cfg.params == {**DetectorConfig().params, "min_child_weight": 5}
-    assert DetectorConfig.from_dict({"params": {"colsample_bytree": 1.0}}).xgb_params()["colsample_bytree"] == 1.0
+    assert DetectorConfig.from_dict({"colsample_bytree": 1.0}).xgb_params()["colsample_bytree"] == 1.0
 
 
 def test_infinite_values_reach_the_detector_as_extremes():

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 from .errors import ConfigError
 
 # XGBoost parameters the protocol sets itself; ``params`` may add others but not these.
-_OWNED_PARAMS = {"max_depth", "eta", "learning_rate", "seed", "random_state", "num_boost_round", "n_estimators"}
+_OWNED_PARAMS = {"max_depth", "eta", "colsample_bytree", "learning_rate", "seed", "random_state", "num_boost_round", "n_estimators"}
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,8 @@ class DetectorConfig:
         what a 250,000-row one does. The interval is computed on the rows actually used, and
         metrics.json records them (``rows_per_class``, ``rows_available``).
     params : further XGBoost parameters (e.g. ``min_child_weight``); the owned ones above
-        cannot be set here. A config's ``params`` add to the default ``{"colsample_bytree": 0.5}``
-        (set ``colsample_bytree: 1.0`` to give every tree all columns).
+        cannot be set here.
+    colsample_bytree : share of the feature columns each tree draws (1.0: all columns).
 
     Why these defaults (``benchmarks/detector_panel.py``, figures in its docstring): depth 8,
     each tree drawing half the feature columns (``colsample_bytree`` 0.5), eta 0.1 and early
@@ -64,7 +64,8 @@ class DetectorConfig:
     null: bool = True
     nthread: int = 1
     max_rows_per_class: int = 250_000
-    params: dict = field(default_factory=lambda: {"colsample_bytree": 0.5})
+    colsample_bytree: float = 0.5
+    params: dict = field(default_factory=dict)
 
     def __post_init__(self):
         _check_int("rounds", self.rounds, 1)
@@ -75,6 +76,9 @@ class DetectorConfig:
         _check_int("max_rows_per_class", self.max_rows_per_class, 10)
         if self.cv == 1:
             raise ConfigError("detector.cv must be 0 (held-out) or at least 2 folds, got 1")
+        if isinstance(self.colsample_bytree, bool) or not isinstance(self.colsample_bytree, (int, float)) \
+                or not 0 < self.colsample_bytree <= 1:
+            raise ConfigError(f"detector.colsample_bytree must be a number in (0, 1], got {self.colsample_bytree!r}")
         for name in ("eta", "validation_size", "test_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
@@ -95,8 +99,6 @@ class DetectorConfig:
         unknown = sorted(set(data) - allowed)
         if unknown:
             raise ConfigError(f"unknown key(s) in {where}: {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
-        if isinstance(data.get("params"), dict):  # a config's params add to the default ones
-            data["params"] = {**cls().params, **data["params"]}
         return cls(**data)
 
     @classmethod
@@ -118,6 +120,7 @@ class DetectorConfig:
             "tree_method": "hist",
             "max_depth": int(self.max_depth),
             "eta": float(self.eta),
+            "colsample_bytree": float(self.colsample_bytree),
             "nthread": int(nthread or self.nthread),
             **self.params,
             "seed": int(seed),
