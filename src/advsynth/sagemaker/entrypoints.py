@@ -396,7 +396,8 @@ def sample(argv: Optional[List[str]] = None) -> None:
         synthetic = generator.sample(args.rows or len(real), random_state=args.seed)
 
     # detect()'s composition, stopped before training: balance, features, stratified splits.
-    real_b, synth_b = balance(real, synthetic, args.seed)
+    # capped as detect() caps (DetectorConfig.max_rows_per_class; not yet a pipeline parameter: the default)
+    real_b, synth_b = balance(real, synthetic, args.seed, detector.max_rows_per_class)
     if len(real_b) < MIN_ROWS_PER_CLASS:
         raise InputError(f"need at least {MIN_ROWS_PER_CLASS} rows of each class to detect, got {len(real_b)}")
     features = DetectorFeatures.fit(schema, real_b, synth_b)
@@ -521,7 +522,7 @@ def _giveaways(result, real: pd.DataFrame, synthetic: pd.DataFrame, schema, dete
     give the test rows' positions, checked against the test split's labels."""
     from ..detection import GIVEAWAY_COLUMNS, balance, giveaway_levels, giveaway_rows, split_rows
 
-    real_b, synth_b = balance(real, synthetic, seed)
+    real_b, synth_b = balance(real, synthetic, seed, detector.max_rows_per_class)
     y = np.concatenate([np.zeros(len(real_b)), np.ones(len(synth_b))])
     split = split_rows(y, detector, seed)
     if len(split.test) != len(y_te) or not np.array_equal(y[split.test], y_te):
