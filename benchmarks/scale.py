@@ -20,6 +20,10 @@ Each table is Adult's rows (read as config/adult.yaml reads them) drawn with rep
 
 The machine is shared: the load average before each size is printed, and heavy runs should
 be started with ``nice``.
+
+Measured (2 shared cores, load 4-6; README "Large tables"): 100 k rows 98 s, 0.73 GB;
+1 M rows 137 s, 1.74 GB, sampling 57,000 rows/s, detect 74 s on 250,000 rows per class;
+10 M rows (Parquet) 418 s, 5.79 GB. Before this work 1 M rows took 208 s and 5.2 GB.
 """
 
 from __future__ import annotations
