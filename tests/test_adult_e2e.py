@@ -38,9 +38,10 @@ def test_gmm_output_is_typed_like_adult(gmm_run):
 def test_gmm_is_much_harder_to_detect_than_the_baseline(gmm_run, tmp_path):
     gmm = json.loads((gmm_run / "metrics.json").read_text())["detector"]
     base = run(load_config(ADULT_CONFIG), tmp_path / "baseline", generator="baseline")["detector"]
-    assert base["roc_auc"] >= 0.95
+    assert base["roc_auc"] >= 0.99
     assert gmm["roc_auc_ci"][1] < base["roc_auc_ci"][0] - 0.15
-    assert gmm["roc_auc"] <= 0.75
+    # the honest figure with the strong default is about 0.73 (0.68 with the old, weaker detector)
+    assert 0.70 <= gmm["roc_auc"] <= 0.78
     for det in (gmm, base):
         assert abs(det["null_roc_auc"] - 0.5) <= 0.03
         assert det["roc_auc_ci"][0] <= det["roc_auc"] <= det["roc_auc_ci"][1]
@@ -55,3 +56,26 @@ def test_same_config_and_seed_give_identical_files(gmm_run, tmp_path):
     second = json.loads((tmp_path / "again" / "metrics.json").read_text())
     first.pop("timings_s"), second.pop("timings_s")
     assert first == second
+
+
+def test_giveaways_are_bounded_synthetic_rows_and_levels(gmm_run):
+    metrics = json.loads((gmm_run / "metrics.json").read_text())
+    give = metrics["detector"]["giveaways"]
+    assert 0 < len(give["rows"]) <= 20
+    scores = [r["score"] for r in give["rows"]]
+    assert scores == sorted(scores, reverse=True) and scores[0] > 0.9
+    top = [c for c, _ in sorted(metrics["detector"]["column_importance"].items(), key=lambda kv: -kv[1])[:3]]
+    assert list(give["levels"]) == top
+    assert metrics["generator_fit"]["k_at_edge"] in (None, "min", "max")
+    assert metrics["detector"]["best_rounds"] <= metrics["detector"]["config"]["rounds"]
+
+
+def test_evaluate_on_the_runs_synthetic_table_gives_the_runs_auc(gmm_run, tmp_path):
+    out = tmp_path / "evaluate"
+    assert main(["evaluate", "--config", str(ADULT_CONFIG), "--synthetic", str(gmm_run / "synthetic.csv"),
+                 "--no-extras", "--out", str(out)]) == 0
+    ran = json.loads((gmm_run / "metrics.json").read_text())["detector"]
+    judged = json.loads((out / "metrics.json").read_text())
+    assert judged["detector"]["roc_auc"] == ran["roc_auc"]
+    assert judged["detector"]["null_roc_auc"] == ran["null_roc_auc"]
+    assert judged["input"] == {"reordered": False, "unseen_levels": {}, "wrong_types": {}}

@@ -1,12 +1,19 @@
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
 from advsynth import detect
-from advsynth.detection import DetectorFeatures
-from advsynth.errors import InputError
+from advsynth.detection import (MAX_ONEHOT_LEVELS, DetectorFeatures, null_on_real, split_rows, stack,
+                                train_detector)
+from advsynth.errors import ConfigError, InputError
+from advsynth.protocol import DetectorConfig
+from advsynth.schema import infer_schema
 from advsynth.stats import auc_p_value, roc_auc_delong
+
+FAST = DetectorConfig(rounds=100, max_depth=4, early_stopping_rounds=30)
 
 
 def test_delong_matches_sklearn_and_its_interval_covers_the_truth():
@@ -41,16 +48,17 @@ def _frame(rng, n, shift=0.0):
 
 def test_detector_finds_a_shift_and_names_the_column():
     rng = np.random.default_rng(2)
-    result = detect(_frame(rng, 1500), _frame(rng, 1500, shift=1.0), rounds=50)
+    result = detect(_frame(rng, 1500), _frame(rng, 1500, shift=1.0), FAST)
     assert result.roc_auc > 0.7 and result.roc_auc_ci[0] > 0.65 and result.p_value < 1e-6
     assert result.top_columns(1)[0][0] == "a"
     assert sum(result.column_importance.values()) == pytest.approx(1.0)
     assert abs(result.null_roc_auc - 0.5) < 0.06
+    assert "generator-seed" in result.roc_auc_ci_covers
 
 
 def test_detector_cannot_tell_samples_of_one_distribution():
     rng = np.random.default_rng(3)
-    result = detect(_frame(rng, 1500), _frame(rng, 1500), rounds=50)
+    result = detect(_frame(rng, 1500), _frame(rng, 1500), FAST)
     assert result.roc_auc_ci[0] < 0.5 + 0.03 and abs(result.roc_auc - 0.5) < 0.06
     assert result.p_value > 0.001
 
@@ -58,19 +66,114 @@ def test_detector_cannot_tell_samples_of_one_distribution():
 def test_detect_is_deterministic_and_balances_classes():
     rng = np.random.default_rng(4)
     real, synth = _frame(rng, 800), _frame(rng, 1200, shift=0.5)
-    a, b = detect(real, synth, rounds=30), detect(real, synth, rounds=30)
+    a, b = detect(real, synth, FAST), detect(real, synth, FAST)
     assert a == b
-    assert a.n_train + a.n_test == 1600
+    assert a.n_train + a.n_validation + a.n_test == 1600
+    assert a.best_rounds <= FAST.rounds
 
 
-def test_features_tolerate_unseen_levels_and_missing():
-    real = pd.DataFrame({"n": [1.0, np.nan], "c": ["x", None]})
-    feats = DetectorFeatures.fit(real, pd.DataFrame({"n": [2.0, 3.0], "c": ["y", "x"]}))
-    assert feats.columns == ["n", "c", "c"]
-    X = feats.transform(pd.DataFrame({"n": [5.0], "c": ["never-seen"]}))
-    assert X.tolist() == [[5.0, 0.0, 0.0]]
+def test_missingness_that_co_occurs_only_in_real_rows_is_detected():
+    """Real: b is missing exactly when a is; synthetic: each missing independently at the same
+    rates. Marginals agree, so only the joint missingness pattern gives the fakes away."""
+    rng = np.random.default_rng(5)
+    n = 3000
+
+    def table(joint):
+        miss_a = rng.random(n) < 0.3
+        miss_b = miss_a if joint else rng.random(n) < 0.3
+        return pd.DataFrame({
+            "a": np.where(miss_a, None, rng.choice(["p", "q", "r"], n)),
+            "b": np.where(miss_b, None, rng.choice(["u", "v"], n)),
+            "x": rng.normal(0, 1, n),
+        })
+
+    result = detect(table(True), table(False), FAST, null=False)
+    assert result.roc_auc > 0.6 and result.roc_auc_ci[0] > 0.55
+
+
+def test_features_make_missingness_visible_and_keep_unseen_levels_apart():
+    real = pd.DataFrame({"n": [1.0, np.nan, 3.0] * 10, "c": ["x", None, "y"] * 10})
+    schema = infer_schema(real)
+    feats = DetectorFeatures.fit(schema, real, pd.DataFrame({"n": [2.0] * 30, "c": ["y", "x", "zzz"] * 10}))
+    assert feats.names == ["n", "n#missing", "c=__other__", "c=x", "c=y", "c#missing"]
+    X = feats.transform(pd.DataFrame({"n": [np.nan, 5.0], "c": [None, "never-seen"]}))
+    assert X.dtype == np.float32
+    assert np.isnan(X[0, 0]) and X[0, 1] == 1 and X[0, 5] == 1 and X[0, 2:5].sum() == 0  # missing is not all-zeros
+    assert X[1].tolist() == [4.0, 0.0, 1.0, 0.0, 0.0, 0.0]  # an unseen level is OTHER_LEVEL; offset = fitted minimum
+    again = DetectorFeatures.from_json(feats.to_json())
+    assert again == feats and np.array_equal(again.transform(real), feats.transform(real), equal_nan=True)
+
+
+def test_high_cardinality_columns_get_a_bounded_encoding():
+    rng = np.random.default_rng(6)
+    n = 5000
+    real = pd.DataFrame({"id_ish": [f"L{i}" for i in rng.integers(0, 2000, n)], "x": rng.normal(0, 1, n)})
+    schema = infer_schema(real)
+    feats = DetectorFeatures.fit(schema, real)
+    assert len(feats.names) == 1 + MAX_ONEHOT_LEVELS + 2
+    assert feats.names[-2:] == ["id_ish#frequency", "id_ish#index"]
+    X = feats.transform(real)
+    assert X.shape == (n, len(feats.names)) and not np.isnan(X[:, -2:]).any()
+
+
+def test_early_stopping_uses_training_rows_only():
+    y = np.r_[np.zeros(500), np.ones(500)]
+    split = split_rows(y, FAST, seed=0)
+    assert not set(split.validation) & set(split.test) and not set(split.train) & set(split.test)
+    assert not set(split.train) & set(split.validation)
+    assert len(split.train) + len(split.validation) + len(split.test) == 1000
+    assert len(split.test) == 300 and len(split.validation) == round(700 * FAST.validation_size)
+    none = split_rows(y, FAST.replace(early_stopping_rounds=0), seed=0)
+    assert len(none.validation) == 0 and np.array_equal(none.test, split.test)
+
+
+def test_training_stops_early_on_validation_and_keeps_the_best_round():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(1000, 3)).astype(np.float32)
+    y = (rng.random(1000) < 0.5).astype(float)  # pure noise: the validation AUC peaks at once
+    cfg = DetectorConfig(rounds=500, early_stopping_rounds=5)
+    booster = train_detector(X[:800], y[:800], cfg, X_val=X[800:], y_val=y[800:])
+    assert booster.num_boosted_rounds() < 50
+
+
+def test_cross_validation_reports_folds():
+    rng = np.random.default_rng(8)
+    result = detect(_frame(rng, 600), _frame(rng, 600, shift=0.8), FAST.replace(cv=3), null=False)
+    cv = result.cv
+    assert cv["k"] == 3 and len(cv["folds"]) == 3
+    assert cv["mean"] == pytest.approx(np.mean(cv["folds"])) and cv["sd"] == pytest.approx(np.std(cv["folds"], ddof=1))
+    assert 0.6 < cv["mean"] < 1
+    json.dumps(result.to_dict())
+
+
+def test_giveaways_list_synthetic_rows_and_over_represented_levels():
+    rng = np.random.default_rng(9)
+    real = _frame(rng, 1000)
+    synth = _frame(rng, 1000)
+    synth["c"] = rng.choice(["x", "y", "z"], 1000, p=[0.8, 0.1, 0.1])
+    result = detect(real, synth, FAST, null=False)
+    rows = result.giveaways["rows"]
+    assert 0 < len(rows) <= 20 and rows[0]["score"] >= rows[-1]["score"]
+    assert set(rows[0]["row"]) == {"a", "b", "c"}
+    levels = result.giveaways["levels"]["c"]
+    assert levels[0]["level"] == "x" and levels[0]["difference"] > 0.3
+
+
+def test_null_on_real_is_near_half():
+    rng = np.random.default_rng(10)
+    auc, ci, (y, s) = null_on_real(_frame(rng, 2000), FAST, seed=1)
+    assert abs(auc - 0.5) < 0.06 and ci[0] < 0.5 < ci[1] and len(y) == len(s)
 
 
 def test_mismatched_columns_are_refused():
     with pytest.raises(InputError, match="different columns"):
         detect(pd.DataFrame({"a": range(30)}), pd.DataFrame({"b": range(30)}))
+
+
+def test_config_refuses_bad_values():
+    with pytest.raises(ConfigError, match="cv"):
+        DetectorConfig(cv=1)
+    with pytest.raises(ConfigError, match="max_depth"):
+        DetectorConfig.from_dict({"params": {"max_depth": 3}})
+    assert DetectorConfig.coerce({"rounds": 5}).rounds == 5
+    assert DetectorConfig.coerce(None) == DetectorConfig()

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from advsynth.detection import DetectionResult, DetectorFeatures
+
 from advsynth.config import load_config
 from advsynth.errors import ConfigError
 from advsynth.run import load_real
@@ -34,9 +36,7 @@ GENERATOR_HP = {"pca_variance": "0.99", "min_components": "1", "max_components":
                 "n_candidates": "2", "criterion": "bic", "seed": "0"}
 DETECTOR_HP = {"objective": "binary:logistic", "eval_metric": "auc", "num_round": "25",
                "max_depth": "4", "eta": "0.3", "seed": "0"}
-DETECTION_KEYS = {"roc_auc", "roc_auc_ci", "precision", "recall", "p_value", "null_roc_auc",
-                  "null_roc_auc_ci", "column_importance", "n_train", "n_test", "test_size", "rounds",
-                  "params"}
+DETECTION_KEYS = set(DetectionResult.__dataclass_fields__) - {"scores"}
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +169,7 @@ def test_sample_writes_builtin_xgboost_splits(chain):
     assert list(synthetic.columns) == list(chain["real"].columns)
     assert len(synthetic) == len(chain["real"])
     features = json.loads((proc / "detector" / "features" / "features.json").read_text())
-    n_features = len(features["numeric"]) + sum(len(v) for v in features["categorical"].values())
+    n_features = len(DetectorFeatures.from_json(json.dumps(features)).columns)
     train = _assert_xgboost_csv(proc / "detector" / "train" / "train.csv")
     validation = _assert_xgboost_csv(proc / "detector" / "validation" / "validation.csv")
     assert train.shape[1] == validation.shape[1] == n_features + 1

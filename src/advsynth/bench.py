@@ -306,6 +306,7 @@ def run_benchmark(bench_cfg: BenchConfig, out_dir: str | Path, history=None,
     exception it raises stops the benchmark (the finished runs stay written).
     """
     from .detection import null_on_real
+    from .protocol import DetectorConfig
     from .history import HistoryStore, make_record
     from .io import write_csv_atomic, write_text_atomic
     from .run import load_real, run
@@ -348,9 +349,7 @@ def run_benchmark(bench_cfg: BenchConfig, out_dir: str | Path, history=None,
         if detector.get("null", True):
             if seed not in nulls:
                 t = time.perf_counter()
-                nulls[seed] = (*null_on_real(real, exclude=tuple(c.name for c in schema.columns if c.id_like),
-                                             test_size=float(detector.get("test_size", 0.3)),
-                                             rounds=int(detector.get("rounds", 200)), params=detector.get("params"),
+                nulls[seed] = (*null_on_real(real, DetectorConfig.coerce({**detector, "null": True}), schema=schema,
                                              seed=seed), round(time.perf_counter() - t, 3))
             null_value, null_ci, (null_y, null_scores), null_s = nulls[seed]
             scores = pd.concat([pd.read_csv(run_dir / "scores.csv"),

@@ -45,11 +45,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     changes = {key: value for key, value in (("seed", args.seed), ("rows", args.rows)) if value is not None}
     if args.no_extras:
         changes["extras"] = False
+    if args.cv is not None:
+        from .protocol import DetectorConfig
+
+        changes["detector"] = DetectorConfig.coerce(cfg.detector).replace(cv=args.cv)
     # replace() re-runs the checks, so --seed -1 or --sep ';;' fail like the same config key
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **reading), **changes)
     generator = check_generator("--generator", args.generator) if args.generator else cfg.generator
     out = check_output_folder(args.out or _default_out(cfg.name, safe_name(generator)), [cfg.data.path])
     metrics = run(cfg, out, generator=generator)
+    print(summary(metrics, out))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate_paths
+
+    if not (args.real or args.config):
+        raise AdvsynthError("give --real REAL (or --config FILE whose data is the real table)")
+    out = Path(args.out)
+    metrics = evaluate_paths(args.real, args.synthetic, out, config_path=args.config, holdout_path=args.holdout,
+                             target=args.target, cv=args.cv, seed=args.seed, extras=not args.no_extras)
     print(summary(metrics, out))
     return 0
 
@@ -78,9 +94,38 @@ def summary(metrics: dict, out: Path | None = None) -> str:
         f"detector ROC-AUC {det['roc_auc']:.3f} (95% CI {lo:.3f}-{hi:.3f}, {_p(det['p_value'])}); "
         f"precision {det['precision']:.3f}, recall {det['recall']:.3f}",
     ]
+    if det.get("roc_auc_ci_covers"):
+        lines.append(f"the interval covers {det['roc_auc_ci_covers']}")
+    if det.get("cv"):
+        cv = det["cv"]
+        lines.append(f"{cv['k']}-fold CV AUC {cv['mean']:.3f} (SD {cv['sd']:.3f}; folds "
+                     + " ".join(f"{a:.3f}" for a in cv["folds"]) + ")")
     if det.get("null_roc_auc") is not None:
         lines.append(f"real-vs-real null AUC {det['null_roc_auc']:.3f} (0.5 means the detector finds nothing)")
     lines.append("top giveaway columns: " + ", ".join(f"{c} {s:.0%}" for c, s in top))
+    levels = (det.get("giveaways") or {}).get("levels") or {}
+    for column, rows in list(levels.items())[:2]:
+        shown = [r for r in rows if abs(r["difference"]) >= 0.005][:2]
+        if shown:
+            lines.append(f"  {column}: " + "; ".join(
+                f"{r.get('level', r.get('range'))} {r['synthetic_share']:.1%} synthetic vs {r['real_share']:.1%} real"
+                for r in shown))
+    rows = (det.get("giveaways") or {}).get("rows") or []
+    if rows:
+        lines.append(f"most obviously fake synthetic row (score {rows[0]['score']:.3f}): "
+                     + ", ".join(f"{k}={v}" for k, v in list(rows[0]["row"].items())[:8])
+                     + (" ..." if len(rows[0]["row"]) > 8 else ""))
+    checks = metrics.get("input") or {}
+    if checks.get("reordered"):
+        lines.append("note: the synthetic table's columns were in another order; matched by name")
+    for key, what in (("unseen_levels", "values no real row has"), ("wrong_types", "values of the wrong type")):
+        if checks.get(key):
+            lines.append(f"{what}: " + ", ".join(f"{c} {v['count']}" for c, v in checks[key].items()))
+    fit = metrics.get("generator_fit") or {}
+    if fit.get("k_at_edge"):
+        which = "largest" if fit["k_at_edge"] == "max" else "smallest"
+        lines.append(f"note: the GMM chose k = {fit['n_components']}, the {which} k it tried: its criterion might "
+                     "prefer a k outside the swept range (min_components/max_components, capped by the rows)")
     if "privacy" in metrics:
         fid, priv, tstr = metrics["fidelity"]["summary"], metrics["privacy"], (metrics.get("utility") or {}).get("tstr")
         lines.append(
@@ -91,7 +136,7 @@ def summary(metrics: dict, out: Path | None = None) -> str:
     lines.append(f"time {metrics['timings_s']['total']:.1f} s (" + ", ".join(
         f"{k.replace('_overlapped', ' (alongside fit)')} {v:.1f}" for k, v in metrics["timings_s"].items() if k != "total") + ")")
     if out is not None:
-        lines.append(f"wrote {out}/synthetic.csv, {out}/metrics.json; 'advsynth report {out}' draws it")
+        lines.append(f"wrote {out}/metrics.json, {out}/synthetic.csv, {out}/scores.csv; 'advsynth report {out}' draws it")
     return "\n".join(lines)
 
 
@@ -206,7 +251,25 @@ def build_parser() -> argparse.ArgumentParser:
     csv_opts.add_argument("--na-values", metavar="LIST", type=_na_values,
                           help="comma-separated markers of a missing value, replacing pandas' defaults "
                           "(NA, null, nan, ...); '' means only empty cells are missing")
+    run.add_argument("--cv", type=int, metavar="K", help="also estimate the AUC by K-fold cross-validation (K >= 2)")
     run.set_defaults(func=cmd_run)
+
+    ev = sub.add_parser("evaluate", help="judge any synthetic table against its real table (same detector as run)",
+                        description="Run advsynth's detector protocol on a synthetic table from any generator and "
+                        "write OUT/metrics.json, scores.csv, schema.json, config.json and synthetic.csv (the judged "
+                        "table), so 'advsynth report OUT' works. Columns are matched by name (reordering is allowed "
+                        "and noted); missing or extra columns are an error. CSV or Parquet.")
+    ev.add_argument("--real", help="the real table (CSV with a header, or Parquet); with --config, overrides its data path")
+    ev.add_argument("--synthetic", required=True, help="the synthetic table (CSV with a header naming the real columns, or Parquet)")
+    ev.add_argument("--config", help="experiment config: how to read the real table, column types, detector, seed")
+    ev.add_argument("--holdout", help="real rows the generator never saw (same format as the real table): enables "
+                    "privacy and utility")
+    ev.add_argument("--target", help="target column for conditional fidelity and utility")
+    ev.add_argument("--cv", type=int, metavar="K", help="also estimate the AUC by K-fold cross-validation (K >= 2)")
+    ev.add_argument("--seed", type=int, help="override the config's seed (default 0)")
+    ev.add_argument("--no-extras", action="store_true", help="skip the fidelity, privacy and utility metrics")
+    ev.add_argument("--out", required=True, help="folder to create (must not exist)")
+    ev.set_defaults(func=cmd_evaluate)
 
     pipe = sub.add_parser("pipeline", help="the SageMaker pipeline: definition, local run, deploy, schedule")
     psub = pipe.add_subparsers(dest="pipeline_command", required=True)

@@ -117,17 +117,16 @@ def _load_real(run_dir: Path) -> pd.DataFrame | None:
     return None
 
 
-def detector_scores(real: pd.DataFrame, synthetic: pd.DataFrame, exclude: tuple, detector: dict,
-                    seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def detector_scores(real: pd.DataFrame, synthetic: pd.DataFrame, schema, detector: dict, seed: int,
+                    null: bool = True) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Held-out (y, score) of the detector and of the real-vs-real null, rerun with ``detect``'s seed
-    (for run folders written before runs saved ``scores.csv``)."""
+    (for run folders written before runs saved ``scores.csv``); ``detector`` is the run's detector config."""
     from .detection import detect
+    from .protocol import DetectorConfig
 
     # one thread: same trees as any thread count (hist), and no OpenMP spin-wait on a busy machine
-    params = {**(detector.get("params") or {}), "nthread": 1}
-    return detect(real, synthetic, test_size=float(detector.get("test_size", 0.3)),
-                  rounds=int(detector.get("rounds", 200)), params=params, random_state=seed,
-                  null=detector.get("null_roc_auc") is not None or detector.get("null", True), exclude=exclude).scores
+    return detect(real, synthetic, DetectorConfig.coerce(detector), schema=schema, seed=seed, null=null,
+                  nthread=1).scores
 
 
 def _roc_points(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -301,7 +300,6 @@ def write_report(run_dir: str | Path, real: pd.DataFrame | None = None) -> Path:
     det = metrics["detector"]
     run_config = _read_json(run_dir / "config.json")
     seed = int(metrics.get("seed", 0))
-    exclude = tuple(c.name for c in schema.columns if c.id_like)
     title = f"{metrics.get('generator_variant') or metrics['generator']} on {metrics.get('name', run_dir.name)} (seed {seed})"
     body = [f"<h1>Adversarial evaluation: {html.escape(title)}</h1>",
             f"<p class=verdict>{_verdict(det)}</p>",
@@ -316,10 +314,9 @@ def write_report(run_dir: str | Path, real: pd.DataFrame | None = None) -> Path:
         saved = pd.read_csv(run_dir / "scores.csv")
         scores = {m: (g["y"].to_numpy(), g["score"].to_numpy()) for m, g in saved.groupby("model")}
     elif real is not None:
-        detector_cfg = {**(run_config or {}).get("detector", {}), **det}
-        if "null_roc_auc" in det and det["null_roc_auc"] is None:
-            detector_cfg["null"] = False
-        scores = detector_scores(real, synthetic, exclude, detector_cfg, seed)
+        detector_cfg = det.get("config") or (run_config or {}).get("detector") or {}
+        null = not ("null_roc_auc" in det and det["null_roc_auc"] is None) and detector_cfg.get("null", True)
+        scores = detector_scores(real, synthetic, schema, detector_cfg, seed, null=null)
         recomputed = _roc_points(*scores["detector"])[2]
         if abs(recomputed - det["roc_auc"]) > 1e-6:
             body.append(f"<p class=note>Recomputed from synthetic.csv: AUC {recomputed:.4f} vs {det['roc_auc']:.4f} in "

@@ -24,6 +24,7 @@ from .config import RunConfig
 from .detection import detect, null_on_real
 from .errors import InputError, OutputError
 from .io import describe_os_error, read_table, write_csv_atomic, write_text_atomic
+from .protocol import DetectorConfig
 from .resources import check_run_fits
 from .metrics.evaluate import evaluate_extras, split_real
 from .schema import infer_schema
@@ -54,9 +55,13 @@ def _timed_call(func, *args, **kwargs):
     return value, round(time.perf_counter() - start, 3)
 
 
-def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None = None) -> dict:
+def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None = None, *,
+        null: tuple | None = None) -> dict:
     """Run the evaluation; returns the metrics dict and, with ``out_dir``, writes the run folder.
 
+    ``null`` hands in a precomputed real-vs-real null, the ``(auc, ci, (y, scores))`` that
+    ``advsynth.detection.null_on_real`` returns for this real table, seed and detector config
+    (``advsynth bench`` computes it once per dataset and seed); the run then trains no null.
     The folder is assembled in a temporary sibling and renamed into place, so an
     interrupted run leaves no half-written folder; an existing folder is never replaced.
     """
@@ -67,6 +72,7 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
             raise InputError(f"output folder already exists: {out_path} (choose a new one; runs are never overwritten)")
         if not cfg.data.path.startswith("s3://") and Path(cfg.data.path).resolve().is_relative_to(out_path.resolve()):
             raise InputError(f"output folder {out_path} would contain the input {cfg.data.path}")
+    detector = DetectorConfig.coerce(cfg.detector)  # the one protocol, parsed once
     gen = make_generator(name, random_state=cfg.seed, **cfg.generator_params(name))
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -78,34 +84,27 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
     n_rows = int(cfg.rows or len(real))
     check_run_fits(len(real), n_rows, len(real.columns))  # before any fitting: fail early, not by OOM
     train, holdout = split_real(real, cfg.seed, cfg.holdout)
-    detector_cfg = cfg.detector.to_dict()
-    protocol = dict(test_size=float(detector_cfg.get("test_size", 0.3)), rounds=int(detector_cfg.get("rounds", 200)),
-                    exclude=tuple(c.name for c in schema.columns if c.id_like))
     with ThreadPoolExecutor(max_workers=1) as pool:
         # The null needs only the real table: it trains on one core while the generator's
         # final EM fit (single-threaded) holds the other. Same trees for any thread count.
         null_job = None
-        if detector_cfg.get("null", True):
-            null_params = {**(detector_cfg.get("params") or {}), "nthread": 1}
-            null_job = pool.submit(_timed_call, null_on_real, schema.model_frame(real), params=null_params,
-                                   seed=cfg.seed, **protocol)
+        if detector.null and null is None:
+            null_job = pool.submit(_timed_call, null_on_real, real, detector, schema=schema, seed=cfg.seed, nthread=1)
         with _timed(timings, "fit"):
             gen.fit(train, schema)
         with _timed(timings, "sample"):
             synthetic = gen.sample(n_rows, random_state=cfg.seed)
         with _timed(timings, "detect"):
-            # the detector reads the typing layer's model values (bounded levels, finite numbers)
-            result = detect(schema.model_frame(real), schema.model_frame(synthetic), params=detector_cfg.get("params"),
-                            null=False, random_state=cfg.seed, **protocol)
+            result = detect(real, synthetic, detector, schema=schema, seed=cfg.seed, null=False)
         if null_job is not None:
-            (null_value, null_ci, null_scores), null_seconds = null_job.result()
-            result.with_null(null_value, null_ci, null_scores)
-            timings["null_overlapped"] = null_seconds
+            null, timings["null_overlapped"] = null_job.result()
+        if detector.null and null is not None:
+            result.with_null(*null)
     extras = None
     if cfg.extras:
         with _timed(timings, "extras"):
             extras = evaluate_extras(real, synthetic, schema, cfg.target, cfg.seed, split=(train, holdout),
-                                     n_jobs=int((detector_cfg.get("params") or {}).get("nthread", 1)))
+                                     n_jobs=1)
     timings["total"] = round(time.perf_counter() - started, 3)  # wall time: the null overlaps the fit
     metrics = {
         "name": cfg.name,
@@ -128,6 +127,7 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
             "pca_components": int(gen.pca_.n_components_),
             "criterion": gen.criterion,
             "criterion_by_k": {str(k): v for k, v in sorted(gen.selection_.items())},
+            "k_at_edge": k_at_edge(gen.n_components_, gen.selection_),
         }
     if extras is not None:
         metrics.update({k: extras[k] for k in ("fidelity", "privacy", "utility")})
@@ -135,6 +135,15 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
         write_run(out_path, schema.text_frame(synthetic), metrics, schema.to_json(), scores=result.scores_frame(),
                   config=dataclasses.asdict(cfg) | {"generator": name})
     return metrics
+
+
+def k_at_edge(chosen: int, selection: dict) -> str | None:
+    """"min" or "max" when the chosen number of components is the smallest or largest k swept
+    (the criterion might keep improving beyond the range: widen it), else None."""
+    ks = sorted(int(k) for k in selection)
+    if len(ks) < 2:
+        return None
+    return "min" if int(chosen) == ks[0] else "max" if int(chosen) == ks[-1] else None
 
 
 def write_run(out_path: Path, synthetic: pd.DataFrame, metrics: dict, schema_json: str, *,

@@ -69,9 +69,10 @@ GENERATOR_HYPERPARAMETERS: Dict[str, HP] = {
 }
 
 # The built-in XGBoost algorithm's names; only the given ones reach xgboost.train
-# (advsynth.detection.DEFAULT_PARAMS fills the rest).
+# (advsynth.protocol.DetectorConfig fills the rest).
 DETECTOR_HYPERPARAMETERS: Dict[str, HP] = {
     "num_round": HP(int, required=True),
+    "early_stopping_rounds": HP(int),
     "objective": HP(str),
     "eval_metric": HP(str),
     "max_depth": HP(int),
@@ -242,14 +243,15 @@ def generator_train(argv: Optional[List[str]] = None) -> None:
 
 # ---------------------------------------------------------------- sample
 def sample(argv: Optional[List[str]] = None) -> None:
-    from ..detection import DetectorFeatures, balance, labelled_split
+    from ..detection import DetectorFeatures, balance, split_rows, stack
+    from ..protocol import DetectorConfig
     from ..schema import Schema
     from ..synthesizers import Synthesizer
 
     parser = _Parser(prog="sample", description="Draw the synthetic table and the detector's splits.")
     parser.add_argument("--rows", type=int, default=0, help="synthetic rows (0: as many as the real table)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--test-size", type=float, default=0.3)
+    parser.add_argument("--test-size", type=float, default=DetectorConfig().test_size)
     args = parser.parse_args(argv or [])
     if args.rows < 0:
         raise ConfigError(f"--rows must be 0 (as many as real) or positive, got {args.rows}")
@@ -272,16 +274,17 @@ def sample(argv: Optional[List[str]] = None) -> None:
     if len(real_b) < MIN_ROWS_PER_CLASS:
         raise InputError(f"need at least {MIN_ROWS_PER_CLASS} rows of each class to detect, got {len(real_b)}")
     exclude = tuple(c.name for c in schema.columns if c.id_like)
-    features = DetectorFeatures.fit(real_b, synth_b, exclude=exclude)
-    X_tr, X_te, y_tr, y_te = labelled_split(
-        features.transform(real_b), features.transform(synth_b), args.test_size, args.seed
-    )
+    features = DetectorFeatures.fit(schema, real_b, synth_b)
+    X, y = stack(features.transform(real_b), features.transform(synth_b))
+    # no early stopping in the containers yet: the validation channel carries the test rows
+    split = split_rows(y, DetectorConfig(test_size=args.test_size, early_stopping_rounds=0), args.seed)
+    X_tr, X_te, y_tr, y_te = X[split.train], X[split.test], y[split.train], y[split.test]
 
     write_text_atomic(proc("synthetic", SYNTHETIC_FILE),
                       synthetic.to_csv(index=False, header=True, lineterminator="\n"))
     write_text_atomic(proc("detector", "train", TRAIN_FILE), _format_matrix(y_tr, X_tr))
     write_text_atomic(proc("detector", "validation", VALIDATION_FILE), _format_matrix(y_te, X_te))
-    # DetectorFeatures.from_json reads "numeric"/"categorical"; "split" is for evaluate.
+    # DetectorFeatures.from_json reads "schema"/"numeric"/"categorical"; "split" is for evaluate.
     payload = json.loads(features.to_json())
     payload["split"] = {"test_size": args.test_size, "seed": args.seed, "n_train": int(len(y_tr)),
                         "n_test": int(len(y_te)), "excluded_columns": list(exclude)}
@@ -314,7 +317,9 @@ def detector_train(argv: Optional[List[str]] = None) -> None:
         evals["validation"] = (X_val, y_val)
     # verbose_eval=True prints "[i]\ttrain-auc:...\tvalidation-auc:..." every round,
     # the built-in algorithm's log format (CloudWatch shows the tab as #011).
-    booster = train_detector(X, y, rounds=rounds, params=hp, seed=seed, evals=evals, verbose_eval=True)
+    config = detector_config_from_hyperparameters(rounds, hp)
+    X_val, y_val = evals.get("validation", (None, None))  # watched; used to stop only with early_stopping_rounds
+    booster = train_detector(X, y, config, seed=seed, X_val=X_val, y_val=y_val, verbose_eval=True)
 
     out = contract.model_dir()
     with _atomic_target(out / XGBOOST_MODEL_FILE) as tmp:
@@ -324,12 +329,28 @@ def detector_train(argv: Optional[List[str]] = None) -> None:
             os.replace(ubj, tmp)
         finally:
             ubj.unlink(missing_ok=True)
-    from ..detection import DEFAULT_PARAMS
-
-    meta = {"rounds": rounds, "params": {**DEFAULT_PARAMS, **hp}, "seed": seed, "n_train": int(len(y))}
+    meta = {"rounds": rounds, "params": config.xgb_params(seed=seed), "seed": seed, "n_train": int(len(y)),
+            "config": config.to_dict()}
     write_text_atomic(out / DETECTOR_META_FILE, json.dumps(meta, indent=1) + "\n")
     _metric("train_rows", len(y))
     _metric("features", X.shape[1])
+
+
+def detector_config_from_hyperparameters(rounds: int, hp: dict):
+    """The DetectorConfig behind built-in-XGBoost hyperparameters (num_round, max_depth, eta, ...)."""
+    from ..protocol import DetectorConfig
+
+    hp = dict(hp)
+    base = DetectorConfig()
+    return DetectorConfig.from_dict({
+        **base.to_dict(),
+        "rounds": int(rounds),
+        "max_depth": int(hp.pop("max_depth", base.max_depth)),
+        "eta": float(hp.pop("eta", base.eta)),
+        "nthread": int(hp.pop("nthread", base.nthread)),
+        "early_stopping_rounds": int(hp.pop("early_stopping_rounds", 0)),
+        "params": {**base.params, **hp},
+    })
 
 
 def _load_booster(path: Path):
@@ -385,7 +406,9 @@ def _booster_params(booster) -> Tuple[int, dict]:
 def evaluate(argv: Optional[List[str]] = None) -> None:
     import xgboost as xgb
 
-    from ..detection import DetectionResult, DetectorFeatures, column_importance, null_auc, score_stats
+    from ..detection import DetectionResult, DetectorFeatures, column_importance, null_on_real, score_stats
+    from ..protocol import DetectorConfig
+    from ..schema import Schema
 
     parser = _Parser(prog="evaluate", description="Score the detector; write evaluation.json.")
     parser.add_argument("--seed", type=int, default=None, help="seed of the null run (default: the split's)")
@@ -401,7 +424,7 @@ def evaluate(argv: Optional[List[str]] = None) -> None:
         raise InputError(f"{features_path.name} is not a detector feature description: {err}") from None
     split = payload.get("split", {})
     seed = args.seed if args.seed is not None else int(split.get("seed", 0))
-    test_size = float(split.get("test_size", 0.3))
+    test_size = float(split.get("test_size", DetectorConfig().test_size))
 
     model = extract_model(proc("model"), [XGBOOST_MODEL_FILE], "detector model")
     try:
@@ -425,7 +448,10 @@ def evaluate(argv: Optional[List[str]] = None) -> None:
     null_value, null_ci = None, None
     if not args.no_null:
         real = _read_real(proc("real"), "real table input")
-        null_value, null_ci = null_auc(real, features, test_size=test_size, rounds=rounds, params=params, seed=seed)
+        config = DetectorConfig.coerce((meta or {}).get("config") or {"rounds": rounds, "test_size": test_size,
+                                                                       "early_stopping_rounds": 0})
+        null_value, null_ci, _ = null_on_real(real, config.replace(test_size=test_size),
+                                              schema=Schema.from_dict(features.schema), seed=seed)
     result = DetectionResult(
         **stats,
         null_roc_auc=null_value,
