@@ -173,6 +173,8 @@ class RunConfig:
     # utility (TSTR) compare against; without it those figures would flatter a memorising model
     holdout: float = 0.2
     extras: bool = True  # fidelity, privacy and utility metrics beside the detector's
+    # the GMM's settings chosen by a detector on the generator's training rows (synthesizers/adversarial.py)
+    adversarial: bool = False
 
     def __post_init__(self):
         if not isinstance(self.data, DataConfig):
@@ -194,6 +196,7 @@ class RunConfig:
             check_int("rows", self.rows, 1)
         self.holdout = check_share("holdout", self.holdout, 0, 0.5)
         check_bool("extras", self.extras)
+        check_bool("adversarial", self.adversarial)
         if self.data.columns is not None and self.target is not None and self.target not in self.data.columns:
             raise ConfigError(f"target '{self.target}' is not one of data.columns")
 
@@ -249,6 +252,7 @@ def load_config(path: str | Path) -> RunConfig:
         rows=raw.get("rows"),
         holdout=raw.get("holdout", 0.2),
         extras=raw.get("extras", True),
+        adversarial=raw.get("adversarial", False),
     )
 
 

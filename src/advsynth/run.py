@@ -22,13 +22,14 @@ import pandas as pd
 from . import __version__
 from .config import RunConfig
 from .detection import detect, null_on_real
-from .errors import InputError, OutputError
+from .errors import ConfigError, InputError, OutputError
 from .io import describe_os_error, read_table, write_csv_atomic, write_text_atomic
 from .protocol import DetectorConfig
 from .resources import check_run_fits
 from .metrics.evaluate import evaluate_extras, split_real
 from .schema import infer_schema
 from .synthesizers import make_generator
+from .synthesizers.adversarial import gmm_params, select_by_detector
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,8 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
         if not cfg.data.path.startswith("s3://") and Path(cfg.data.path).resolve().is_relative_to(out_path.resolve()):
             raise InputError(f"output folder {out_path} would contain the input {cfg.data.path}")
     detector = DetectorConfig.coerce(cfg.detector)  # the one protocol, parsed once
+    if cfg.adversarial and name != "gmm":
+        raise ConfigError(f"adversarial mode chooses the gmm's settings; generator {name!r} has none to choose")
     gen = make_generator(name, random_state=cfg.seed, **cfg.generator_params(name))
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -90,6 +93,12 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
         null_job = None
         if detector.null and null is None:
             null_job = pool.submit(_timed_call, null_on_real, real, detector, schema=schema, seed=cfg.seed, nthread=1)
+        selection = None
+        if cfg.adversarial:  # reads the training rows only; the holdout stays unseen
+            with _timed(timings, "adversarial_selection"):
+                selection = select_by_detector(train, schema, detector, base_params=cfg.generator_params(name),
+                                               seed=cfg.seed)
+            gen = make_generator(name, random_state=cfg.seed, **gmm_params(selection.chosen, cfg.generator_params(name)))
         with _timed(timings, "fit"):
             gen.fit(train, schema)
         with _timed(timings, "sample"):
@@ -100,6 +109,13 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
             null, timings["null_overlapped"] = null_job.result()
         if detector.null and null is not None:
             result.with_null(*null)
+    adversarial = None
+    if selection is not None:
+        with _timed(timings, "adversarial_holdout_detect"):  # real rows no fit or selection has seen
+            holdout_auc = detect(holdout, synthetic, detector.replace(cv=0), schema=schema, seed=cfg.seed, null=False).roc_auc
+        adversarial = {**selection.to_dict(), "fresh_auc": result.roc_auc, "fresh_holdout_auc": holdout_auc,
+                       "fresh_auc_is": "the run's detector: all real rows vs fresh draws of the chosen settings "
+                       "refitted on the training rows; fresh_holdout_auc: holdout rows only vs fresh draws"}
     extras = None
     if cfg.extras:
         with _timed(timings, "extras"):
@@ -118,6 +134,7 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
         "excluded_columns": [c.name for c in schema.columns if c.id_like],
         "passthrough_columns": schema.passthrough,
         "detector": result.to_dict(),
+        **({"adversarial": adversarial} if adversarial is not None else {}),
         "timings_s": timings,
         "versions": {"advsynth": __version__, "python": platform.python_version()},
     }

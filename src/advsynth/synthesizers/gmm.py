@@ -172,10 +172,11 @@ class GMMSynthesizer(Synthesizer):
         # Threads, not processes: numpy's products release the GIL and nothing is copied.
         # Largest k first, so the longest fit does not start last.
         ks = sorted(self.candidates(len(Z), Z.shape[1]), reverse=True)
-        scores = Parallel(n_jobs=int(self.n_jobs), prefer="threads")(
+        # one candidate (k fixed, e.g. chosen by the detector): nothing to compare, no sweep
+        scores = [None] if len(ks) == 1 else Parallel(n_jobs=int(self.n_jobs), prefer="threads")(
             delayed(self._criterion)(k, subset) for k in ks)
         self.selection_ = dict(zip(ks, scores))
-        self.n_components_ = min(sorted(self.selection_), key=self.selection_.get)
+        self.n_components_ = ks[0] if len(ks) == 1 else min(sorted(self.selection_), key=self.selection_.get)
         fit_index = _subsample_index(len(Z), self.fit_rows, rng)
         self.mixture_ = self._mixture(self.n_components_, max_iter=self.max_iter).fit(Z[fit_index])
         self.latent_ = None

@@ -1,0 +1,76 @@
+"""Detector-guided selection: which rows it reads, determinism, and what metrics.json reports."""
+
+import json
+
+import numpy as np
+import pytest
+
+from advsynth.cli import main
+from advsynth.config import DataConfig, RunConfig
+from advsynth.metrics.evaluate import split_real
+from advsynth.protocol import DetectorConfig
+from advsynth.run import run
+from advsynth.schema import infer_schema
+from advsynth.synthesizers import adversarial
+from advsynth.synthesizers.adversarial import gmm_params, select_by_detector
+from conftest import make_mixed
+
+STAGES = (({"n_components": 2}, {"n_components": 4}), ({"latent_min_levels": 1},))
+SMALL = {"n_candidates": 2, "max_iter": 50}
+FAST = DetectorConfig(rounds=40, early_stopping_rounds=10)
+
+
+def test_selection_reads_only_the_training_rows_and_never_the_holdout(monkeypatch):
+    real = make_mixed(900)
+    schema = infer_schema(real)
+    train, holdout = split_real(real, seed=0, holdout=0.2)
+    seen = []  # every real table the selection hands to the detector or to a generator's fit
+    real_detect, real_fit = adversarial.detect, adversarial.GMMSynthesizer.fit
+    monkeypatch.setattr(adversarial, "detect", lambda r, s, *a, **k: seen.append(r.index) or real_detect(r, s, *a, **k))
+    monkeypatch.setattr(adversarial.GMMSynthesizer, "fit",
+                        lambda self, df, *a, **k: seen.append(df.index) or real_fit(self, df, *a, **k))
+    sel = select_by_detector(train, schema, FAST, base_params=SMALL, stages=STAGES, seed=0)
+    assert len(sel.candidates) == 4 and len(seen) == 8
+    touched = np.unique(np.concatenate([np.asarray(i) for i in seen]))
+    assert set(touched) <= set(train.index) and not set(touched) & set(holdout.index)
+    assert not set(sel.fit_index) & set(sel.validation_index)  # candidates are judged on rows they did not fit
+    assert sel.selection_auc == min(c["auc"] for c in sel.candidates)
+
+
+def test_selection_is_deterministic_and_params_fix_k():
+    real = make_mixed(600)
+    schema = infer_schema(real)
+    a = select_by_detector(real, schema, FAST, base_params=SMALL, stages=STAGES, seed=3)
+    b = select_by_detector(real, schema, FAST, base_params=SMALL, stages=STAGES, seed=3)
+    assert a.chosen == b.chosen and [c["auc"] for c in a.candidates] == [c["auc"] for c in b.candidates]
+    assert gmm_params({"n_components": 7, "pca_variance": 0.9}, {"max_iter": 5}) == {
+        "max_iter": 5, "min_components": 7, "max_components": 7, "pca_variance": 0.9}
+
+
+def test_adversarial_run_reports_selection_and_fresh_aucs(tmp_path, monkeypatch):
+    monkeypatch.setattr(adversarial, "DEFAULT_STAGES", STAGES)
+    monkeypatch.setattr(adversarial, "BASE_SETTINGS", {"n_components": 3, "pca_variance": 0.99, "latent_min_levels": 20})
+    csv = tmp_path / "mixed.csv"
+    make_mixed(800).to_csv(csv, index=False)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"name: m\ndata: {{path: {csv}}}\nadversarial: true\ngenerators: {{gmm: {json.dumps(SMALL)}}}\n"
+                   "detector: {rounds: 40, early_stopping_rounds: 10, 'null': false}\nextras: false\n")
+    assert main(["run", "--config", str(cfg), "--out", str(tmp_path / "run")]) == 0
+    m = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    adv = m["adversarial"]
+    assert adv["fresh_auc"] == m["detector"]["roc_auc"]
+    assert 0 <= adv["selection_auc"] <= 1 and 0 <= adv["fresh_holdout_auc"] <= 1
+    assert len(adv["candidates"]) == 4 and adv["chosen"] in [c["settings"] for c in adv["candidates"]]
+    assert m["generator_params"]["max_components"] == adv["chosen"]["n_components"]
+    assert adv["n_selection_fit"] + adv["n_selection_validation"] == m["n_generator_train"]
+
+
+def test_adversarial_is_a_config_key_and_needs_the_gmm(tmp_path):
+    from advsynth.errors import ConfigError
+
+    data = DataConfig(path=str(tmp_path / "x.csv"))
+    make_mixed(200).to_csv(data.path, index=False)
+    with pytest.raises(ConfigError, match="adversarial must be true or false"):
+        RunConfig(data=data, adversarial="yes")
+    with pytest.raises(ConfigError, match="adversarial mode"):
+        run(RunConfig(data=data, adversarial=True, generator="baseline"))
