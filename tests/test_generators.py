@@ -194,3 +194,11 @@ def test_matched_marginals_reproduce_heaps_at_round_values():
     synth = GMMSynthesizer(max_components=4, n_candidates=2, random_state=0).fit(real).sample(4000)
     assert abs((synth["hours"] == 40).mean() - (real["hours"] == 40).mean()) < 0.02
     assert abs(synth["hours"].median() - real["hours"].median()) <= 1
+
+
+def test_argmax_decoding_keeps_missingness_implications():
+    """Where work is missing occupation is too (real rows); the per-column decoders must not break it."""
+    real = _latent_toy()
+    synth = GMMSynthesizer(max_components=4, n_candidates=2, latent_min_levels=100, random_state=0).fit(real).sample(3000)
+    assert synth["work"].isna().sum() > 100
+    assert synth.loc[synth["work"].isna(), "occ"].isna().all()

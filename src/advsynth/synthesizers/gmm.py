@@ -20,7 +20,7 @@ from sklearn.decomposition import PCA
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
-from ..encoding import LatentCategoricals, TableEncoder, discrete_columns, tied_groups
+from ..encoding import LatentCategoricals, TableEncoder, discrete_columns, enforce_implied_missing, tied_groups
 from ..errors import ConfigError
 from .base import Synthesizer
 
@@ -223,6 +223,7 @@ class GMMSynthesizer(Synthesizer):
         if getattr(self, "latent_", None) is not None:
             for name, values in self.latent_.sample(components, rng).items():
                 out[name] = values.astype(float) if self.schema_[name].is_numeric else values
+            out = enforce_implied_missing(out, self.encoder_.implied_missing_)
         return out
 
 
