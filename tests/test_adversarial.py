@@ -20,6 +20,11 @@ SMALL = {"n_candidates": 2, "max_iter": 50}
 FAST = DetectorConfig(rounds=40, early_stopping_rounds=10)
 
 
+@pytest.fixture(autouse=True)
+def small_tables_may_search(monkeypatch):
+    monkeypatch.setattr(adversarial, "MIN_VALIDATION_ROWS", 50)
+
+
 def test_selection_reads_only_the_training_rows_and_never_the_holdout(monkeypatch):
     real = make_mixed(900)
     schema = infer_schema(real)
@@ -74,3 +79,10 @@ def test_adversarial_is_a_config_key_and_needs_the_gmm(tmp_path):
         RunConfig(data=data, adversarial="yes")
     with pytest.raises(ConfigError, match="adversarial mode"):
         run(RunConfig(data=data, adversarial=True, generator="baseline"))
+
+
+def test_too_few_validation_rows_skip_the_search(monkeypatch):
+    monkeypatch.setattr(adversarial, "MIN_VALIDATION_ROWS", 500)
+    real = make_mixed(600)
+    sel = select_by_detector(real, infer_schema(real), FAST, base_params=SMALL, stages=STAGES, seed=0)
+    assert sel.skipped and sel.candidates == [] and sel.chosen == {} and sel.best_generator is None

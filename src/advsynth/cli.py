@@ -124,11 +124,13 @@ def summary(metrics: dict, out: Path | None = None) -> str:
         if checks.get(key):
             lines.append(f"{what}: " + ", ".join(f"{c} {v['count']}" for c, v in checks[key].items()))
     adv = metrics.get("adversarial")
-    if adv:
+    if adv and adv.get("skipped"):
+        lines.append(f"adversarial: search skipped ({adv['skipped']}); the configured settings were used")
+    elif adv:
         lines.append(f"adversarial: settings {adv['chosen']} chosen from {len(adv['candidates'])} candidates by their "
                      f"selection AUC {adv['selection_auc']:.3f} (validation rows of the training split; optimistic); "
-                     f"the fresh detector's AUC above ({adv['fresh_auc']:.3f}) is the verdict; against the holdout "
-                     f"alone {adv['fresh_holdout_auc']:.3f}")
+                     f"the fresh detector's AUC above ({adv['fresh_auc']:.3f}) is the verdict; a detector on the "
+                     f"holdout rows alone (fewer rows, so weaker) {adv['fresh_holdout_auc']:.3f}")
     fit = metrics.get("generator_fit") or {}
     if fit.get("k_at_edge"):
         which = "largest" if fit["k_at_edge"] == "max" else "smallest"

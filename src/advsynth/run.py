@@ -29,7 +29,7 @@ from .resources import check_run_fits
 from .metrics.evaluate import evaluate_extras, split_real
 from .schema import infer_schema
 from .synthesizers import make_generator
-from .synthesizers.adversarial import gmm_params, select_by_detector
+from .synthesizers.adversarial import Refiner, gmm_params, select_by_detector
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +101,15 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
             gen = make_generator(name, random_state=cfg.seed, **gmm_params(selection.chosen, cfg.generator_params(name)))
         with _timed(timings, "fit"):
             gen.fit(train, schema)
+        refinement = None
         with _timed(timings, "sample"):
-            synthetic = gen.sample(n_rows, random_state=cfg.seed)
+            if selection is not None and selection.best_generator is not None:  # detector-guided rejection
+                refiner = Refiner(detector, seed=cfg.seed).fit(
+                    selection.validation_rows, selection.best_generator.sample(len(selection.validation_rows),
+                                                                               random_state=cfg.seed + 2), schema)
+                synthetic, refinement = refiner.sample(gen, n_rows, seed=cfg.seed)
+            else:
+                synthetic = gen.sample(n_rows, random_state=cfg.seed)
         with _timed(timings, "detect"):
             result = detect(real, synthetic, detector, schema=schema, seed=cfg.seed, null=False)
         if null_job is not None:
@@ -113,9 +120,10 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
     if selection is not None:
         with _timed(timings, "adversarial_holdout_detect"):  # real rows no fit or selection has seen
             holdout_auc = detect(holdout, synthetic, detector.replace(cv=0), schema=schema, seed=cfg.seed, null=False).roc_auc
-        adversarial = {**selection.to_dict(), "fresh_auc": result.roc_auc, "fresh_holdout_auc": holdout_auc,
+        adversarial = {**selection.to_dict(), "refinement": refinement, "fresh_auc": result.roc_auc, "fresh_holdout_auc": holdout_auc,
                        "fresh_auc_is": "the run's detector: all real rows vs fresh draws of the chosen settings "
-                       "refitted on the training rows; fresh_holdout_auc: holdout rows only vs fresh draws"}
+                       "refitted on the training rows; fresh_holdout_auc: holdout rows only (never seen by any fit, selection or "
+                       "refinement) vs fresh draws, a weaker detector for having fewer rows"}
     extras = None
     if cfg.extras:
         with _timed(timings, "extras"):

@@ -28,7 +28,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..detection import detect
+from sklearn.model_selection import train_test_split
+
+from ..detection import DetectorFeatures, detect, predict, stack, train_detector
 from ..protocol import DetectorConfig
 from ..schema import Schema
 from .gmm import GMMSynthesizer
@@ -37,11 +39,12 @@ log = logging.getLogger(__name__)
 
 # Each stage: the values tried for some settings, the rest kept at the best so far.
 DEFAULT_STAGES: tuple[tuple[dict, ...], ...] = (
-    ({"n_components": 80}, {"n_components": 160}, {"n_components": 200}),
-    ({"pca_variance": 0.95}, {"pca_variance": 1.0}),
-    ({"latent_min_levels": 1}, {"latent_min_levels": 1000}),
+    ({"n_components": 120}, {"n_components": 240}, {"n_components": "criterion"}),
+    ({"pca_variance": 0.95},),
+    ({"latent_min_levels": 1},),
 )
-BASE_SETTINGS = {"n_components": 120, "pca_variance": 0.99, "latent_min_levels": 20}
+MIN_VALIDATION_ROWS = 500  # selection-validation rows below which the search is skipped
+BASE_SETTINGS = {"n_components": 160, "pca_variance": 0.99, "latent_min_levels": 20}
 
 
 @dataclass
@@ -49,11 +52,14 @@ class Selection:
     """What the search tried and chose; ``to_dict`` goes into metrics.json under ``adversarial``."""
 
     chosen: dict
-    selection_auc: float
+    selection_auc: float | None
     candidates: list[dict] = field(default_factory=list)
     fit_index: np.ndarray = field(default=None, repr=False)         # labels of the real rows fitted on
     validation_index: np.ndarray = field(default=None, repr=False)  # labels of the real rows compared with
     seconds: float = 0.0
+    best_generator: GMMSynthesizer | None = field(default=None, repr=False)  # the chosen candidate, fitted
+    validation_rows: pd.DataFrame | None = field(default=None, repr=False)
+    skipped: str | None = None  # why no search ran (too few rows), else None
 
     def to_dict(self) -> dict:
         return {
@@ -65,13 +71,17 @@ class Selection:
             "n_selection_fit": int(len(self.fit_index)),
             "n_selection_validation": int(len(self.validation_index)),
             "seconds": round(self.seconds, 3),
+            "skipped": self.skipped,
         }
 
 
 def gmm_params(settings: dict, base: dict | None = None) -> dict:
-    """GMM constructor parameters for a candidate's settings (``n_components`` fixes k: no sweep)."""
+    """GMM constructor parameters for a candidate's settings (``n_components`` fixes k: no sweep;
+    ``"criterion"`` keeps the configured sweep, so the plain model is always among the candidates)."""
     params = dict(base or {})
     for key, value in settings.items():
+        if key == "n_components" and value == "criterion":
+            continue
         if key == "n_components":
             params["min_components"] = params["max_components"] = int(value)
         else:
@@ -93,7 +103,7 @@ def selection_split(train: pd.DataFrame, seed: int, validation: float = 0.3,
 def select_by_detector(train: pd.DataFrame, schema: Schema, detector: DetectorConfig | None = None, *,
                        base_params: dict | None = None, stages=None, seed: int = 0,
                        validation: float = 0.3, max_rows: int | None = 20_000,
-                       time_budget: float | None = 120.0) -> Selection:
+                       time_budget: float | None = 100.0) -> Selection:
     """Choose GMM settings by a detector's AUC on rows of ``train`` the candidates were not fitted on.
 
     ``train`` must hold only the generator's training rows (never the holdout); nothing else
@@ -103,8 +113,15 @@ def select_by_detector(train: pd.DataFrame, schema: Schema, detector: DetectorCo
     started = time.perf_counter()
     detector = DetectorConfig.coerce(detector or DetectorConfig()).replace(null=False, cv=0)
     fit_rows, val_rows = selection_split(train, seed, validation, max_rows)
+    if len(val_rows) < MIN_VALIDATION_ROWS:  # a detector on a few dozen rows would choose by noise
+        log.warning("adversarial search skipped: %d validation rows (< %d); the configured settings are kept",
+                    len(val_rows), MIN_VALIDATION_ROWS)
+        return Selection(chosen={}, selection_auc=None, fit_index=fit_rows.index.to_numpy(),
+                         validation_index=val_rows.index.to_numpy(), seconds=time.perf_counter() - started,
+                         skipped=f"{len(val_rows)} validation rows < {MIN_VALIDATION_ROWS}")
     tried: dict[tuple, float] = {}
     candidates: list[dict] = []
+    fitted: dict[tuple, GMMSynthesizer] = {}
 
     def score(settings: dict) -> float:
         key = tuple(sorted(settings.items()))
@@ -114,6 +131,8 @@ def select_by_detector(train: pd.DataFrame, schema: Schema, detector: DetectorCo
             synthetic = gen.sample(len(val_rows), random_state=seed + 1)
             auc = float(detect(val_rows, synthetic, detector, schema=schema, seed=seed, null=False).roc_auc)
             tried[key] = auc
+            fitted.clear()  # keep only what the refiner may need: the best so far and this one
+            fitted[key] = gen
             candidates.append({"settings": dict(settings), "auc": round(auc, 4),
                                "seconds": round(time.perf_counter() - t, 2)})
             log.info("adversarial candidate %s: AUC %.4f", settings, auc)
@@ -121,6 +140,7 @@ def select_by_detector(train: pd.DataFrame, schema: Schema, detector: DetectorCo
 
     best = dict(BASE_SETTINGS)
     best_auc = score(best)
+    best_gen = fitted.get(tuple(sorted(best.items())))
     for stage in DEFAULT_STAGES if stages is None else stages:
         for change in stage:
             if time_budget is not None and time.perf_counter() - started > time_budget:
@@ -129,7 +149,60 @@ def select_by_detector(train: pd.DataFrame, schema: Schema, detector: DetectorCo
             candidate = {**best, **change}
             auc = score(candidate)
             if auc < best_auc:
-                best, best_auc = candidate, auc
+                best, best_auc, best_gen = candidate, auc, fitted.get(tuple(sorted(candidate.items())))
     return Selection(chosen=best, selection_auc=round(best_auc, 4), candidates=candidates,
                      fit_index=fit_rows.index.to_numpy(), validation_index=val_rows.index.to_numpy(),
-                     seconds=time.perf_counter() - started)
+                     seconds=time.perf_counter() - started, best_generator=best_gen, validation_rows=val_rows)
+
+
+class Refiner:
+    """Discriminator rejection sampling: draw more rows than needed, keep each with a probability
+    proportional to the detector's density ratio (1 - p) / p, p its probability that the row is synthetic.
+
+    The detector is trained on the selection-validation rows (real, unseen by the candidate)
+    against fresh draws of the chosen candidate: training rows of the generator only, never the
+    holdout. Acceptance is ``min(1, ratio / M)`` with M set so that about ``1.05 · n`` of the
+    ``oversample · n`` draws pass; rejection keeps or drops generated rows, it never copies a
+    real one, and the final verdict is a fresh detector on the refined draws.
+    """
+
+    def __init__(self, config: DetectorConfig, oversample: float = 3.0, seed: int = 0):
+        self.config = DetectorConfig.coerce(config).replace(null=False, cv=0)
+        self.oversample = oversample
+        self.seed = seed
+
+    def fit(self, real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema) -> "Refiner":
+        self.schema_ = schema
+        mf_real, mf_syn = schema.model_frame(real), schema.model_frame(synthetic)
+        self.features_ = DetectorFeatures.fit_model_frames(schema, mf_real, mf_syn)
+        X, y = stack(self.features_.transform_model_frame(mf_real), self.features_.transform_model_frame(mf_syn))
+        fit, val = train_test_split(np.arange(len(y)), test_size=self.config.validation_size, stratify=y,
+                                    random_state=self.seed)
+        self.booster_ = train_detector(X[fit], y[fit], self.config, seed=self.seed, X_val=X[val], y_val=y[val])
+        return self
+
+    def ratio(self, synthetic: pd.DataFrame) -> np.ndarray:
+        p = predict(self.booster_, self.features_.transform_model_frame(self.schema_.model_frame(synthetic)))
+        p = np.clip(p, 1e-3, 1 - 1e-3)
+        return (1 - p) / p
+
+    def sample(self, generator, n: int, seed: int) -> tuple[pd.DataFrame, dict]:
+        """``n`` refined rows from ``generator`` and a summary of the acceptance."""
+        m = int(np.ceil(n * float(self.oversample)))
+        draws = generator.sample(m, random_state=seed)
+        ratio = self.ratio(draws)
+        lo, hi = float(ratio.min()) * 1e-3, float(ratio.max())
+        target = min(1.05 * n, m)
+        for _ in range(60):  # bisection for M: sum(min(1, ratio / M)) = target (decreasing in M)
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if np.minimum(1, ratio / mid).sum() > target else (lo, mid)
+        accept = np.minimum(1, ratio / hi)
+        rng = np.random.default_rng(np.random.SeedSequence([int(seed), 13]))
+        kept = np.flatnonzero(rng.random(m) < accept)
+        if len(kept) < n:  # top up with the most real-looking of the rest
+            rest = np.setdiff1d(np.arange(m), kept)
+            kept = np.concatenate([kept, rest[np.argsort(-accept[rest], kind="stable")[: n - len(kept)]]])
+        kept = np.sort(kept[:n])
+        info = {"oversample": self.oversample, "drawn": m, "kept": int(n), "mean_acceptance": round(float(accept.mean()), 4),
+                "detector_rounds": int(self.booster_.num_boosted_rounds())}
+        return draws.iloc[kept].reset_index(drop=True), info
