@@ -68,6 +68,30 @@ def test_adversarial_run_reports_selection_and_fresh_aucs(tmp_path, monkeypatch)
     assert len(adv["candidates"]) == 4 and adv["chosen"] in [c["settings"] for c in adv["candidates"]]
     assert m["generator_params"]["max_components"] == adv["chosen"]["n_components"]
     assert adv["n_selection_fit"] + adv["n_selection_validation"] == m["n_generator_train"]
+    ref = adv["refinement"]  # rejection sampling kept n of oversample * n draws, and reports the unrefined AUC
+    assert ref["kept"] == m["n_synthetic"] == 800 and ref["drawn"] == 2400
+    assert 0 <= ref["fresh_auc_without_refinement"] <= 1
+
+
+def test_refiner_keeps_generated_rows_only_and_prefers_real_looking_ones():
+    real = make_mixed(1500, seed=1)
+    schema = infer_schema(real)
+    from advsynth import BaselineSynthesizer
+
+    gen = BaselineSynthesizer(random_state=0).fit(real, schema)  # independent columns: x no longer follows group
+    refiner = adversarial.Refiner(DetectorConfig(rounds=300, early_stopping_rounds=30), seed=0).fit(
+        real, gen.sample(1500, random_state=5), schema)
+    refined, info, unrefined = refiner.sample(gen, 1000, seed=0)
+    assert len(refined) == len(unrefined) == 1000 and info["drawn"] == 3000
+    draws = gen.sample(3000, random_state=0)  # the same draws the refiner saw: every kept row is one of them
+    key = lambda df: set(map(tuple, df.astype(str).to_numpy()))  # noqa: E731
+    assert key(refined) <= key(draws)
+    assert refiner.ratio(refined).mean() > refiner.ratio(unrefined).mean()
+
+    def gap(df):
+        means = df.groupby("group")["x"].mean()
+        return means["c"] - means["a"]
+    assert gap(refined) > gap(unrefined) + 0.1  # part of the real dependence comes back (3x oversampling: little)
 
 
 def test_adversarial_is_a_config_key_and_needs_the_gmm(tmp_path):

@@ -107,7 +107,7 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
                 refiner = Refiner(detector, seed=cfg.seed).fit(
                     selection.validation_rows, selection.best_generator.sample(len(selection.validation_rows),
                                                                                random_state=cfg.seed + 2), schema)
-                synthetic, refinement = refiner.sample(gen, n_rows, seed=cfg.seed)
+                synthetic, refinement, unrefined = refiner.sample(gen, n_rows, seed=cfg.seed)
             else:
                 synthetic = gen.sample(n_rows, random_state=cfg.seed)
         with _timed(timings, "detect"):
@@ -120,6 +120,10 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
     if selection is not None:
         with _timed(timings, "adversarial_holdout_detect"):  # real rows no fit or selection has seen
             holdout_auc = detect(holdout, synthetic, detector.replace(cv=0), schema=schema, seed=cfg.seed, null=False).roc_auc
+        if refinement is not None:  # the same protocol on the draws before rejection: what refinement bought
+            with _timed(timings, "adversarial_unrefined_detect"):
+                refinement["fresh_auc_without_refinement"] = detect(
+                    real, unrefined, detector.replace(cv=0), schema=schema, seed=cfg.seed, null=False).roc_auc
         adversarial = {**selection.to_dict(), "refinement": refinement, "fresh_auc": result.roc_auc, "fresh_holdout_auc": holdout_auc,
                        "fresh_auc_is": "the run's detector: all real rows vs fresh draws of the chosen settings "
                        "refitted on the training rows; fresh_holdout_auc: holdout rows only (never seen by any fit, selection or "

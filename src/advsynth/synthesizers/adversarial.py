@@ -39,12 +39,11 @@ log = logging.getLogger(__name__)
 
 # Each stage: the values tried for some settings, the rest kept at the best so far.
 DEFAULT_STAGES: tuple[tuple[dict, ...], ...] = (
-    ({"n_components": 120}, {"n_components": 240}, {"n_components": "criterion"}),
-    ({"pca_variance": 0.95},),
-    ({"latent_min_levels": 1},),
+    ({"n_components": 320}, {"n_components": "criterion"}),
+    ({"fit_rows": 20_000},),
 )
 MIN_VALIDATION_ROWS = 500  # selection-validation rows below which the search is skipped
-BASE_SETTINGS = {"n_components": 160, "pca_variance": 0.99, "latent_min_levels": 20}
+BASE_SETTINGS = {"n_components": 240, "pca_variance": 0.99, "latent_min_levels": 20}
 
 
 @dataclass
@@ -102,7 +101,7 @@ def selection_split(train: pd.DataFrame, seed: int, validation: float = 0.3,
 
 def select_by_detector(train: pd.DataFrame, schema: Schema, detector: DetectorConfig | None = None, *,
                        base_params: dict | None = None, stages=None, seed: int = 0,
-                       validation: float = 0.3, max_rows: int | None = 20_000,
+                       validation: float = 0.3, max_rows: int | None = 40_000,
                        time_budget: float | None = 100.0) -> Selection:
     """Choose GMM settings by a detector's AUC on rows of ``train`` the candidates were not fitted on.
 
@@ -167,7 +166,9 @@ class Refiner:
     """
 
     def __init__(self, config: DetectorConfig, oversample: float = 3.0, seed: int = 0):
-        self.config = DetectorConfig.coerce(config).replace(null=False, cv=0)
+        # shallower and slower than the verdict's detector: a density ratio needs calibrated
+        # probabilities, and depth 8 on a few thousand rows stops after a handful of trees
+        self.config = DetectorConfig.coerce(config).replace(null=False, cv=0, max_depth=4, eta=0.05)
         self.oversample = oversample
         self.seed = seed
 
@@ -186,12 +187,13 @@ class Refiner:
         p = np.clip(p, 1e-3, 1 - 1e-3)
         return (1 - p) / p
 
-    def sample(self, generator, n: int, seed: int) -> tuple[pd.DataFrame, dict]:
-        """``n`` refined rows from ``generator`` and a summary of the acceptance."""
+    def sample(self, generator, n: int, seed: int) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+        """``n`` refined rows from ``generator``, a summary of the acceptance, and the first ``n``
+        draws before rejection (an unrefined sample of the same fit, to show what refinement did)."""
         m = int(np.ceil(n * float(self.oversample)))
         draws = generator.sample(m, random_state=seed)
         ratio = self.ratio(draws)
-        lo, hi = float(ratio.min()) * 1e-3, float(ratio.max())
+        lo, hi = float(ratio.min()) * 1e-3, float(ratio.max()) * m
         target = min(1.05 * n, m)
         for _ in range(60):  # bisection for M: sum(min(1, ratio / M)) = target (decreasing in M)
             mid = (lo + hi) / 2
@@ -205,4 +207,4 @@ class Refiner:
         kept = np.sort(kept[:n])
         info = {"oversample": self.oversample, "drawn": m, "kept": int(n), "mean_acceptance": round(float(accept.mean()), 4),
                 "detector_rounds": int(self.booster_.num_boosted_rounds())}
-        return draws.iloc[kept].reset_index(drop=True), info
+        return draws.iloc[kept].reset_index(drop=True), info, draws.iloc[:n].reset_index(drop=True)
