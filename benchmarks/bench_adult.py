@@ -3,7 +3,8 @@
     PYTHONPATH=src python benchmarks/bench_adult.py [--generators baseline,gmm_aic] [--seeds 0,1,2]
                                                     [--extras] [--out DIR]
 
-Prints the wall time of the whole benchmark, the per-run timings (results.csv columns),
+Prints the wall time of the whole benchmark, the per-run timings (results.csv columns), the
+AUC's spread across seeds (SD, t-interval) beside the mean DeLong half width,
 the machine's load average before and after (other jobs on a shared machine inflate every
 figure); with ``--extras`` each run also computes fidelity, privacy and utility (``extras_s``).
 """
@@ -44,6 +45,11 @@ def main() -> int:
     cols = ["generator", "seed", "roc_auc", "null_roc_auc", "fit_s", "sample_s", "detect_s", "null_s", "extras_s",
             "total_s", "rows_per_s"]
     print(results[cols].to_string(index=False))
+    # the AUC's spread across generator seeds beside the runs' DeLong half widths
+    from advsynth.bench import summarise
+
+    spread = summarise(results)[["generator", "seeds", "auc_mean", "auc_sd", "auc_t_pm", "delong_pm"]]
+    print("\n" + spread.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(f"\nwall time {wall:.1f} s for {len(results)} runs (target <= 120 s for baseline+gmm x 3 seeds)")
     print(f"results in {out}")
 

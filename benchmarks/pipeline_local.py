@@ -6,6 +6,11 @@ Usage (from the repo root, images built by ``bash scripts/local-docker.sh``)::
     PYTHONPATH=src:. python benchmarks/pipeline_local.py --rows 4000     # a seeded sample
     PYTHONPATH=src:. python benchmarks/pipeline_local.py --build         # also time the image build
     PYTHONPATH=src:. python benchmarks/pipeline_local.py --param DetectorRounds=100
+    PYTHONPATH=src:. python benchmarks/pipeline_local.py --synthetic SYNTH.csv  # evaluate-only variant
+
+The execution is the config's experiment (``parameters_for_config``: seed, holdout, column
+types, gmm and detector settings), so its AUC is comparable with ``advsynth run --config``'s
+on the same rows; ``--param`` overrides single parameters.
 
 Prints the build time (with ``--build``), each step's wall time as local mode
 recorded it, the run's total wall time and the detector figures, and writes the
@@ -54,10 +59,12 @@ def main(argv=None) -> int:
     parser.add_argument("--workdir", help="default: a new temporary folder")
     parser.add_argument("--param", action="append", type=_parse_param, default=[],
                         help="pipeline parameter Name=value (repeatable)")
+    parser.add_argument("--synthetic", help="judge this synthetic table (evaluate-only variant)")
     args = parser.parse_args(argv)
 
     from advsynth.config import load_config
     from advsynth.run import load_real
+    from pipelines.adversarial.pipeline import parameters_for_config
     from pipelines.run_pipeline import run_local
 
     figures: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()}}
@@ -67,17 +74,18 @@ def main(argv=None) -> int:
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="advsynth-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    real = load_real(load_config(args.config))
+    cfg = load_config(args.config)
+    real = load_real(cfg)
     if args.rows:
         real = real.sample(n=args.rows, random_state=0)
     data = work / "real.csv"
     real.to_csv(data, index=False)
     figures["rows"] = len(real)
-    params = dict(args.param)
+    params = {**parameters_for_config(cfg, evaluate_only=bool(args.synthetic)), **dict(args.param)}
     figures["parameters"] = params
 
     start = time.perf_counter()
-    result = run_local(str(data), str(work / "run"), parameters=params)
+    result = run_local(str(data), str(work / "run"), parameters=params, synthetic_path=args.synthetic)
     total = time.perf_counter() - start
 
     steps = {}

@@ -238,11 +238,15 @@ def run_local(
     pipeline_name: str = DEFAULT_PIPELINE_NAME,
     mock_s3: bool = True,
     isolate_network: bool = True,
+    synthetic_path: Optional[str] = None,
 ) -> Dict[str, Any]:
     """Run the pipeline once in local mode and collect its results.
 
     Args:
         data_path: the real table, a CSV with a header row.
+        synthetic_path: a synthetic table (CSV with the real table's header) to judge
+            instead of generating one: runs the evaluate-only variant
+            (``get_pipeline(evaluate_only=True)``), with ``SyntheticDataUri`` set to it.
         workdir: where the log, the container scratch folders and the downloaded
             run artifacts go (must not be under a path local mode refuses to
             mount, e.g. ``/root`` or ``~/.aws``; a temporary folder is used for
@@ -274,6 +278,9 @@ def run_local(
     data = Path(data_path).resolve()
     if not data.is_file():
         raise DataNotFoundError(f"no such CSV: {data}")
+    synthetic = Path(synthetic_path).resolve() if synthetic_path is not None else None
+    if synthetic is not None and not synthetic.is_file():
+        raise DataNotFoundError(f"no such CSV: {synthetic}")
     work = Path(workdir).resolve()
     work.mkdir(parents=True, exist_ok=True)
     log_path = work / "local-run.log"
@@ -311,8 +318,11 @@ def run_local(
                 s3.create_bucket(
                     Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region}
                 )
-        input_key = f"input/{data.name}"
+        input_key = f"input/real/{data.name}"
         s3.upload_file(str(data), bucket, input_key)
+        if synthetic is not None:
+            synthetic_key = f"input/synthetic/{synthetic.name}"
+            s3.upload_file(str(synthetic), bucket, synthetic_key)
         output_prefix = f"s3://{bucket}/runs"
 
         step_session = opt_out_telemetry(
@@ -325,6 +335,7 @@ def run_local(
             sagemaker_session=step_session,
             generator_image=generator_image,
             local=True,
+            evaluate_only=synthetic is not None,
         )
 
         runner = opt_out_telemetry(RunnerSession(boto_session=boto_session, default_bucket=bucket))
@@ -336,6 +347,8 @@ def run_local(
             "OutputPrefix": output_prefix,
             "DetectorImage": detector_image,
         }
+        if synthetic is not None:
+            overrides["SyntheticDataUri"] = f"s3://{bucket}/{synthetic_key}"
         overrides.update(parameters or {})
         # Local mode checks the exact Python type (1 is not a valid ParameterFloat).
         types = {param.name: param.parameter_type.python_type for param in pipeline.parameters}
@@ -438,6 +451,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("workdir", help="folder for logs, scratch space and run artifacts")
     parser.add_argument("--param", action="append", type=_parse_param, default=[],
                         help="parameter override Name=value (repeatable)")
+    parser.add_argument("--synthetic", help="judge this synthetic table (CSV) instead of generating one")
     parser.add_argument("--generator-image", default="advsynth-generator:latest")
     parser.add_argument("--detector-image", default=LOCAL_DETECTOR_IMAGE)
     parser.add_argument("--bucket", default=DEFAULT_BUCKET)
@@ -452,6 +466,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         detector_image=args.detector_image,
         bucket=args.bucket,
         region=args.region,
+        synthetic_path=args.synthetic,
     )
     print(json.dumps(result, indent=2, default=str))
     return 0 if result["status"] == "Succeeded" else 1

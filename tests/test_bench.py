@@ -34,7 +34,7 @@ def small_cfg(seeds=(0,), generators=("baseline", "gmm_bic"), extras=False, tabl
     gens = {"baseline": GeneratorSpec("baseline", "baseline"),
             "gmm_bic": GeneratorSpec("gmm_bic", "gmm", {"criterion": "bic", "max_components": 4, "n_candidates": 2})}
     return BenchConfig(name="t", seeds=list(seeds), datasets=[DatasetSpec(table, "sklearn", table)],
-                       generators=[gens[g] for g in generators], detector={"rounds": 15, "params": {"nthread": 1}},
+                       generators=[gens[g] for g in generators], detector={"rounds": 15, "nthread": 1},
                        extras=extras)
 
 
@@ -92,9 +92,13 @@ def test_benchmark_writes_results_summary_history_and_progress(tmp_path, capsys)
     assert on_disk.groupby("seed")["null_roc_auc"].nunique().eq(1).all()
     assert on_disk[["mean_ks", "dcr_ratio", "tstr_auc", "fit_s", "rows_per_s"]].notna().all().all()
     summary = (tmp_path / "b" / "summary.md").read_text()
-    assert re.search(r"\| iris \| gmm_bic \| 2 \| 0\.\d{3} ± 0\.\d{3} \|", summary)
+    # mean, seed SD, t-interval over seeds and the mean DeLong half width, side by side
+    g = on_disk[on_disk["generator"] == "gmm_bic"]
+    delong = ((g["roc_auc_hi"] - g["roc_auc_lo"]) / 2).mean()
+    row = f"| iris | gmm_bic | 2 | {g['roc_auc'].mean():.3f} | {g['roc_auc'].std(ddof=1):.3f} | "
+    assert row in summary and f"| {delong:.3f} |" in summary.split(row)[1].splitlines()[0]
     metrics = json.loads((tmp_path / "b" / "runs" / "iris-gmm_bic-s1" / "metrics.json").read_text())
-    assert metrics["detector"]["null_shared"] and {"fidelity", "privacy", "utility"} <= set(metrics)
+    assert metrics["detector"]["null_roc_auc"] is not None and {"fidelity", "privacy", "utility"} <= set(metrics)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 4 and err[0].startswith("[1/4] iris baseline seed 0: AUC") and "ETA" in err[-1]
 
@@ -266,3 +270,77 @@ def test_evaluate_extras_uses_schema_columns_and_skips_ids(mixed):
     assert evaluate_extras(real, synthetic, schema, None, seed=0)["utility"] is None
     with pytest.raises(AdvsynthError, match="not a modelled column"):
         evaluate_extras(real, synthetic, schema, "customer", seed=0)
+
+
+def test_benchmark_never_rewrites_a_finished_run_folder(tmp_path, monkeypatch):
+    """Each run folder is exactly what run() wrote: the shared null goes in through run(null=...)."""
+    import advsynth.run as run_module
+    from advsynth.detection import null_on_real
+    from advsynth.protocol import DetectorConfig
+
+    snapshots = {}
+    real_run = run_module.run
+
+    def recording_run(cfg, out_dir=None, generator=None, **kwargs):
+        metrics = real_run(cfg, out_dir, generator, **kwargs)
+        snapshots[Path(out_dir)] = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in Path(out_dir).iterdir()}
+        return metrics
+
+    monkeypatch.setattr(run_module, "run", recording_run)
+    cfg = small_cfg(seeds=(0,), extras=False, table="wine")
+    run_benchmark(cfg, tmp_path / "b", progress=None)
+    assert len(snapshots) == 2
+    for folder, files in snapshots.items():
+        now = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir()}
+        assert now == files, f"{folder} changed after run() returned"
+    # both generators carry the same null, the one null_on_real gives for this table, seed and protocol
+    from advsynth.bench import dataset_run_config, detector_config
+    from advsynth.run import load_real
+    from advsynth.schema import infer_schema
+
+    base = dataset_run_config(cfg.datasets[0], tmp_path / "b" / "data")
+    real = load_real(base)
+    detector = detector_config(base.detector, cfg.detector, cfg.datasets[0].detector)
+    assert detector == DetectorConfig.from_dict({**DetectorConfig().to_dict(), "rounds": 15, "nthread": 1})
+    auc, ci, (y, score) = null_on_real(real, detector, schema=infer_schema(real, base.data.types), seed=0)
+    for folder in snapshots:
+        det = json.loads((folder / "metrics.json").read_text())["detector"]
+        assert det["null_roc_auc"] == pytest.approx(auc, abs=1e-12) and det["null_roc_auc_ci"] == pytest.approx(ci)
+        scores = pd.read_csv(folder / "scores.csv")
+        null_scores = scores.loc[scores["model"] == "real_vs_real", "score"].to_numpy()
+        assert null_scores == pytest.approx(score, abs=1e-7)
+
+
+def test_bench_detector_sections_are_detector_configs(tmp_path):
+    path = tmp_path / "b.yaml"
+    path.write_text("datasets: {w: {sklearn: wine, detector: {round: 5}}}\ngenerators: {baseline: {}}\n")
+    with pytest.raises(ConfigError, match="round"):
+        load_bench_config(path)
+    path.write_text("detector: {eta: 2}\ndatasets: {w: {sklearn: wine}}\ngenerators: {baseline: {}}\n")
+    with pytest.raises(ConfigError, match="eta"):
+        load_bench_config(path)
+    shipped = load_bench_config(ROOT / "config" / "benchmark.yaml")
+    from advsynth.bench import dataset_run_config, detector_config
+    from advsynth.protocol import DetectorConfig
+
+    adult = next(d for d in shipped.datasets if d.name == "adult")
+    detector = detector_config(dataset_run_config(adult, tmp_path).detector, shipped.detector, adult.detector)
+    # the benchmark measures what 'advsynth run' runs: only the thread count is the benchmark's own
+    assert detector.replace(nthread=DetectorConfig().nthread) == DetectorConfig.coerce(
+        dataset_run_config(adult, tmp_path).detector)
+
+
+def test_summary_puts_seed_spread_beside_delong():
+    from advsynth.bench import summarise, summary_markdown
+
+    rows = pd.DataFrame({"dataset": "d", "generator": "g", "seed": [0, 1, 2], "roc_auc": [0.70, 0.72, 0.74],
+                         "roc_auc_lo": [0.695, 0.715, 0.735], "roc_auc_hi": [0.705, 0.725, 0.745],
+                         "null_roc_auc": 0.5})
+    rows = rows.reindex(columns=RESULT_COLUMNS)
+    s = summarise(rows).iloc[0]
+    assert s["auc_mean"] == pytest.approx(0.72) and s["auc_sd"] == pytest.approx(0.02)
+    assert s["auc_t_pm"] == pytest.approx(4.302653 * 0.02 / 3 ** 0.5, rel=1e-5)   # t(0.975, 2 df)
+    assert s["delong_pm"] == pytest.approx(0.005)
+    assert "| d | g | 3 | 0.720 | 0.020 | 0.050 | 0.005 |" in summary_markdown(rows)
+    one = summarise(rows.iloc[:1]).iloc[0]
+    assert one["auc_sd"] is None and one["auc_t_pm"] is None and one["delong_pm"] == pytest.approx(0.005)

@@ -80,7 +80,7 @@ def test_valid_config_is_typed(tmp_path):
 def test_adult_config_loads():
     cfg = load_config(ADULT_CONFIG)
     assert cfg.data.header is False and len(cfg.data.columns) == 15 and cfg.target == "income"
-    assert cfg.detector == DetectorConfig()  # the protocol defaults
+    assert cfg.detector == DetectorConfig()  # the adult config keeps the protocol's defaults
 
 
 def test_configs_built_in_python_are_checked_too(tmp_path):

@@ -6,7 +6,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from advsynth import detect
-from advsynth.detection import (MAX_ONEHOT_LEVELS, DetectorFeatures, null_on_real, split_rows, stack,
+from advsynth.detection import (MAX_ONEHOT_LEVELS, DetectorFeatures, null_on_real, split_rows,
                                 train_detector)
 from advsynth.errors import ConfigError, InputError
 from advsynth.protocol import DetectorConfig
@@ -177,3 +177,19 @@ def test_config_refuses_bad_values():
         DetectorConfig.from_dict({"params": {"max_depth": 3}})
     assert DetectorConfig.coerce({"rounds": 5}).rounds == 5
     assert DetectorConfig.coerce(None) == DetectorConfig()
+
+
+def test_config_params_add_to_the_default_params():
+    cfg = DetectorConfig.from_dict({"params": {"min_child_weight": 5}})
+    assert cfg.params == {**DetectorConfig().params, "min_child_weight": 5}
+    assert DetectorConfig.from_dict({"colsample_bytree": 1.0}).xgb_params()["colsample_bytree"] == 1.0
+
+
+def test_infinite_values_reach_the_detector_as_extremes():
+    rng = np.random.default_rng(11)
+    real = pd.DataFrame({"v": rng.normal(0, 1, 400), "w": rng.normal(0, 1, 400)})
+    synth = real.copy()
+    synth.loc[:99, "v"] = np.inf
+    synth.loc[100:149, "v"] = -np.inf
+    result = detect(real, synth, FAST, null=False)
+    assert result.roc_auc > 0.6 and result.top_columns(1)[0][0] == "v"

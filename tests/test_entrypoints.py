@@ -2,7 +2,8 @@
 
 The happy path chains the four commands the way the pipeline does, on a 1,000-row
 sample of the real Adult table: generator-train -> (tar the model) -> sample ->
-detector-train -> (tar the model) -> evaluate. The failure cases run the real
+detector-train -> (tar the model) -> evaluate; ``advsynth.run.run`` on the same CSV,
+config types, seed and DetectorConfig must reach the same AUC and null. The failure cases run the real
 ``python -m advsynth.sagemaker`` process and check its exit code, its one-line
 stderr (no traceback) and the failure file.
 """
@@ -21,22 +22,26 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from advsynth.detection import DetectionResult, DetectorFeatures
-
-from advsynth.config import load_config
+from advsynth.config import DataConfig, RunConfig, load_config
 from advsynth.errors import ConfigError
-from advsynth.run import load_real
+from advsynth.protocol import DetectorConfig
+from advsynth.run import load_real, run
 from advsynth.sagemaker import contract, entrypoints
+from advsynth.sagemaker.entrypoints import detector_arguments, detector_hyperparameters
 from advsynth.sagemaker.__main__ import main as sm_main
 
 ROOT = Path(__file__).resolve().parents[1]
 ADULT_CONFIG = ROOT / "config" / "adult.yaml"
 
-GENERATOR_HP = {"pca_variance": "0.99", "min_components": "1", "max_components": "6",
-                "n_candidates": "2", "criterion": "bic", "seed": "0"}
-DETECTOR_HP = {"objective": "binary:logistic", "eval_metric": "auc", "num_round": "25",
-               "max_depth": "4", "eta": "0.3", "seed": "0"}
-DETECTION_KEYS = set(DetectionResult.__dataclass_fields__) - {"scores"}
+GMM_PARAMS = {"pca_variance": 0.99, "min_components": 1, "max_components": 6, "n_candidates": 2, "criterion": "bic"}
+HOLDOUT = 0.2
+TYPES = load_config(ADULT_CONFIG).data.types          # the config's column types travel with the job
+GENERATOR_HP = {**{k: str(v) for k, v in GMM_PARAMS.items()}, "seed": "0", "holdout": str(HOLDOUT),
+                "types": json.dumps(TYPES)}
+# A small protocol, early stopping on: every container reads its settings from this one object.
+DETECTOR = DetectorConfig(rounds=40, max_depth=4, eta=0.3, early_stopping_rounds=5, validation_size=0.2,
+                          test_size=0.3, nthread=1)
+DETECTOR_HP = detector_hyperparameters(DETECTOR, seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +117,7 @@ def chain(tmp_path_factory, adult_sample):
         (smp / "processing" / "real").mkdir(parents=True)
         (smp / "processing" / "real" / "real.csv").write_bytes(real_csv.read_bytes())
         _use_root(mp, smp)
-        assert sm_main(["sample", "--rows", "0", "--seed", "0", "--test-size", "0.3"]) == 0
+        assert sm_main(["sample", "--rows", "0", "--seed", "0", *detector_arguments(DETECTOR)]) == 0
         # 3. detector-train on the splits
         det = base / "detector"
         for channel in ("train", "validation"):
@@ -126,7 +131,8 @@ def chain(tmp_path_factory, adult_sample):
         # 4. evaluate
         ev = base / "evaluate"
         _tar_dir(det / "model", ev / "processing" / "model" / "model.tar.gz")
-        for name, src in (("validation", smp / "processing" / "detector" / "validation" / "validation.csv"),
+        for name, src in (("test", smp / "processing" / "detector" / "test" / "test.csv"),
+                          ("synthetic", smp / "processing" / "synthetic" / "synthetic.csv"),
                           ("features", smp / "processing" / "detector" / "features" / "features.json"),
                           ("real", real_csv)):
             (ev / "processing" / name).mkdir(parents=True)
@@ -136,7 +142,7 @@ def chain(tmp_path_factory, adult_sample):
     finally:
         mp.undo()
     return {"base": base, "generator": gen, "sample": smp, "detector": det, "evaluate": ev,
-            "real": adult_sample}
+            "real": adult_sample, "real_csv": real_csv}
 
 
 def test_generator_train_writes_model_and_metric_lines(chain, capsys):
@@ -169,15 +175,25 @@ def test_sample_writes_builtin_xgboost_splits(chain):
     assert list(synthetic.columns) == list(chain["real"].columns)
     assert len(synthetic) == len(chain["real"])
     features = json.loads((proc / "detector" / "features" / "features.json").read_text())
+    from advsynth.detection import DetectorFeatures
+
     n_features = len(DetectorFeatures.from_json(json.dumps(features)).columns)
     train = _assert_xgboost_csv(proc / "detector" / "train" / "train.csv")
     validation = _assert_xgboost_csv(proc / "detector" / "validation" / "validation.csv")
-    assert train.shape[1] == validation.shape[1] == n_features + 1
-    assert len(train) + len(validation) == 2 * len(chain["real"])
-    assert abs(len(validation) / (len(train) + len(validation)) - 0.3) < 0.01
-    # balanced classes in both splits
-    assert abs(train[:, 0].mean() - 0.5) < 0.01 and abs(validation[:, 0].mean() - 0.5) < 0.01
-    assert features["split"]["n_train"] == len(train)
+    test = _assert_xgboost_csv(proc / "detector" / "test" / "test.csv")
+    assert train.shape[1] == validation.shape[1] == test.shape[1] == n_features + 1
+    n = 2 * len(chain["real"])
+    assert len(train) + len(validation) + len(test) == n
+    # test_size of the rows held out; validation_size of the remaining training rows for early stopping
+    assert abs(len(test) / n - DETECTOR.test_size) < 0.01
+    assert abs(len(validation) / (len(train) + len(validation)) - DETECTOR.validation_size) < 0.01
+    # balanced classes in every split
+    for split in (train, validation, test):
+        assert abs(split[:, 0].mean() - 0.5) < 0.01
+    assert features["split"]["n_train"] == len(train) and features["split"]["n_validation"] == len(validation)
+    assert DetectorConfig.from_dict(features["detector"]) == DETECTOR.replace(nthread=DetectorConfig().nthread)
+    assert {c["name"]: c["kind"] for c in features["schema"]["columns"] if c["name"] in TYPES} == {
+        name: kind for name, kind in TYPES.items()}
     # inputs are left as they were: nothing written next to model.tar.gz or real.csv
     assert sorted(p.name for p in (proc / "model").iterdir()) == ["model.tar.gz"]
     assert sorted(p.name for p in (proc / "real").iterdir()) == ["real.csv"]
@@ -189,7 +205,11 @@ def test_detector_train_writes_loadable_xgboost_model(chain):
     model = chain["detector"] / "model" / "xgboost-model"
     booster = xgb.Booster()
     booster.load_model(bytearray(model.read_bytes()))
-    assert booster.num_boosted_rounds() == int(DETECTOR_HP["num_round"])
+    meta = json.loads((chain["detector"] / "model" / "advsynth-detector.json").read_text())
+    assert meta["xgb_params"] == DETECTOR.xgb_params(seed=0, nthread=DetectorConfig().nthread)
+    assert (meta["rounds"], meta["early_stopping_rounds"]) == (DETECTOR.rounds, DETECTOR.early_stopping_rounds)
+    # early stopping keeps the best rounds only
+    assert 1 <= booster.num_boosted_rounds() == meta["rounds_used"] <= DETECTOR.rounds
 
 
 def test_detector_logs_rounds_in_builtin_format(tmp_path, chain):
@@ -214,7 +234,6 @@ def test_detector_logs_rounds_in_builtin_format(tmp_path, chain):
 def test_evaluate_writes_detector_section(chain):
     evaluation = json.loads((chain["evaluate"] / "processing" / "evaluation" / "evaluation.json").read_text())
     det = evaluation["detector"]
-    assert set(det) == DETECTION_KEYS
     assert 0.5 < det["roc_auc"] <= 1.0
     lo, hi = det["roc_auc_ci"]
     assert lo <= det["roc_auc"] <= hi
@@ -223,9 +242,9 @@ def test_evaluate_writes_detector_section(chain):
     assert abs(det["null_roc_auc"] - 0.5) < 0.15
     assert math.isclose(sum(det["column_importance"].values()), 1.0, abs_tol=1e-6)
     assert set(det["column_importance"]) <= set(chain["real"].columns)
-    assert det["rounds"] == int(DETECTOR_HP["num_round"])
-    assert det["n_test"] + det["n_train"] == 2 * len(chain["real"])
-    assert det["test_size"] == 0.3
+    assert det["rounds"] == DETECTOR.rounds
+    assert det["n_train"] + det["n_validation"] + det["n_test"] == 2 * len(chain["real"])
+    assert det["test_size"] == DETECTOR.test_size
 
 
 def test_evaluation_keys_match_in_process_detect(chain):
@@ -235,13 +254,117 @@ def test_evaluation_keys_match_in_process_detect(chain):
     assert set(evaluation["detector"]) == set(DetectionResult.__dataclass_fields__) - {"scores"}  # scores stay out of JSON
 
 
+def test_entrypoints_and_advsynth_run_agree(chain):
+    """The pipeline's containers and ``advsynth run`` run one experiment: same holdout, column
+    types, features, splits, early stopping and null, so the same AUCs.
+
+    Tolerance 1e-9: nothing differs in principle. The matrices cross the container boundary as
+    CSV with 9 significant digits, which is exact for float32 features; XGBoost's hist method
+    is deterministic for any thread count; the generator is fitted on the same rows with the same
+    seed in both. A looser tolerance would hide a second experiment.
+    """
+    cfg = RunConfig(data=DataConfig(path=str(chain["real_csv"]), types=TYPES), name="agree", seed=0,
+                    generator="gmm", generators={"gmm": GMM_PARAMS}, detector=DETECTOR, holdout=HOLDOUT,
+                    extras=False)
+    metrics = run(cfg)
+    evaluation = json.loads((chain["evaluate"] / "processing" / "evaluation" / "evaluation.json").read_text())
+    ours, theirs = evaluation["detector"], metrics["detector"]
+    assert metrics["n_generator_train"] < metrics["n_real"]          # the run withheld its holdout too
+    for key in ("roc_auc", "null_roc_auc", "precision", "recall"):
+        assert ours[key] == pytest.approx(theirs[key], abs=1e-9), key
+    assert ours["roc_auc_ci"] == pytest.approx(theirs["roc_auc_ci"], abs=1e-9)
+    for key in ("n_train", "n_validation", "n_test", "best_rounds", "rounds"):
+        assert ours[key] == theirs[key], key
+    assert ours["column_importance"] == pytest.approx(theirs["column_importance"], abs=1e-9)
+    # the same giveaways: surest-fake rows (by score) and the levels of the top columns
+    assert [r["score"] for r in ours["giveaways"]["rows"]] == pytest.approx(
+        [r["score"] for r in theirs["giveaways"]["rows"]], abs=1e-9)
+    assert ours["giveaways"]["levels"].keys() == theirs["giveaways"]["levels"].keys()
+    for column, entries in theirs["giveaways"]["levels"].items():
+        assert len(ours["giveaways"]["levels"][column]) == len(entries)
+        for mine, run_entry in zip(ours["giveaways"]["levels"][column], entries):
+            assert mine.get("level", mine.get("range")) == run_entry.get("level", run_entry.get("range"))
+            for key in ("real_share", "synthetic_share", "difference"):
+                assert mine[key] == pytest.approx(run_entry[key], abs=1e-12), (column, key)
+    # the synthetic table the sample step drew is the run's
+    synthetic = pd.read_csv(chain["sample"] / "processing" / "synthetic" / "synthetic.csv")
+    assert len(synthetic) == metrics["n_synthetic"]
+
+
+def test_sample_on_a_given_synthetic_table_builds_the_same_splits(chain, tmp_path, monkeypatch):
+    """Evaluate-only: ``sample`` reading the generated synthetic.csv (no generator model) with the
+    config's types writes byte-identical splits, so the pipeline's evaluate-only variant judges a
+    table exactly as the generating one does."""
+    proc = tmp_path / "processing"
+    (proc / "given").mkdir(parents=True)
+    (proc / "real").mkdir()
+    source = chain["sample"] / "processing"
+    (proc / "given" / "synthetic.csv").write_bytes((source / "synthetic" / "synthetic.csv").read_bytes())
+    (proc / "real" / "real.csv").write_bytes(chain["real_csv"].read_bytes())
+    _use_root(monkeypatch, tmp_path)
+    assert sm_main(["sample", "--seed", "0", "--types", json.dumps(TYPES), *detector_arguments(DETECTOR)]) == 0
+    for split in ("train", "validation", "test"):
+        assert (proc / "detector" / split / f"{split}.csv").read_bytes() == \
+            (source / "detector" / split / f"{split}.csv").read_bytes(), split
+    features = json.loads((proc / "detector" / "features" / "features.json").read_text())
+    assert features["input"] == {"reordered": False, "unseen_levels": {}, "wrong_types": {}}
+    # ... and advsynth evaluate on the same table reaches the pipeline's AUC
+    from advsynth.evaluation import evaluate_synthetic
+
+    real = pd.read_csv(chain["real_csv"])
+    synthetic = pd.read_csv(proc / "given" / "synthetic.csv")
+    metrics, *_ = evaluate_synthetic(load_real(RunConfig(data=DataConfig(path=str(chain["real_csv"])))), synthetic,
+                                     detector=DETECTOR, types=TYPES, seed=0, extras=False)
+    evaluation = json.loads((chain["evaluate"] / "processing" / "evaluation" / "evaluation.json").read_text())
+    assert metrics["detector"]["roc_auc"] == pytest.approx(evaluation["detector"]["roc_auc"], abs=1e-9)
+    assert metrics["detector"]["null_roc_auc"] == pytest.approx(evaluation["detector"]["null_roc_auc"], abs=1e-9)
+    assert len(real) == metrics["n_real"]
+
+
+def test_sample_refuses_a_given_table_with_other_columns(chain, tmp_path):
+    proc = tmp_path / "processing"
+    (proc / "given").mkdir(parents=True)
+    (proc / "real").mkdir()
+    chain["real"].rename(columns={"age": "Age"}).to_csv(proc / "given" / "s.csv", index=False)
+    (proc / "real" / "real.csv").write_bytes(chain["real_csv"].read_bytes())
+    result = _run_module(tmp_path, "sample", "--seed", "0")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "missing age" in result.stderr and "extra Age" in result.stderr
+
+
+def test_detector_settings_round_trip_through_options_and_hyperparameters():
+    from advsynth.sagemaker.entrypoints import (
+        DETECTOR_HYPERPARAMETERS,
+        _Parser,
+        add_detector_options,
+        detector_config_from_args,
+        detector_config_from_hyperparameters,
+    )
+
+    cfg = DetectorConfig(rounds=77, max_depth=3, eta=0.05, early_stopping_rounds=9, validation_size=0.15,
+                         test_size=0.25, params={"min_child_weight": 2.0})
+    parser = _Parser()
+    add_detector_options(parser)
+    assert detector_config_from_args(parser.parse_args(detector_arguments(cfg))) == cfg
+    assert detector_config_from_args(parser.parse_args([])) == DetectorConfig()
+    hp = {k: contract.parse_hyperparameter(k, v, DETECTOR_HYPERPARAMETERS[k])
+          for k, v in detector_hyperparameters(cfg, seed=4).items()}
+    # the training job's hyperparameters carry the training settings; the split shares are the sample step's
+    defaults = DetectorConfig()
+    assert detector_config_from_hyperparameters(hp) == (
+        cfg.replace(validation_size=defaults.validation_size, test_size=defaults.test_size), 4)
+    with pytest.raises(ConfigError, match="objective"):
+        detector_config_from_hyperparameters({**hp, "objective": "reg:squarederror"})
+
+
 # ---------------------------------------------------------------- contract units
 def test_hyperparameters_are_typed(tmp_path):
     path = tmp_path / "hp.json"
     path.write_text(json.dumps({"max_components": "12", "pca_variance": "0.9", "criterion": "\"aic\"",
                                 "fit_rows": "None", "sagemaker_region": "\"us-east-1\""}))
     hp = contract.read_hyperparameters(entrypoints.GENERATOR_HYPERPARAMETERS, path)
-    assert hp == {"max_components": 12, "pca_variance": 0.9, "criterion": "aic", "fit_rows": None, "seed": 0}
+    assert hp == {"max_components": 12, "pca_variance": 0.9, "criterion": "aic", "fit_rows": None, "seed": 0,
+                  "types": "{}"}
 
 
 @pytest.mark.parametrize("name,value,word", [("max_components", "abc", "an integer"),
@@ -384,3 +507,22 @@ def test_unexpected_error_keeps_traceback_and_exits_1(tmp_path, monkeypatch, cap
     err = capsys.readouterr().err
     assert "Traceback" in err
     assert (tmp_path / "output" / "failure").read_text().strip() == "internal error: RuntimeError: disk on fire"
+
+
+def test_given_table_with_unseen_levels_and_wrong_types_is_judged_not_refused(chain, tmp_path, monkeypatch):
+    """As in advsynth evaluate: a level no real row has and text in a numeric column are counted
+    per column and reach the detector (as __other__ / missing), not a crash."""
+    proc = tmp_path / "processing"
+    (proc / "given").mkdir(parents=True)
+    (proc / "real").mkdir()
+    synthetic = pd.read_csv(chain["sample"] / "processing" / "synthetic" / "synthetic.csv")
+    synthetic.loc[:9, "workclass"] = "Martian"
+    synthetic["age"] = synthetic["age"].astype(object)
+    synthetic.loc[:2, "age"] = "old"
+    synthetic.to_csv(proc / "given" / "s.csv", index=False)
+    (proc / "real" / "real.csv").write_bytes(chain["real_csv"].read_bytes())
+    _use_root(monkeypatch, tmp_path)
+    assert sm_main(["sample", "--seed", "0", "--types", json.dumps(TYPES), *detector_arguments(DETECTOR)]) == 0
+    checks = json.loads((proc / "detector" / "features" / "features.json").read_text())["input"]
+    assert checks["unseen_levels"]["workclass"]["count"] == 10 and checks["unseen_levels"]["workclass"]["examples"] == ["Martian"]
+    assert checks["wrong_types"]["age"]["count"] == 3

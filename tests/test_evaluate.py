@@ -136,3 +136,25 @@ def test_report_draws_an_evaluate_folder(tmp_path, real_csv):
     assert main(["evaluate", "--real", str(real_csv), "--synthetic", str(syn), "--out", str(tmp_path / "o")]) == 0
     page = write_report(tmp_path / "o").read_text()
     assert "Detector ROC curve" in page and "Recomputed from synthetic.csv" not in page
+
+
+def test_run_takes_a_precomputed_null_and_trains_none(tmp_path, real_csv, monkeypatch):
+    import advsynth.run as run_module
+
+    def no_null(*args, **kwargs):
+        raise AssertionError("run trained a null although one was handed in")
+
+    monkeypatch.setattr(run_module, "null_on_real", no_null)
+    y, s = np.array([0, 0, 1, 1]), np.array([0.1, 0.6, 0.4, 0.9])
+    metrics = run(_cfg(real_csv), tmp_path / "r", generator="baseline", null=(0.75, [0.6, 0.9], (y, s)))
+    assert metrics["detector"]["null_roc_auc"] == 0.75 and metrics["detector"]["null_roc_auc_ci"] == [0.6, 0.9]
+    scores = pd.read_csv(tmp_path / "r" / "scores.csv")
+    assert scores[scores.model == "real_vs_real"]["score"].tolist() == s.tolist()
+
+
+def test_k_at_edge_flags_the_ends_of_the_swept_range():
+    from advsynth.run import k_at_edge
+
+    sweep = {1: 10.0, 5: 8.0, 9: 7.0}
+    assert k_at_edge(9, sweep) == "max" and k_at_edge(1, sweep) == "min" and k_at_edge(5, sweep) is None
+    assert k_at_edge(3, {3: 1.0}) is None

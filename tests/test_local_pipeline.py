@@ -4,9 +4,10 @@ Needs the images from ``bash scripts/local-docker.sh`` (CI runs it before the te
 Without Docker or the images these tests FAIL, with that instruction, rather than
 skip: a silently skipped container tier would hide a broken pipeline.
 
-Three executions on a 3,000-row sample of the real Adult table (about 3-4 minutes
+Four executions on a 3,000-row sample of the real Adult table (about 4-5 minutes
 on 2 cores): one that passes the AUC gate (threshold 0.99), one that fails it
-(threshold 0.5, the fail step quoting the AUC), and one on an empty table whose
+(threshold 0.5, the fail step quoting the AUC), the evaluate-only variant on the first
+execution's synthetic table (same splits, same AUC), and one on an empty table whose
 failure reason is the container's own one-line message.
 """
 
@@ -87,7 +88,10 @@ def test_pipeline_passes_gate_and_evaluation_is_sane(passing):
     assert math.isclose(sum(det["column_importance"].values()), 1.0, abs_tol=1e-6)
     assert 0.0 <= det["p_value"] <= 1.0
     assert det["rounds"] == FAST["DetectorRounds"]
-    assert det["n_train"] + det["n_test"] == 2 * SAMPLE_ROWS
+    assert det["giveaways"]["rows"] and all(0 <= r["score"] <= 1 for r in det["giveaways"]["rows"])
+    # three disjoint splits of the balanced rows: train, validation (early stopping), test (scored)
+    assert det["n_train"] + det["n_validation"] + det["n_test"] == 2 * SAMPLE_ROWS
+    assert abs(det["n_test"] / (2 * SAMPLE_ROWS) - det["test_size"]) < 0.01
     # No job container had a network: compose left the sagemaker-local network unused
     # because every service runs with network_mode "none" (run_local's isolation).
     log = Path(result["log_path"]).read_text(errors="replace")
@@ -122,3 +126,21 @@ def test_pipeline_bad_input_reports_the_container_message(adult_csv, tmp_path):
     assert any("advsynth: error: input is empty" in line for line in failure["log_tail"])
     assert not any("Traceback" in line for line in failure["log_tail"])
     assert result["evaluation"] is None
+
+
+def test_evaluate_only_on_the_same_synthetic_table_gives_the_same_auc(adult_csv, tmp_path, passing):
+    """The evaluate-only variant judges a given table with the same protocol: on the generating
+    execution's own synthetic.csv it builds the same splits and so reaches the same AUC (the
+    CSV round trip is exact; tests/test_entrypoints.py checks the splits byte for byte)."""
+    from pipelines.run_pipeline import run_local
+
+    synthetic = Path(passing["artifacts_dir"]) / "SampleSynthetic" / "synthetic" / "synthetic.csv"
+    params = {k: v for k, v in FAST.items() if k != "MaxComponents"}
+    result = run_local(str(adult_csv), str(tmp_path), parameters={**params, "AucThreshold": 0.99},
+                       synthetic_path=str(synthetic))
+    assert result["status"] == "Succeeded", (result["failure_reason"], result["failed_steps"])
+    statuses = {s["StepName"]: s["StepStatus"] for s in result["steps"]}
+    assert set(statuses) == {"PrepareDetectorData", "TrainDetector", "EvaluateDetector", "AucGate"}
+    det, before = result["evaluation"]["detector"], passing["evaluation"]["detector"]
+    assert math.isclose(det["roc_auc"], before["roc_auc"], rel_tol=1e-9)
+    assert math.isclose(det["null_roc_auc"], before["null_roc_auc"], rel_tol=1e-9)

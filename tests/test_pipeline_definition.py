@@ -16,6 +16,7 @@ from moto import mock_aws
 ROLE = "arn:aws:iam::123456789012:role/AdvsynthTest"
 BUCKET = "advsynth-test-bucket"
 KMS = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+ROOT_CONFIG = __import__("pathlib").Path(__file__).resolve().parents[1] / "config" / "adult.yaml"
 STEP_ORDER = ["FitGenerator", "SampleSynthetic", "TrainDetector", "EvaluateDetector", "AucGate"]
 JOB_STEPS = STEP_ORDER[:4]
 
@@ -120,6 +121,7 @@ def test_steps_depend_on_each_other_through_property_references(steps):
 
     channels = {c["ChannelName"]: c for c in
                 steps["TrainDetector"]["Arguments"]["InputDataConfig"]}
+    assert set(channels) == {"train", "validation"}   # never the test split
     for name in ("train", "validation"):
         assert channels[name]["DataSource"]["S3DataSource"]["S3Uri"] == {
             "Get": f"Steps.SampleSynthetic.ProcessingOutputConfig.Outputs['{name}'].S3Output.S3Uri"
@@ -130,28 +132,53 @@ def test_steps_depend_on_each_other_through_property_references(steps):
                    steps["EvaluateDetector"]["Arguments"]["ProcessingInputs"]}
     assert eval_inputs["model"]["S3Uri"] == {
         "Get": "Steps.TrainDetector.ModelArtifacts.S3ModelArtifacts"}
-    assert eval_inputs["validation"]["S3Uri"] == {
-        "Get": "Steps.SampleSynthetic.ProcessingOutputConfig.Outputs['validation'].S3Output.S3Uri"}
+    assert eval_inputs["test"]["S3Uri"] == {
+        "Get": "Steps.SampleSynthetic.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"}
     assert eval_inputs["features"]["S3Uri"] == {
         "Get": "Steps.SampleSynthetic.ProcessingOutputConfig.Outputs['features'].S3Output.S3Uri"}
     assert eval_inputs["real"]["S3Uri"] == {"Get": "Parameters.InputDataUri"}
 
 
+def _detector_parameter_defaults():
+    """Detector* parameter -> (type, default), every default DetectorConfig()'s."""
+    from advsynth.protocol import DetectorConfig
+
+    d = DetectorConfig()
+    return {
+        "DetectorRounds": ("Integer", d.rounds),
+        "DetectorMaxDepth": ("Integer", d.max_depth),
+        "DetectorEta": ("Float", d.eta),
+        "DetectorColsampleBytree": ("Float", d.colsample_bytree),
+        "DetectorEarlyStoppingRounds": ("Integer", d.early_stopping_rounds),
+        "DetectorValidationSize": ("Float", d.validation_size),
+        "DetectorTestSize": ("Float", d.test_size),
+    }
+
+
 def test_parameters_exist_with_defaults(definition):
+    from advsynth.config import RunConfig
+    from advsynth.synthesizers.gmm import GMMSynthesizer
+
+    gmm = GMMSynthesizer()
     params = {p["Name"]: p for p in definition["Parameters"]}
     expected = {
         "InputDataUri": ("String", f"s3://{BUCKET}/advsynth/input/real.csv"),
+        "ColumnTypes": ("String", "{}"),
         "SampleRows": ("Integer", 0),
-        "PcaVariance": ("Float", 0.99),
-        "MinComponents": ("Integer", 1),
-        "MaxComponents": ("Integer", 60),
-        "Criterion": ("String", "aic"),
+        "Holdout": ("Float", RunConfig.__dataclass_fields__["holdout"].default),
+        "PcaVariance": ("Float", gmm.pca_variance),
+        "MinComponents": ("Integer", gmm.min_components),
+        "MaxComponents": ("Integer", gmm.max_components),
+        "NCandidates": ("Integer", gmm.n_candidates),
+        "Criterion": ("String", gmm.criterion),
+        "SelectionRows": ("Integer", gmm.selection_rows),
+        "FitRows": ("String", str(gmm.fit_rows)),
         "Seed": ("Integer", 0),
         "AucThreshold": ("Float", 0.75),
         "TrainingInstanceType": ("String", "ml.m5.xlarge"),
         "ProcessingInstanceType": ("String", "ml.m5.xlarge"),
-        "DetectorRounds": ("Integer", 200),
         "OutputPrefix": ("String", f"s3://{BUCKET}/advsynth/runs"),
+        **_detector_parameter_defaults(),
     }
     for name, (kind, default) in expected.items():
         assert params[name]["Type"] == kind, name
@@ -220,6 +247,7 @@ def test_outputs_are_under_the_execution_prefix(steps):
             "synthetic": "/opt/ml/processing/synthetic",
             "train": "/opt/ml/processing/detector/train",
             "validation": "/opt/ml/processing/detector/validation",
+            "test": "/opt/ml/processing/detector/test",
             "features": "/opt/ml/processing/detector/features",
         },
         "EvaluateDetector": {"evaluation": "/opt/ml/processing/evaluation"},
@@ -240,15 +268,25 @@ def test_container_contract(steps):
     fit = steps["FitGenerator"]["Arguments"]
     assert fit["AlgorithmSpecification"]["TrainingImage"] == "advsynth-generator:latest"
     assert "ContainerEntrypoint" not in fit["AlgorithmSpecification"]  # image's `train`
+    def joined(name):
+        return {"Std:Join": {"On": "", "Values": [{"Get": f"Parameters.{name}"}]}}
+
     assert fit["HyperParameters"] == {
-        "pca_variance": {"Std:Join": {"On": "", "Values": [{"Get": "Parameters.PcaVariance"}]}},
-        "min_components": {"Std:Join": {"On": "",
-                                        "Values": [{"Get": "Parameters.MinComponents"}]}},
-        "max_components": {"Std:Join": {"On": "",
-                                        "Values": [{"Get": "Parameters.MaxComponents"}]}},
+        "pca_variance": joined("PcaVariance"),
+        "min_components": joined("MinComponents"),
+        "max_components": joined("MaxComponents"),
+        "n_candidates": joined("NCandidates"),
         "criterion": {"Get": "Parameters.Criterion"},
+        "selection_rows": joined("SelectionRows"),
+        "fit_rows": {"Get": "Parameters.FitRows"},
         "seed": seed,
+        "holdout": joined("Holdout"),           # the generator never sees the holdout rows
+        "types": {"Get": "Parameters.ColumnTypes"},   # the config's column types travel with the job
     }
+    # every hyperparameter the step sends is one the container declares
+    from advsynth.sagemaker.entrypoints import GENERATOR_HYPERPARAMETERS
+
+    assert set(fit["HyperParameters"]) <= set(GENERATOR_HYPERPARAMETERS)
     (channel,) = fit["InputDataConfig"]
     assert channel["ChannelName"] == "train" and channel["ContentType"] == "text/csv"
     assert channel["DataSource"]["S3DataSource"]["S3Uri"] == {"Get": "Parameters.InputDataUri"}
@@ -258,8 +296,7 @@ def test_container_contract(steps):
     assert sample["AppSpecification"]["ContainerEntrypoint"] == [
         "python", "-m", "advsynth.sagemaker", "sample"]
     assert sample["AppSpecification"]["ContainerArguments"] == [
-        "--rows", {"Std:Join": {"On": "", "Values": [{"Get": "Parameters.SampleRows"}]}},
-        "--seed", seed, "--test-size", "0.3",
+        "--rows", joined("SampleRows"), "--seed", seed, *DETECTOR_ARGUMENTS,
     ]
     assert {i["InputName"]: i["S3Input"]["LocalPath"] for i in sample["ProcessingInputs"]} == {
         "model": "/opt/ml/processing/model", "real": "/opt/ml/processing/real"}
@@ -269,9 +306,12 @@ def test_container_contract(steps):
         "Get": "Parameters.DetectorImage"}
     hp = detector["HyperParameters"]
     assert hp["objective"] == "binary:logistic" and hp["eval_metric"] == "auc"
-    assert hp["num_round"] == {"Std:Join": {"On": "",
-                                            "Values": [{"Get": "Parameters.DetectorRounds"}]}}
-    assert (hp["max_depth"], hp["eta"], hp["seed"]) == ("6", "0.1", seed)
+    from advsynth.protocol import DetectorConfig
+
+    assert hp == {"objective": "binary:logistic", "eval_metric": "auc", "num_round": joined("DetectorRounds"),
+                  "max_depth": joined("DetectorMaxDepth"), "eta": joined("DetectorEta"),
+                  "colsample_bytree": joined("DetectorColsampleBytree"), "early_stopping_rounds": joined("DetectorEarlyStoppingRounds"), "seed": seed,
+                  **{k: str(v) for k, v in DetectorConfig().params.items()}}
 
     evaluate = steps["EvaluateDetector"]["Arguments"]
     assert evaluate["AppSpecification"]["ContainerEntrypoint"] == [
@@ -279,7 +319,8 @@ def test_container_contract(steps):
     assert evaluate["AppSpecification"]["ContainerArguments"] == ["--seed", seed]
     assert {i["InputName"]: i["S3Input"]["LocalPath"] for i in evaluate["ProcessingInputs"]} == {
         "model": "/opt/ml/processing/model",
-        "validation": "/opt/ml/processing/validation",
+        "test": "/opt/ml/processing/test",
+        "synthetic": "/opt/ml/processing/synthetic",     # for the giveaway rows and levels
         "features": "/opt/ml/processing/features",
         "real": "/opt/ml/processing/real",
     }
@@ -290,6 +331,20 @@ def test_container_contract(steps):
         resources = args.get("ResourceConfig") or args["ProcessingResources"]["ClusterConfig"]
         kind = "Training" if "ResourceConfig" in args else "Processing"
         assert resources["InstanceType"] == {"Get": f"Parameters.{kind}InstanceType"}
+
+
+def _joined(name):
+    return {"Std:Join": {"On": "", "Values": [{"Get": f"Parameters.{name}"}]}}
+
+
+# The sample/prepare steps' detector options: every DetectorConfig field, each a parameter.
+DETECTOR_ARGUMENTS = [
+    "--rounds", _joined("DetectorRounds"), "--max-depth", _joined("DetectorMaxDepth"),
+    "--eta", _joined("DetectorEta"), "--colsample-bytree", _joined("DetectorColsampleBytree"),
+    "--early-stopping-rounds", _joined("DetectorEarlyStoppingRounds"),
+    "--validation-size", _joined("DetectorValidationSize"), "--test-size", _joined("DetectorTestSize"),
+    "--detector-params", json.dumps(__import__("advsynth.protocol").protocol.DetectorConfig().params, sort_keys=True),
+]
 
 
 def _metric_regexes(step):
@@ -359,3 +414,74 @@ def test_telemetry_opt_out_is_read_by_the_sdk():
             direct_input=None, config_path=TELEMETRY_OPT_OUT_PATH, default_value=False,
             sagemaker_session=session,
         ) is True
+
+
+# ----------------------------------------------------------------- evaluate-only variant
+
+
+@pytest.fixture(scope="module")
+def evaluate_only():
+    return _build(evaluate_only=True)[1]
+
+
+def test_evaluate_only_variant_skips_generation(evaluate_only):
+    steps = {step["Name"]: step for step in evaluate_only["Steps"]}
+    assert list(steps) == ["PrepareDetectorData", "TrainDetector", "EvaluateDetector", "AucGate"]
+    assert not any(_refs(step["Arguments"]) & {"FitGenerator", "SampleSynthetic"} for step in steps.values())
+    prepare = steps["PrepareDetectorData"]["Arguments"]
+    inputs = {i["InputName"]: i["S3Input"] for i in prepare["ProcessingInputs"]}
+    assert inputs["given"]["S3Uri"] == {"Get": "Parameters.SyntheticDataUri"}
+    assert inputs["given"]["LocalPath"] == "/opt/ml/processing/given"   # what `sample` reads instead of a model
+    assert inputs["real"]["S3Uri"] == {"Get": "Parameters.InputDataUri"}
+    assert "model" not in inputs
+    assert prepare["AppSpecification"]["ContainerEntrypoint"] == ["python", "-m", "advsynth.sagemaker", "sample"]
+    seed = _joined("Seed")
+    assert prepare["AppSpecification"]["ContainerArguments"] == [
+        "--seed", seed, "--types", {"Get": "Parameters.ColumnTypes"}, *DETECTOR_ARGUMENTS]
+    outputs = {o["OutputName"] for o in prepare["ProcessingOutputConfig"]["Outputs"]}
+    assert outputs == {"synthetic", "train", "validation", "test", "features"}
+    # the detector, evaluation and gate are the generating pipeline's, reading the prepared splits
+    channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"]
+                for c in steps["TrainDetector"]["Arguments"]["InputDataConfig"]}
+    assert channels == {name: {"Get": f"Steps.PrepareDetectorData.ProcessingOutputConfig.Outputs['{name}'].S3Output.S3Uri"}
+                        for name in ("train", "validation")}
+    evaluate_inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in steps["EvaluateDetector"]["Arguments"]["ProcessingInputs"]}
+    for name in ("test", "synthetic", "features"):
+        assert evaluate_inputs[name] == {
+            "Get": f"Steps.PrepareDetectorData.ProcessingOutputConfig.Outputs['{name}'].S3Output.S3Uri"}
+    assert steps["AucGate"]["Arguments"]["Conditions"][0]["RightValue"] == {"Get": "Parameters.AucThreshold"}
+
+
+def test_evaluate_only_parameters(evaluate_only):
+    params = {p["Name"]: (p["Type"], p["DefaultValue"]) for p in evaluate_only["Parameters"]}
+    assert params["SyntheticDataUri"] == ("String", f"s3://{BUCKET}/advsynth/input/synthetic.csv")
+    for name, expected in _detector_parameter_defaults().items():
+        assert params[name] == expected, name
+    # no generator settings: nothing is generated
+    assert not set(params) & {"SampleRows", "Holdout", "PcaVariance", "MaxComponents", "Criterion"}
+
+
+def test_parameters_for_config_carry_the_runs_experiment(tmp_path):
+    from advsynth.config import load_config
+    from advsynth.errors import ConfigError
+    from pipelines.adversarial.pipeline import get_parameters, parameters_for_config
+
+    cfg = load_config(ROOT_CONFIG)
+    values = parameters_for_config(cfg)
+    assert values["Seed"] == cfg.seed and values["Holdout"] == cfg.holdout
+    assert json.loads(values["ColumnTypes"]) == cfg.data.types and cfg.data.types
+    assert values["MaxComponents"] == cfg.generators["gmm"]["max_components"]
+    assert values["FitRows"] == str(cfg.generators["gmm"]["fit_rows"])
+    from advsynth.protocol import DetectorConfig
+
+    detector = DetectorConfig.from_dict(cfg.detector) if isinstance(cfg.detector, dict) else cfg.detector
+    assert values["DetectorRounds"] == detector.rounds and values["DetectorTestSize"] == detector.test_size
+    with pytest.MonkeyPatch.context() as mp:
+        _offline_env(mp)
+        names = {p.name for p in get_parameters(local=True)}
+        assert set(values) <= names
+        assert set(parameters_for_config(cfg, evaluate_only=True)) <= {p.name for p in get_parameters(local=True, evaluate_only=True)}
+    # a setting the pipeline cannot carry is refused, never dropped
+    cfg.generators["gmm"]["n_init"] = 3
+    with pytest.raises(ConfigError, match="n_init"):
+        parameters_for_config(cfg)

@@ -150,3 +150,19 @@ def test_cli_upsert_passes_the_image_and_kms_key(aws, capsys):
     fit = definition["Steps"][0]["Arguments"]
     assert fit["AlgorithmSpecification"]["TrainingImage"].endswith("/advsynth:7")
     assert key in json.dumps(fit)
+
+
+def test_cli_upsert_evaluate_only_deploys_the_variant_beside_the_generating_pipeline(aws, capsys):
+    """`advsynth pipeline upsert --evaluate-only` creates AdvsynthEvaluate; AdvsynthAdversarial stays."""
+    from advsynth.cli import main
+
+    args = ["pipeline", "upsert", "--role", ROLE, "--region", REGION, "--bucket", BUCKET]
+    assert main(args) == 0
+    assert main(args + ["--evaluate-only"]) == 0
+    client = boto3.client("sagemaker", region_name=REGION)
+    steps = {name: [s["Name"] for s in json.loads(client.describe_pipeline(PipelineName=name)["PipelineDefinition"])["Steps"]]
+             for name in ("AdvsynthAdversarial", "AdvsynthEvaluate")}
+    assert steps["AdvsynthAdversarial"][0] == "FitGenerator"
+    assert steps["AdvsynthEvaluate"] == ["PrepareDetectorData", "TrainDetector", "EvaluateDetector", "AucGate"]
+    params = json.loads(client.describe_pipeline(PipelineName="AdvsynthEvaluate")["PipelineDefinition"])["Parameters"]
+    assert "SyntheticDataUri" in {p["Name"] for p in params}

@@ -69,7 +69,7 @@ def bench_dir(tmp_path_factory) -> Path:
     cfg = BenchConfig(name="report-test", seeds=[0, 1], datasets=[DatasetSpec("wine", "sklearn", "wine")],
                       generators=[GeneratorSpec("baseline", "baseline"),
                                   GeneratorSpec("gmm_bic", "gmm", {"criterion": "bic", "max_components": 4})],
-                      detector={"rounds": 20, "params": {"nthread": 1}}, extras=True)
+                      detector={"rounds": 20, "nthread": 1}, extras=True)
     run_benchmark(cfg, out, progress=None)
     return out
 
@@ -81,7 +81,8 @@ def test_run_report_renders_every_chart(bench_dir, tmp_path):
     dom = render_dom(page, tmp_path)
     assert headings(dom, 1) == ["Adversarial evaluation: gmm_bic on wine (seed 0)"]
     assert headings(dom, 2) == ["Detector ROC curve", "Column importance", "Real vs synthetic: top giveaway columns",
-                                "Correlation difference", "Privacy and utility", "Run configuration and metrics"]
+                                "Which levels and rows give the fakes away", "Correlation difference",
+                                "Privacy and utility", "Run configuration and metrics"]
     imgs = images(dom)
     assert {"column importance bar chart", "correlation difference heatmap"} <= set(imgs)
     # both curves are drawn, the null from the benchmark's shared real-vs-real detector
@@ -94,7 +95,7 @@ def test_run_report_renders_every_chart(bench_dir, tmp_path):
     # the recomputed ROC matches the run's AUC (else the page says so)
     assert "Recomputed from synthetic.csv" not in dom
     text = re.sub(r"<[^>]+>", " ", dom)
-    for label in ("DCR ratio", "TSTR AUC (train synthetic, test real)", "mean ks", '"generator_variant": "gmm_bic"'):
+    for label in ("DCR ratio", "TSTR AUC (train synthetic, test real)", "mean ks"):
         assert label in htmllib.unescape(text)
 
 
@@ -118,7 +119,7 @@ def test_run_folder_reports_everything_and_says_what_is_missing(mixed, tmp_path)
     csv = tmp_path / "mixed.csv"
     mixed.to_csv(csv, index=False)
     cfg = RunConfig(data=DataConfig(path=str(csv)), name="mixed", generator="baseline",
-                    detector={"rounds": 10, "params": {"nthread": 1}})
+                    detector={"rounds": 10, "nthread": 1})
     run(cfg, tmp_path / "run")
     full = write_report(tmp_path / "run").read_text()
     assert "Unavailable" not in full and "null: real vs real (AUC" in full
@@ -135,3 +136,97 @@ def test_report_errors_are_one_line(tmp_path):
         write_report(tmp_path)
     with pytest.raises(AdvsynthError, match="no results.csv"):
         write_comparison(tmp_path)
+
+
+def test_recomputed_extras_use_the_runs_own_holdout(mixed, tmp_path, monkeypatch):
+    """A run folder without extras gets them recomputed on the split the generator was fitted on
+    (the run's seed and holdout share from config.json), so they equal what the run itself writes."""
+    import json
+
+    import advsynth.metrics.evaluate as evaluate_mod
+
+    csv = tmp_path / "mixed.csv"
+    mixed.to_csv(csv, index=False)
+    cfg = RunConfig(data=DataConfig(path=str(csv)), name="mixed", generator="baseline", seed=3, holdout=0.2,
+                    target="group", detector={"rounds": 10, "nthread": 1})
+    metrics = run(cfg, tmp_path / "run")
+    run_dir = tmp_path / "run"
+    stripped = {k: v for k, v in metrics.items() if k not in ("fidelity", "privacy", "utility")}
+    (run_dir / "metrics.json").write_text(json.dumps(stripped))
+    seen = []
+    original = evaluate_mod.evaluate_extras
+
+    def spy(real, synthetic, schema, target, seed, **kwargs):
+        seen.append((len(real), seed, kwargs.get("split")))
+        return original(real, synthetic, schema, target, seed, **kwargs)
+
+    monkeypatch.setattr(evaluate_mod, "evaluate_extras", spy)
+    text = write_report(run_dir).read_text()
+    (n_real, seed, split), = seen
+    assert seed == 3 and split is not None
+    train, hold = split
+    assert len(hold) == metrics["n_holdout"] and len(train) == metrics["n_generator_train"]
+    expected_train, _ = evaluate_mod.split_real(mixed, 3, 0.2)
+    assert sorted(train.index) == sorted(expected_train.index)
+    # the figures the page shows are the run's own (same split), e.g. the DCR medians
+    dcr = metrics["privacy"]["dcr"]
+    for value in (dcr["synthetic_median"], dcr["holdout_median"]):
+        assert f"{value:.4g}" in text
+
+
+@pytest.mark.parametrize("damage", ["metrics", "scores", "scores_columns"])
+def test_report_on_damaged_files_is_one_cli_line(mixed, tmp_path, capsys, damage):
+    from advsynth.cli import main
+
+    csv = tmp_path / "mixed.csv"
+    mixed.to_csv(csv, index=False)
+    cfg = RunConfig(data=DataConfig(path=str(csv)), name="mixed", generator="baseline", extras=False,
+                    detector={"rounds": 10, "nthread": 1})
+    run(cfg, tmp_path / "run")
+    if damage == "metrics":
+        path = tmp_path / "run" / "metrics.json"
+        path.write_text(path.read_text()[:200])       # truncated mid-object
+    elif damage == "scores":
+        path = tmp_path / "run" / "scores.csv"
+        path.write_bytes(b'model,y,score\ndetector,1,0.5\n"unterminated,0,\x00\n' * 3)
+    else:
+        path = tmp_path / "run" / "scores.csv"
+        path.write_text("model,label\ndetector,1\n")
+    assert main(["report", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("advsynth: error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert path.name in err
+    assert not (tmp_path / "run" / "report.html").exists()
+
+
+def test_report_shows_giveaways_and_k_at_edge(mixed, tmp_path):
+    """Giveaway levels/rows and a GMM k at the edge of its sweep reach the page when metrics.json has them."""
+    import json
+
+    csv = tmp_path / "mixed.csv"
+    mixed.to_csv(csv, index=False)
+    # max_components 2: the AIC sweep on this table picks the largest k it may
+    cfg = RunConfig(data=DataConfig(path=str(csv)), name="mixed", generator="gmm", extras=False,
+                    generators={"gmm": {"min_components": 1, "max_components": 2, "n_candidates": 2}},
+                    detector={"rounds": 20, "nthread": 1})
+    metrics = run(cfg, tmp_path / "run")
+    page = write_report(tmp_path / "run").read_text()
+    giveaways = metrics["detector"]["giveaways"]
+    assert giveaways["rows"] and giveaways["levels"]
+    assert "Which levels and rows give the fakes away" in page
+    for column in giveaways["levels"]:
+        assert f"{column}: " in page
+    top = giveaways["rows"][0]
+    assert f"<td>{top['score']:.3f}</td>" in page
+    edge = metrics["generator_fit"]["k_at_edge"]
+    if edge:
+        assert "k at the edge" in page and f"k = {metrics['generator_fit']['n_components']}" in page
+    else:
+        assert "k at the edge" not in page
+    # the flag alone decides: rewrite it both ways
+    path = tmp_path / "run" / "metrics.json"
+    for flag in ("max", None):
+        data = json.loads(path.read_text())
+        data["generator_fit"]["k_at_edge"] = flag
+        path.write_text(json.dumps(data))
+        assert ("k at the edge" in write_report(tmp_path / "run").read_text()) == (flag is not None)

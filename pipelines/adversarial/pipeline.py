@@ -1,32 +1,45 @@
 """Adversarial evaluation of synthetic tabular data as a SageMaker pipeline.
 
-Five steps, each a container run; this module holds no data logic, it only wires
-the containers together following the SageMaker MLOps project-template
-convention (``get_pipeline(...) -> Pipeline``):
+The same experiment as ``advsynth run``, each step a container run; this module holds no
+data logic, it only wires the containers together following the SageMaker MLOps
+project-template convention (``get_pipeline(...) -> Pipeline``):
 
-1. ``FitGenerator`` (training job, generator image ``train``): fits the PCA+GMM
-   generator on the real CSV; the model artifact holds ``generator.joblib`` and
-   ``schema.json``.
+1. ``FitGenerator`` (training job, generator image ``train``): types the real table with
+   the config's column types (``ColumnTypes``, JSON) and fits the PCA+GMM generator on the
+   rows ``split_real(real, Seed, Holdout)`` keeps for training; the model artifact holds
+   ``generator.joblib`` and ``schema.json``.
 2. ``SampleSynthetic`` (processing job, generator image
-   ``python -m advsynth.sagemaker sample``): draws the synthetic table and writes
-   the detector's train/validation splits (label first, no header) plus the
-   feature-to-column mapping.
+   ``python -m advsynth.sagemaker sample``): draws the synthetic table and writes the
+   detector's three splits (label first, no header): train, validation (early stopping
+   only, carved from the training rows) and test (scored only), plus the feature mapping.
 3. ``TrainDetector`` (training job, XGBoost-compatible image): trains a
-   real-vs-synthetic classifier under the built-in XGBoost algorithm contract.
+   real-vs-synthetic classifier under the built-in XGBoost algorithm contract, with
+   ``early_stopping_rounds`` on the validation channel.
 4. ``EvaluateDetector`` (processing job, generator image
-   ``python -m advsynth.sagemaker evaluate``): ROC AUC with CI, precision, recall,
-   p-value against a real-vs-real null, per-column importance, in
-   ``evaluation.json``.
+   ``python -m advsynth.sagemaker evaluate``): ROC AUC with CI on the test split,
+   precision, recall, p-value, the real-vs-real null, per-column importance and the
+   giveaways (surest-fake rows, over/under-represented levels), in ``evaluation.json``
+   with the keys of ``metrics.json``'s ``detector`` section.
 5. ``AucGate`` (condition): fails the execution when the detector separates real
    from synthetic too well (ROC AUC above ``AucThreshold``).
 
-Every parameter has a default because EventBridge schedules cannot pass
-parameters. Every output goes under ``OutputPrefix/<execution id>/<step>/...``
-so that executions never overwrite each other's artifacts.
+``get_pipeline(evaluate_only=True)`` is the bring-your-own-synthetic-table variant: no
+generator steps; ``PrepareDetectorData`` reads ``SyntheticDataUri`` instead of sampling,
+and steps 3-5 are the same. (A separate pipeline rather than a ConditionStep: the later
+steps read the splits' S3 URIs as step properties, which cannot come from whichever of two
+condition branches ran.)
+
+Every detector setting is a ``advsynth.protocol.DetectorConfig`` field: the ``Detector*``
+parameters' defaults are ``DetectorConfig()``'s, and the same values reach the sample and
+evaluate steps as options and the training step as built-in hyperparameters. Every
+parameter has a default because EventBridge schedules cannot pass parameters. Every
+output goes under ``OutputPrefix/<execution id>/<step>/...`` so that executions never
+overwrite each other's artifacts.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
@@ -40,7 +53,30 @@ STEP_TRAIN_DETECTOR = "TrainDetector"
 STEP_EVALUATE = "EvaluateDetector"
 STEP_GATE = "AucGate"
 STEP_FAIL = "AucAboveThreshold"
+STEP_PREPARE = "PrepareDetectorData"
 STEP_NAMES = [STEP_FIT_GENERATOR, STEP_SAMPLE, STEP_TRAIN_DETECTOR, STEP_EVALUATE, STEP_GATE]
+EVALUATE_ONLY_STEP_NAMES = [STEP_PREPARE, STEP_TRAIN_DETECTOR, STEP_EVALUATE, STEP_GATE]
+
+# gmm parameter -> pipeline parameter (defaults from the GMM generator's signature).
+GENERATOR_PARAMETERS = {
+    "pca_variance": "PcaVariance",
+    "min_components": "MinComponents",
+    "max_components": "MaxComponents",
+    "n_candidates": "NCandidates",
+    "criterion": "Criterion",
+    "selection_rows": "SelectionRows",
+    "fit_rows": "FitRows",       # a string: "none" fits on every training row
+}
+# DetectorConfig field -> pipeline parameter (defaults from DetectorConfig()).
+DETECTOR_PARAMETERS = {
+    "rounds": "DetectorRounds",
+    "max_depth": "DetectorMaxDepth",
+    "eta": "DetectorEta",
+    "colsample_bytree": "DetectorColsampleBytree",
+    "early_stopping_rounds": "DetectorEarlyStoppingRounds",
+    "validation_size": "DetectorValidationSize",
+    "test_size": "DetectorTestSize",
+}
 
 EVALUATION_PROPERTY_FILE = "EvaluationReport"
 EVALUATION_OUTPUT = "evaluation"
@@ -57,7 +93,6 @@ LOCAL_PLACEHOLDER_ROLE = "arn:aws:iam::000000000000:role/advsynth-local-mode"
 PROCESSING_ROOT = "/opt/ml/processing"
 SAMPLE_ENTRYPOINT = ["python", "-m", "advsynth.sagemaker", "sample"]
 EVALUATE_ENTRYPOINT = ["python", "-m", "advsynth.sagemaker", "evaluate"]
-TEST_SIZE = "0.3"
 
 # Metric regexes. The generator prints ``name: value`` lines. Built-in XGBoost
 # prints ``[<round>]#011train-auc:<v>#011validation-auc:<v>`` (the tab shows as
@@ -148,8 +183,18 @@ def xgboost_image_uri(region: str, version: str = XGBOOST_VERSION) -> str:
     return image_uris.retrieve("xgboost", region=region, version=version)
 
 
+def _gmm_defaults() -> Dict[str, Any]:
+    """The GMM generator's own defaults (its signature), so the pipeline writes none of its own."""
+    import inspect
+
+    from advsynth.synthesizers.gmm import GMMSynthesizer
+
+    return {name: prm.default for name, prm in inspect.signature(GMMSynthesizer.__init__).parameters.items()
+            if prm.default is not inspect.Parameter.empty}
+
+
 def get_parameters(default_bucket: str = "advsynth-artifacts", base_job_prefix: str = "advsynth",
-                   local: bool = False, region: str = "us-east-1") -> List[Any]:
+                   local: bool = False, region: str = "us-east-1", evaluate_only: bool = False) -> List[Any]:
     """Return the pipeline parameters, every one with a default.
 
     Why defaults everywhere: a scheduled (EventBridge) execution cannot pass
@@ -164,17 +209,45 @@ def get_parameters(default_bucket: str = "advsynth-artifacts", base_job_prefix: 
         ParameterString,
     )
 
+    from advsynth.config import RunConfig
+    from advsynth.protocol import DetectorConfig
+
     instance_type = LOCAL_INSTANCE_TYPE if local else DEFAULT_INSTANCE_TYPE
-    return [
+    data = [
         ParameterString(
             name="InputDataUri",
             default_value=f"s3://{default_bucket}/{base_job_prefix}/input/real.csv",
         ),
-        ParameterInteger(name="SampleRows", default_value=0),
-        ParameterFloat(name="PcaVariance", default_value=0.99),
-        ParameterInteger(name="MinComponents", default_value=1),
-        ParameterInteger(name="MaxComponents", default_value=60),
-        ParameterString(name="Criterion", default_value="aic"),
+        # The config's column types (data.types) as a JSON object; "{}" infers every type.
+        ParameterString(name="ColumnTypes", default_value="{}"),
+    ]
+    if evaluate_only:
+        data.append(ParameterString(
+            name="SyntheticDataUri",
+            default_value=f"s3://{default_bucket}/{base_job_prefix}/input/synthetic.csv",
+        ))
+    else:
+        data += [
+            ParameterInteger(name="SampleRows", default_value=0),
+            ParameterFloat(name="Holdout", default_value=RunConfig.__dataclass_fields__["holdout"].default),
+        ]
+        for field, name in GENERATOR_PARAMETERS.items():
+            value = _gmm_defaults()[field]
+            if field == "fit_rows" or value is None:   # may be None: "none" as a string
+                data.append(ParameterString(name=name, default_value="none" if value is None else str(value)))
+            elif isinstance(value, float):
+                data.append(ParameterFloat(name=name, default_value=value))
+            elif isinstance(value, int):
+                data.append(ParameterInteger(name=name, default_value=value))
+            else:
+                data.append(ParameterString(name=name, default_value=str(value)))
+    defaults = DetectorConfig()
+    detector = [
+        (ParameterInteger if isinstance(getattr(defaults, field), int) else ParameterFloat)(
+            name=name, default_value=getattr(defaults, field))
+        for field, name in DETECTOR_PARAMETERS.items()
+    ]
+    return data + [
         ParameterInteger(name="Seed", default_value=0),
         ParameterFloat(name="AucThreshold", default_value=0.75),
         ParameterString(name="TrainingInstanceType", default_value=instance_type),
@@ -184,7 +257,7 @@ def get_parameters(default_bucket: str = "advsynth-artifacts", base_job_prefix: 
             # The built-in XGBoost image on AWS; any image following its contract works.
             default_value=LOCAL_DETECTOR_IMAGE if local else xgboost_image_uri(region),
         ),
-        ParameterInteger(name="DetectorRounds", default_value=200),
+        *detector,
         ParameterString(
             name="OutputPrefix",
             default_value=f"s3://{default_bucket}/{base_job_prefix}/runs",
@@ -203,6 +276,7 @@ def get_pipeline(
     kms_key: Optional[str] = None,
     network_isolation: bool = True,
     local: bool = False,
+    evaluate_only: bool = False,
 ) -> "Pipeline":
     """Build the adversarial evaluation pipeline.
 
@@ -224,6 +298,8 @@ def get_pipeline(
             the network because SageMaker moves their data.
         local: compose for SageMaker local mode (instance types ``"local"``,
             locally built detector image, core ``LocalPipelineSession``).
+        evaluate_only: judge the synthetic table at ``SyntheticDataUri`` instead of
+            fitting and sampling the generator (no FitGenerator step).
 
     Returns:
         A ``sagemaker.mlops.workflow.pipeline.Pipeline``.
@@ -269,6 +345,7 @@ def get_pipeline(
         base_job_prefix=base_job_prefix,
         local=local,
         region=sagemaker_session.boto_region_name or "us-east-1",
+        evaluate_only=evaluate_only,
     )
     p = {param.name: param for param in params}
     input_data_uri = p["InputDataUri"]
@@ -348,74 +425,104 @@ def get_pipeline(
             ),
         )
 
-    # 1. FitGenerator: the image's `train` reads channel `train`, writes model.tar.gz.
-    # Hyperparameters go through to_string() so hyperparameters.json holds strings
-    # in both AWS and local mode (local mode would write raw ints/floats otherwise).
-    fit_trainer = trainer(
-        generator_image,
-        STEP_FIT_GENERATOR,
-        {
-            "pca_variance": p["PcaVariance"].to_string(),
-            "min_components": p["MinComponents"].to_string(),
-            "max_components": p["MaxComponents"].to_string(),
-            "criterion": p["Criterion"],
-            "seed": seed.to_string(),
-        },
-        GENERATOR_METRICS,
-    )
-    step_fit = TrainingStep(
-        name=STEP_FIT_GENERATOR,
-        description="Fit the PCA+GMM generator on the real table.",
-        step_args=fit_trainer.train(
-            input_data_config=[
-                InputData(channel_name="train", data_source=input_data_uri,
-                          content_type="text/csv"),
-            ]
-        ),
-    )
+    # The detector protocol, once: options for the processing steps, built-in
+    # hyperparameters for the training step, every value a pipeline parameter whose
+    # default is DetectorConfig()'s (DetectorConfig.params travel as they are).
+    from advsynth.protocol import DetectorConfig
+    from advsynth.sagemaker.entrypoints import DETECTOR_OPTION_FIELDS
 
-    # 2. SampleSynthetic: synthetic table + detector splits + feature mapping.
-    sample_processor = processor(SAMPLE_ENTRYPOINT, STEP_SAMPLE)
-    step_sample = ProcessingStep(
-        name=STEP_SAMPLE,
-        description="Sample the synthetic table and build the detector's splits.",
-        step_args=sample_processor.run(
-            inputs=[
-                s3_input("model", step_fit.properties.ModelArtifacts.S3ModelArtifacts, "model"),
-                s3_input("real", input_data_uri, "real"),
-            ],
-            outputs=[
-                s3_output("synthetic", "synthetic", STEP_SAMPLE),
-                s3_output("train", "detector/train", STEP_SAMPLE),
-                s3_output("validation", "detector/validation", STEP_SAMPLE),
-                s3_output("features", "detector/features", STEP_SAMPLE),
-            ],
-            arguments=[
-                "--rows", p["SampleRows"].to_string(),
-                "--seed", seed.to_string(),
-                "--test-size", TEST_SIZE,
-            ],
-        ),
-    )
+    detector_params_json = json.dumps(DetectorConfig().params, sort_keys=True)
+    detector_args: List[Any] = []
+    for field in DETECTOR_OPTION_FIELDS:
+        detector_args += ["--" + field.replace("_", "-"), p[DETECTOR_PARAMETERS[field]].to_string()]
+    detector_args += ["--detector-params", detector_params_json]
+
+    def split_outputs(step_name: str) -> List[ProcessingOutput]:
+        """The synthetic table and the detector's splits, as the sample command writes them."""
+        return [s3_output(name, local_dir, step_name) for name, local_dir in (
+            ("synthetic", "synthetic"), ("train", "detector/train"), ("validation", "detector/validation"),
+            ("test", "detector/test"), ("features", "detector/features"))]
+    if evaluate_only:
+        # 2'. PrepareDetectorData: the given synthetic table + detector splits.
+        prepare_processor = processor(SAMPLE_ENTRYPOINT, STEP_PREPARE)
+        step_sample = ProcessingStep(
+            name=STEP_PREPARE,
+            description="Read the given synthetic table and build the detector's splits.",
+            step_args=prepare_processor.run(
+                inputs=[
+                    s3_input("given", p["SyntheticDataUri"], "given"),
+                    s3_input("real", input_data_uri, "real"),
+                ],
+                outputs=split_outputs(STEP_PREPARE),
+                arguments=["--seed", seed.to_string(), "--types", p["ColumnTypes"], *detector_args],
+            ),
+        )
+        generation_steps = []
+    else:
+        # 1. FitGenerator: the image's `train` reads channel `train`, writes model.tar.gz.
+        # Hyperparameters go through to_string() so hyperparameters.json holds strings
+        # in both AWS and local mode (local mode would write raw ints/floats otherwise).
+        fit_trainer = trainer(
+            generator_image,
+            STEP_FIT_GENERATOR,
+            {
+                **{field: _as_string(p[name]) for field, name in GENERATOR_PARAMETERS.items()},
+                "seed": seed.to_string(),
+                "holdout": p["Holdout"].to_string(),
+                "types": p["ColumnTypes"],
+            },
+            GENERATOR_METRICS,
+        )
+        step_fit = TrainingStep(
+            name=STEP_FIT_GENERATOR,
+            description="Fit the PCA+GMM generator on the real table's training rows (the holdout stays unseen).",
+            step_args=fit_trainer.train(
+                input_data_config=[
+                    InputData(channel_name="train", data_source=input_data_uri,
+                              content_type="text/csv"),
+                ]
+            ),
+        )
+
+        # 2. SampleSynthetic: synthetic table + detector splits + feature mapping.
+        sample_processor = processor(SAMPLE_ENTRYPOINT, STEP_SAMPLE)
+        step_sample = ProcessingStep(
+            name=STEP_SAMPLE,
+            description="Sample the synthetic table and build the detector's splits.",
+            step_args=sample_processor.run(
+                inputs=[
+                    s3_input("model", step_fit.properties.ModelArtifacts.S3ModelArtifacts, "model"),
+                    s3_input("real", input_data_uri, "real"),
+                ],
+                outputs=split_outputs(STEP_SAMPLE),
+                arguments=["--rows", p["SampleRows"].to_string(), "--seed", seed.to_string(), *detector_args],
+            ),
+        )
+        generation_steps = [step_fit]
     sample_outputs = step_sample.properties.ProcessingOutputConfig.Outputs
 
-    # 3. TrainDetector: built-in XGBoost contract (CSV, label first, no header).
+    # 3. TrainDetector: built-in XGBoost contract (CSV, label first, no header); early
+    # stopping watches the validation channel (the last one), never the test rows.
+    # The built-in algorithm requires early_stopping_rounds >= 1 (its hyperparameter
+    # validation rejects 0); advsynth's own detector image also accepts 0 (no early stopping).
+    fixed = DetectorConfig().xgb_params()
+    detector_hyperparameters = {
+        "objective": fixed["objective"],
+        "eval_metric": fixed["eval_metric"],
+        "num_round": p["DetectorRounds"].to_string(),
+        "max_depth": p["DetectorMaxDepth"].to_string(),
+        "eta": p["DetectorEta"].to_string(),
+        "colsample_bytree": p["DetectorColsampleBytree"].to_string(),
+        "early_stopping_rounds": p["DetectorEarlyStoppingRounds"].to_string(),
+        "seed": seed.to_string(),
+        **{k: str(v) for k, v in DetectorConfig().params.items()},
+    }
     detector_trainer = trainer(
-        p["DetectorImage"],
-        STEP_TRAIN_DETECTOR,
-        {
-            "objective": "binary:logistic",
-            "eval_metric": "auc",
-            "num_round": p["DetectorRounds"].to_string(),
-            "max_depth": "6",
-            "eta": "0.1",
-            "seed": seed.to_string(),
-        },
-        DETECTOR_METRICS,
+        p["DetectorImage"], STEP_TRAIN_DETECTOR, detector_hyperparameters, DETECTOR_METRICS,
     )
     step_detector = TrainingStep(
         name=STEP_TRAIN_DETECTOR,
-        description="Train the real-vs-synthetic XGBoost detector.",
+        description="Train the real-vs-synthetic XGBoost detector (early stopping on the validation split).",
         step_args=detector_trainer.train(
             input_data_config=[
                 InputData(channel_name="train",
@@ -435,13 +542,13 @@ def get_pipeline(
     evaluate_processor = processor(EVALUATE_ENTRYPOINT, STEP_EVALUATE)
     step_evaluate = ProcessingStep(
         name=STEP_EVALUATE,
-        description="Score the detector on the held-out split against a real-vs-real null.",
+        description="Score the detector on the held-out test split against a real-vs-real null.",
         step_args=evaluate_processor.run(
             inputs=[
                 s3_input("model", step_detector.properties.ModelArtifacts.S3ModelArtifacts,
                          "model"),
-                s3_input("validation", sample_outputs["validation"].S3Output.S3Uri,
-                         "validation"),
+                s3_input("test", sample_outputs["test"].S3Output.S3Uri, "test"),
+                s3_input("synthetic", sample_outputs["synthetic"].S3Output.S3Uri, "synthetic"),
                 s3_input("features", sample_outputs["features"].S3Output.S3Uri, "features"),
                 s3_input("real", input_data_uri, "real"),
             ],
@@ -479,11 +586,50 @@ def get_pipeline(
     return Pipeline(
         name=pipeline_name,
         parameters=params,
-        steps=[step_fit, step_sample, step_detector, step_evaluate, step_gate],
+        steps=[*generation_steps, step_sample, step_detector, step_evaluate, step_gate],
         sagemaker_session=sagemaker_session,
     )
+
+
+def _as_string(param: Any) -> Any:
+    """A parameter as hyperparameters.json needs it: strings stay, numbers via ``to_string()``."""
+    return param if param.parameter_type.python_type is str else param.to_string()
 
 
 def parameter_defaults(pipeline: "Pipeline") -> Dict[str, Any]:
     """Map parameter name to default value (for reports and tests)."""
     return {param.name: param.default_value for param in pipeline.parameters}
+
+
+
+def parameters_for_config(cfg: Any, evaluate_only: bool = False) -> Dict[str, Any]:
+    """The parameter values that make an execution the experiment ``advsynth run`` runs for ``cfg``
+    (a ``RunConfig``): its seed, holdout, column types, synthetic row count, gmm settings and
+    detector protocol. Settings the pipeline cannot carry are refused (ConfigError) rather
+    than silently dropped, so a pipeline figure is never a different experiment's."""
+    from advsynth.errors import ConfigError
+    from advsynth.protocol import DetectorConfig
+
+    detector = cfg.detector if isinstance(cfg.detector, DetectorConfig) else DetectorConfig.from_dict(cfg.detector)
+    fixed = DetectorConfig()
+    unsupported = [name for name in ("cv", "params") if getattr(detector, name) != getattr(fixed, name)]
+    if not detector.null:
+        unsupported.append("null")
+    if unsupported:
+        raise ConfigError(f"the pipeline runs the held-out protocol with the null and default detector params; "
+                          f"the config sets detector {', '.join(unsupported)}")
+    values: Dict[str, Any] = {"Seed": int(cfg.seed), "ColumnTypes": json.dumps(dict(cfg.data.types), sort_keys=True)}
+    values.update({name: getattr(detector, field) for field, name in DETECTOR_PARAMETERS.items()})
+    if not evaluate_only:
+        if cfg.generator != "gmm":
+            raise ConfigError(f"the pipeline's generator is gmm; the config names {cfg.generator!r}")
+        gmm = cfg.generator_params("gmm")
+        other = sorted(set(gmm) - set(GENERATOR_PARAMETERS))
+        if other:
+            raise ConfigError(f"the pipeline does not take gmm parameter(s) {', '.join(other)}; "
+                              f"it takes {', '.join(GENERATOR_PARAMETERS)}")
+        values.update({GENERATOR_PARAMETERS[k]: v for k, v in gmm.items()})
+        if "fit_rows" in gmm:
+            values["FitRows"] = "none" if gmm["fit_rows"] is None else str(gmm["fit_rows"])
+        values.update({"Holdout": float(cfg.holdout), "SampleRows": int(cfg.rows or 0)})
+    return values

@@ -48,9 +48,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.adversarial:
         changes["adversarial"] = True
     if args.cv is not None:
-        from .protocol import DetectorConfig
-
-        changes["detector"] = DetectorConfig.coerce(cfg.detector).replace(cv=args.cv)
+        changes["detector"] = cfg.detector.replace(cv=args.cv)
     # replace() re-runs the checks, so --seed -1 or --sep ';;' fail like the same config key
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **reading), **changes)
     generator = check_generator("--generator", args.generator) if args.generator else cfg.generator
@@ -164,7 +162,8 @@ def _name_value(text: str) -> tuple[str, str]:
 def cmd_pipeline_definition(args: argparse.Namespace) -> int:
     from pipelines.get_pipeline_definition import definition
 
-    print(definition(role=args.role, region=args.region, bucket=args.bucket, local=args.local, indent=2))
+    print(definition(role=args.role, region=args.region, bucket=args.bucket, local=args.local, indent=2,
+                     evaluate_only=args.evaluate_only))
     return 0
 
 
@@ -181,14 +180,18 @@ def cmd_pipeline_run(args: argparse.Namespace) -> int:
     params = dict(_name_value(p) for p in args.param)
     data = args.data
     if args.config:  # the pipeline reads a CSV with a header: write the config's table as one
+        from pipelines.adversarial.pipeline import parameters_for_config
+
         from .config import load_config
         from .io import write_csv_atomic
         from .run import load_real
 
         cfg = load_config(args.config)
+        # the config's experiment (seed, holdout, types, gmm and detector settings); --param wins
+        params = {**parameters_for_config(cfg, evaluate_only=bool(args.synthetic)), **params}
         data = Path(args.workdir) / "input" / f"{cfg.name}.csv"
         write_csv_atomic(data, load_real(cfg))
-    result = run_local(str(data), args.workdir, parameters=params)
+    result = run_local(str(data), args.workdir, parameters=params, synthetic_path=args.synthetic)
     print(json.dumps({k: result.get(k) for k in ("status", "failure_reason", "evaluation", "artifacts_dir")}, indent=2, default=str))
     return 0 if result.get("status") == "Succeeded" else 1
 
@@ -199,8 +202,13 @@ def cmd_pipeline_upsert(args: argparse.Namespace) -> int:
     extra = {"generator_image": args.generator_image} if args.generator_image else {}
     if args.kms_key:
         extra["kms_key"] = args.kms_key
+    name = args.name
+    if args.evaluate_only:
+        extra["evaluate_only"] = True
+        if name == "AdvsynthAdversarial":  # never replace the generating pipeline by the variant
+            name = "AdvsynthEvaluate"
     print(json.dumps(deploy.upsert(args.role, region=args.region, default_bucket=args.bucket,
-                                   pipeline_name=args.name, **extra), indent=2, default=str))
+                                   pipeline_name=name, **extra), indent=2, default=str))
     return 0
 
 
@@ -291,12 +299,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--region", default="us-east-1")
     p.add_argument("--bucket", default="advsynth-artifacts")
     p.add_argument("--local", action="store_true", help="the local-mode variant (instance type 'local')")
+    p.add_argument("--evaluate-only", action="store_true", help="the variant that judges a given synthetic table")
     p.set_defaults(func=cmd_pipeline_definition)
     p = psub.add_parser("run", help="run the whole pipeline locally: Docker + S3 mocked by moto")
     p.add_argument("--local", action="store_true", required=True, help="local mode (required)")
     source = p.add_mutually_exclusive_group()
     source.add_argument("--config", help="experiment config whose table to use, e.g. config/adult.yaml")
     source.add_argument("--data", help="CSV with a header row")
+    p.add_argument("--synthetic", metavar="CSV",
+                   help="judge this synthetic table (header as the real table's) instead of generating one")
     p.add_argument("--workdir", required=True, help="folder for the local run's files")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="pipeline parameter")
     p.set_defaults(func=cmd_pipeline_run)
@@ -311,6 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--bucket", required=True, help="S3 bucket for artifacts")
             p.add_argument("--generator-image", help="ECR URI of the advsynth image (generator and evaluation steps)")
             p.add_argument("--kms-key", help="KMS key ID or ARN for job volumes and outputs")
+            p.add_argument("--evaluate-only", action="store_true",
+                           help="deploy the variant that judges the table at SyntheticDataUri (no generator steps; "
+                                "named AdvsynthEvaluate unless --name is given)")
         if name == "start":
             p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
         if name == "schedule":

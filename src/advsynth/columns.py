@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 OTHER_LEVEL = "__other__"  # a categorical value outside the kept levels (see Schema.model_frame)
 TEXT_FACTS = "advsynth.text_facts"  # df.attrs key: per column, what its text said (decimals, format, tokens)
-MAX_LEVELS = 50  # levels kept per categorical column; the rest is one bucket sampled from the empirical tail
+MAX_LEVELS = 1000  # levels kept per categorical column (the detector sees each of them); the rest is one bucket sampled from the empirical tail
 TAIL_SAMPLE = 1000  # values of that tail kept (bounded schema.json)
 MAX_SNAP_VALUES = 5000  # a numeric column with at most this many distinct values, each seen 5 times on average, comes back as them
 MAX_STRAY_TOKENS = 5  # distinct non-numeric tokens a numeric text column may hold (read as missing)

@@ -43,24 +43,6 @@ log = logging.getLogger(__name__)
 _EXAMPLES = 5
 
 
-def read_any(path: str | Path, **options) -> pd.DataFrame:
-    """A CSV (through ``advsynth.io.read_table``) or a Parquet file."""
-    from .io import read_table
-
-    if str(path).lower().endswith((".parquet", ".pq")):
-        try:
-            return read_table(path, **options)
-        except InputError:
-            pass  # this io.read_table reads CSV only: read the Parquet file here
-        if not Path(path).is_file():
-            raise InputError(f"input not found: {path}")
-        try:
-            return pd.read_parquet(path)
-        except Exception as err:  # noqa: BLE001 - pyarrow raises many types; one line for the user
-            raise InputError(f"cannot read {path} as Parquet: {str(err).strip().splitlines()[0]}") from None
-    return read_table(path, **options)
-
-
 def align_columns(real: pd.DataFrame, synthetic: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     """The synthetic table in the real table's column order; ``(frame, reordered)``.
 
@@ -184,6 +166,7 @@ def evaluate_paths(real_path: str | None, synthetic_path: str, out_dir: str | Pa
                    seed: int | None = None, extras: bool = True) -> dict:
     """``advsynth evaluate``: read the tables, judge, write the run-shaped folder; returns metrics."""
     from .config import DataConfig, RunConfig, load_config
+    from .io import read_table
     from .run import load_real, write_run
 
     out_path = Path(out_dir)
@@ -202,12 +185,15 @@ def evaluate_paths(real_path: str | None, synthetic_path: str, out_dir: str | Pa
     detector = DetectorConfig.coerce(cfg.detector)
     if cv is not None:
         detector = detector.replace(cv=cv)
-    real = load_real(cfg) if not str(cfg.data.path).lower().endswith((".parquet", ".pq")) else read_any(cfg.data.path)
-    # a synthetic table has a header naming the real columns; missing markers as the real table's
-    synthetic = read_any(synthetic_path, na_values=cfg.data.na_values, skipinitialspace=cfg.data.skipinitialspace)
+    real = load_real(cfg)
+    # a synthetic table has a header naming the real columns and the real table's missing
+    # markers; its cells stay text here and the real table's schema types them, so a value
+    # of the wrong type is counted per column instead of being read as a missing marker
+    synthetic = read_table(synthetic_path, na_values=cfg.data.na_values, skipinitialspace=cfg.data.skipinitialspace,
+                           decimal=cfg.data.decimal, parse=False)
     holdout = None
     if holdout_path:
-        holdout = read_any(holdout_path, header=cfg.data.header, names=cfg.data.columns, na_values=cfg.data.na_values,
+        holdout = read_table(holdout_path, header=cfg.data.header, names=cfg.data.columns, na_values=cfg.data.na_values,
                            skipinitialspace=cfg.data.skipinitialspace, sep=cfg.data.sep)
     metrics, result, schema, synthetic = evaluate_synthetic(
         real, synthetic, detector=detector, types=cfg.data.types, holdout=holdout, target=target or cfg.target,

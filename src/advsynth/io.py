@@ -167,6 +167,7 @@ def read_table(
     skipinitialspace: bool = False,
     sep: str | None = None,
     decimal: str | None = None,
+    parse: bool = True,
 ) -> pd.DataFrame:
     """Read a CSV or Parquet table; every failure is an InputError naming the file and the problem.
 
@@ -180,6 +181,9 @@ def read_table(
         ``null``, ``nan``, ...); a list replaces them (``[]``: only empty cells are missing).
     names : column names (for a file without a header, or to rename); their number must
         match the file's fields.
+    parse : type the CSV's text cells (``columns.parse_text_frame``). False keeps them as
+        text, for a table that an existing schema types (a synthetic table judged against
+        a real one: its wrong-typed cells must be counted, not read as missing markers).
     """
     raw = read_bytes(uri)
     if not raw.strip():
@@ -187,10 +191,11 @@ def read_table(
     if is_parquet(uri, raw):
         return _read_parquet(raw, uri, names)
     return _read_csv(raw, uri, header=header, names=names, na_values=na_values,
-                     skipinitialspace=skipinitialspace, sep=sep, decimal=decimal)
+                     skipinitialspace=skipinitialspace, sep=sep, decimal=decimal, parse=parse)
 
 
-def _read_csv(raw: bytes, uri, *, header, names, na_values, skipinitialspace, sep, decimal) -> pd.DataFrame:
+def _read_csv(raw: bytes, uri, *, header, names, na_values, skipinitialspace, sep, decimal,
+              parse=True) -> pd.DataFrame:
     from . import columns
 
     try:
@@ -239,7 +244,7 @@ def _read_csv(raw: bytes, uri, *, header, names, na_values, skipinitialspace, se
         decimal = "," if sep != "," and _uses_decimal_commas(df) else "."
     log.info("read %s: %d rows x %d columns, delimiter %r (%s), decimal %r", uri, len(df), len(df.columns),
              sep, "sniffed" if sniffed else "given", decimal)
-    return columns.parse_text_frame(df, decimal=decimal)
+    return columns.parse_text_frame(df, decimal=decimal) if parse else df
 
 
 def _read_parquet(raw: bytes, uri, names: list[str] | None) -> pd.DataFrame:

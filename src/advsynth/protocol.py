@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 from .errors import ConfigError
 
 # XGBoost parameters the protocol sets itself; ``params`` may add others but not these.
-_OWNED_PARAMS = {"max_depth", "eta", "learning_rate", "seed", "random_state", "num_boost_round", "n_estimators"}
+_OWNED_PARAMS = {"max_depth", "eta", "colsample_bytree", "learning_rate", "seed", "random_state", "num_boost_round", "n_estimators"}
 
 
 @dataclass(frozen=True)
@@ -32,17 +32,20 @@ class DetectorConfig:
     null : also run the real-vs-real null.
     nthread : XGBoost threads.
     params : further XGBoost parameters (e.g. ``min_child_weight``); the owned ones above
-        cannot be set here. Giving ``params`` replaces the default ``{"colsample_bytree": 0.5}``.
+        cannot be set here.
+    colsample_bytree : share of the feature columns each tree draws (1.0: all columns).
 
-    Why these defaults (measured by ``benchmarks/detector_panel.py`` on Adult's GMM output):
-    depth 8 with each tree drawing half the feature columns (``colsample_bytree`` 0.5) and
-    early stopping (patience 50, at most 1,000 rounds of eta 0.1) reaches 0.733-0.734 held-out
-    AUC, within 0.005 of the best of a tuned panel (CatBoost 0.738; tuned XGBoost, LightGBM and
-    HistGradientBoosting 0.722-0.728), where the former 200 rounds of depth 6 without missing
-    flags stopped at 0.68. Patience matters: with 10 rounds the detector stops before finding
-    interactions with no marginal signal (such as joint missingness). The validation slice is
-    10 % of the training rows, so the trees keep 63 % of all rows. ``nthread`` 1: on a busy
-    machine two OpenMP threads spin-wait and run 2-10x slower; set it higher on a dedicated one.
+    Why these defaults (``benchmarks/detector_panel.py``, figures in its docstring): depth 8,
+    each tree drawing half the feature columns (``colsample_bytree`` 0.5), eta 0.1 and early
+    stopping (patience 50, at most 1,000 rounds) reach 0.733 / 0.738 held-out AUC on Adult's GMM
+    output (seeds 0 / 1), 0.002-0.005 below the best of a tuned panel (CatBoost 0.738 / 0.740;
+    tuned XGBoost 0.736 / 0.739; LightGBM and HistGradientBoosting 0.722-0.730), where the former
+    200 rounds of depth 6 without missing flags stopped at 0.68. On statsmodels' randhie it is
+    0.009 and on fair 0.010 below the panel's best (fair prefers all columns per tree: 0.782).
+    Patience matters: with 10 rounds the detector stops before it finds interactions with no
+    marginal signal (joint missingness). The validation slice is 10 % of the training rows, so
+    the trees keep 63 % of all rows. ``nthread`` 1: on a busy machine two OpenMP threads
+    spin-wait and run 2-10x slower (Adult: 12.1 s vs 6.7 s at load 5); raise it on a dedicated one.
     """
 
     rounds: int = 1000
@@ -54,7 +57,8 @@ class DetectorConfig:
     cv: int = 0
     null: bool = True
     nthread: int = 1
-    params: dict = field(default_factory=lambda: {"colsample_bytree": 0.5})
+    colsample_bytree: float = 0.5
+    params: dict = field(default_factory=dict)
 
     def __post_init__(self):
         _check_int("rounds", self.rounds, 1)
@@ -64,6 +68,9 @@ class DetectorConfig:
         _check_int("nthread", self.nthread, 1)
         if self.cv == 1:
             raise ConfigError("detector.cv must be 0 (held-out) or at least 2 folds, got 1")
+        if isinstance(self.colsample_bytree, bool) or not isinstance(self.colsample_bytree, (int, float)) \
+                or not 0 < self.colsample_bytree <= 1:
+            raise ConfigError(f"detector.colsample_bytree must be a number in (0, 1], got {self.colsample_bytree!r}")
         for name in ("eta", "validation_size", "test_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
@@ -105,6 +112,7 @@ class DetectorConfig:
             "tree_method": "hist",
             "max_depth": int(self.max_depth),
             "eta": float(self.eta),
+            "colsample_bytree": float(self.colsample_bytree),
             "nthread": int(nthread or self.nthread),
             **self.params,
             "seed": int(seed),

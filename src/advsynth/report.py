@@ -91,6 +91,14 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def _first_number(*values) -> float:
+    """The first value that is a number (0 if none): an error bar's half width."""
+    for v in values:
+        if v is not None and not (isinstance(v, float) and math.isnan(v)):
+            return float(v)
+    return 0.0
+
+
 def _page(title: str, body: list[str]) -> str:
     return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
             f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
@@ -100,7 +108,60 @@ def _page(title: str, body: list[str]) -> str:
 
 
 def _read_json(path: Path) -> dict | None:
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    """The JSON object in ``path`` (None when absent); a truncated or foreign file is a ReportError."""
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ReportError(f"{path} is not valid JSON ({err}); was the run interrupted?") from None
+    if not isinstance(data, dict):
+        raise ReportError(f"{path} must hold a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _read_scores(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``scores.csv`` as {model: (y, score)}; a broken file is a ReportError naming it."""
+    try:
+        saved = pd.read_csv(path)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
+        raise ReportError(f"{path} cannot be read as a CSV: {str(err).strip().splitlines()[0]}") from None
+    missing = [c for c in ("model", "y", "score") if c not in saved.columns]
+    if missing:
+        raise ReportError(f"{path} lacks column(s) {', '.join(missing)} (expected model, y, score)")
+    y, score = (pd.to_numeric(saved[c], errors="coerce") for c in ("y", "score"))
+    bad = int((y.isna() | score.isna() | ~y.isin([0, 1])).sum())
+    if bad:
+        raise ReportError(f"{path} has {bad} row(s) whose y is not 0/1 or whose score is not a number")
+    return {str(m): (y[g.index].to_numpy(int), score[g.index].to_numpy(float)) for m, g in saved.groupby("model")}
+
+
+def _bench_variant(run_dir: Path) -> str | None:
+    """The generator variant (e.g. gmm_bic) of a benchmark's run folder, from the benchmark's
+    results.csv (the benchmark never writes into its runs' folders)."""
+    results = run_dir.parent.parent / "results.csv"
+    if run_dir.parent.name != "runs" or not results.is_file():
+        return None
+    try:
+        table = pd.read_csv(results, usecols=["generator", "run_dir"])
+    except (ValueError, pd.errors.ParserError):
+        return None
+    match = table.loc[table["run_dir"].astype(str) == f"runs/{run_dir.name}", "generator"]
+    return str(match.iloc[0]) if len(match) else None
+
+
+def _run_split(real: pd.DataFrame, run_config: dict | None, seed: int):
+    """The (train, holdout) split the run fitted its generator on: ``split_real`` with the run's own
+    seed and holdout share (config.json), so recomputed privacy/utility never compare against rows
+    the generator trained on."""
+    from .config import RunConfig
+    from .metrics.evaluate import split_real
+
+    holdout = (run_config or {}).get("holdout")
+    if holdout is None:
+        holdout = RunConfig.__dataclass_fields__["holdout"].default
+        log.warning("the run's config.json names no holdout share; assuming the default %s", holdout)
+    return split_real(real, seed, float(holdout))
 
 
 def _load_real(run_dir: Path) -> pd.DataFrame | None:
@@ -241,6 +302,47 @@ def _verdict(det: dict) -> str:
             + (f", real-vs-real null {null:.3f}" if null is not None else "") + f": {words}.")
 
 
+GIVEAWAY_ROWS_SHOWN = 10
+
+
+def _giveaway_tables(giveaways: dict) -> list[str]:
+    """Per giveaway column, the levels or value ranges most over- or under-represented, and the
+    held-out synthetic rows the detector is surest are fake (never real rows)."""
+    body = []
+    for column, entries in (giveaways.get("levels") or {}).items():
+        if not entries:
+            continue
+        label = "range" if "range" in entries[0] else "level"
+        rows = [(e.get(label), e.get("real_share"), e.get("synthetic_share"), e.get("difference")) for e in entries]
+        body.append(_table(rows, (f"{column}: {label}", "real share", "synthetic share", "synthetic − real")))
+    if body:
+        body.append("<p class=note>Where the synthetic shares differ most from the real ones, for the detector's top "
+                    "columns: a positive difference is over-produced by the generator, a negative one missed.</p>")
+    fakes = (giveaways.get("rows") or [])[:GIVEAWAY_ROWS_SHOWN]
+    if fakes:
+        columns = list(fakes[0].get("row", {}))
+        body.append(_table([(f"{r['score']:.3f}", *[r["row"].get(c) for c in columns]) for r in fakes],
+                           ("detector score", *columns)))
+        body.append(f"<p class=note>The {len(fakes)} held-out synthetic rows the detector is surest are fake "
+                    "(score = its probability that the row is synthetic).</p>")
+    return body
+
+
+def _k_at_edge_note(metrics: dict) -> str | None:
+    """A warning when the GMM's chosen number of components is the smallest or largest one swept."""
+    fit = metrics.get("generator_fit") or {}
+    edge = fit.get("k_at_edge")
+    if not edge:
+        return None
+    ks = sorted(int(k) for k in (fit.get("criterion_by_k") or {}))
+    swept = f" (swept {ks[0]}–{ks[-1]})" if ks else ""
+    bound = "max_components" if edge == "max" else "min_components"
+    return (f"<p class=note><b>k at the edge:</b> the GMM chose k = {fit.get('n_components')}, the "
+            f"{'largest' if edge == 'max' else 'smallest'} number of components swept{html.escape(swept)}; the "
+            f"{html.escape(str(fit.get('criterion', 'criterion')).upper())} might keep improving beyond it. "
+            f"Widen {bound} and compare.</p>")
+
+
 def _privacy_utility_tables(metrics: dict) -> list[str]:
     body = []
     priv = metrics.get("privacy")
@@ -284,6 +386,9 @@ def write_report(run_dir: str | Path, real: pd.DataFrame | None = None) -> Path:
     metrics = _read_json(run_dir / "metrics.json")
     if metrics is None:
         raise ReportError(f"not a run folder (no metrics.json): {run_dir}")
+    for key in ("detector", "n_real", "n_synthetic", "generator"):
+        if key not in metrics:
+            raise ReportError(f"{run_dir / 'metrics.json'} lacks '{key}': not a metrics file advsynth wrote")
     schema_raw = _read_json(run_dir / "schema.json")
     if schema_raw is None or not (run_dir / "synthetic.csv").exists():
         raise ReportError(f"run folder {run_dir} lacks schema.json or synthetic.csv")
@@ -300,19 +405,22 @@ def write_report(run_dir: str | Path, real: pd.DataFrame | None = None) -> Path:
     det = metrics["detector"]
     run_config = _read_json(run_dir / "config.json")
     seed = int(metrics.get("seed", 0))
-    title = f"{metrics.get('generator_variant') or metrics['generator']} on {metrics.get('name', run_dir.name)} (seed {seed})"
+    variant = metrics.get("generator_variant") or _bench_variant(run_dir) or metrics["generator"]
+    title = f"{variant} on {metrics.get('name', run_dir.name)} (seed {seed})"
     body = [f"<h1>Adversarial evaluation: {html.escape(title)}</h1>",
             f"<p class=verdict>{_verdict(det)}</p>",
             f"<p class=note>{metrics['n_synthetic']:,} synthetic rows vs {metrics['n_real']:,} real; "
             f"detector trained on {det['n_train']:,} rows and scored on {det['n_test']:,} held-out rows. "
             "AUC 0.5 means the detector does no better than chance; 1.0 means every fake is caught.</p>"]
+    edge_note = _k_at_edge_note(metrics)
+    if edge_note:
+        body.append(edge_note)
 
     # ROC
     body.append("<h2>Detector ROC curve</h2>")
     scores = None
     if (run_dir / "scores.csv").exists():
-        saved = pd.read_csv(run_dir / "scores.csv")
-        scores = {m: (g["y"].to_numpy(), g["score"].to_numpy()) for m, g in saved.groupby("model")}
+        scores = _read_scores(run_dir / "scores.csv")
     elif real is not None:
         detector_cfg = det.get("config") or (run_config or {}).get("detector") or {}
         null = not ("null_roc_auc" in det and det["null_roc_auc"] is None) and detector_cfg.get("null", True)
@@ -346,6 +454,11 @@ def write_report(run_dir: str | Path, real: pd.DataFrame | None = None) -> Path:
     else:
         body.append("<p class=note>Unavailable: the run's real table is unknown.</p>")
 
+    # giveaways (metrics.json carries them from runs of this detector protocol on)
+    if det.get("giveaways"):
+        body.append("<h2>Which levels and rows give the fakes away</h2>")
+        body += _giveaway_tables(det["giveaways"])
+
     # correlations, privacy, utility
     numeric = [c.name for c in schema.columns if c.is_numeric and not c.id_like]
     categorical = [c.name for c in schema.columns if not c.is_numeric and not c.id_like]
@@ -354,7 +467,8 @@ def write_report(run_dir: str | Path, real: pd.DataFrame | None = None) -> Path:
         from .metrics.evaluate import evaluate_extras
 
         target = (run_config or {}).get("target")
-        extras = evaluate_extras(real, synthetic, schema, target if target in numeric + categorical else None, seed)
+        extras = evaluate_extras(real, synthetic, schema, target if target in numeric + categorical else None, seed,
+                                 split=_run_split(real, run_config, seed))
         extras_metrics.update({k: extras[k] for k in ("fidelity", "privacy", "utility")})
     body.append("<h2>Correlation difference</h2>")
     corr = (extras_metrics.get("fidelity") or {}).get("correlation")
@@ -391,7 +505,10 @@ def write_comparison(bench_dir: str | Path) -> Path:
     bench_dir = Path(bench_dir)
     if not (bench_dir / "results.csv").exists():
         raise ReportError(f"not a benchmark folder (no results.csv): {bench_dir}")
-    results = pd.read_csv(bench_dir / "results.csv")
+    try:
+        results = pd.read_csv(bench_dir / "results.csv")
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
+        raise ReportError(f"{bench_dir / 'results.csv'} cannot be read as a CSV: {str(err).strip().splitlines()[0]}") from None
     if results.empty:
         raise ReportError(f"benchmark {bench_dir} has no finished runs")
     info = _read_json(bench_dir / "benchmark.json") or {}
@@ -407,7 +524,8 @@ def write_comparison(bench_dir: str | Path) -> Path:
         sub = summary[summary["generator"] == gen].set_index("dataset")
         xs = [i + (j - (len(generators) - 1) / 2) * width for i, d in enumerate(datasets) if d in sub.index]
         ys = [sub.loc[d, "auc_mean"] for d in datasets if d in sub.index]
-        err = [0 if pd.isna(sub.loc[d, "auc_pm"]) else sub.loc[d, "auc_pm"] for d in datasets if d in sub.index]
+        # the seeds' t-interval where there are several seeds, else the run's DeLong interval
+        err = [_first_number(sub.loc[d, "auc_t_pm"], sub.loc[d, "delong_pm"]) for d in datasets if d in sub.index]
         ax.bar(xs, ys, width, yerr=err, capsize=3, color=colours[j % len(colours)], label=gen)
     for i, d in enumerate(datasets):
         null = summary.loc[summary["dataset"] == d, "null_mean"].mean()
@@ -416,7 +534,8 @@ def write_comparison(bench_dir: str | Path) -> Path:
                       label="null (real vs real)" if i == 0 else None)
     ax.axhline(0.5, color=NULL_COLOUR, lw=0.8, ls=":")
     ax.set_xticks(range(len(datasets)), datasets)
-    ax.set(ylabel="detector ROC-AUC (lower is better)", ylim=(0, 1.05), title="Detector AUC: mean ± 95 % interval over seeds")
+    ax.set(ylabel="detector ROC-AUC (lower is better)", ylim=(0, 1.05),
+           title="Detector AUC: mean ± 95 % interval over seeds (one seed: DeLong)")
     ax.legend(fontsize=8, loc="lower right")
     auc_png = _png(fig)
 
@@ -431,8 +550,8 @@ def write_comparison(bench_dir: str | Path) -> Path:
     axes[0].legend(fontsize=8)
     time_png = _png(fig)
 
-    rows = [(r["dataset"], r["generator"], r["seeds"], f"{r['auc_mean']:.3f} ± {_fmt(r['auc_pm'])}", r["null_mean"],
-             r["fit_s"], r["sample_s"], r["detect_s"], r["rows_per_s"], r["mean_ks"], r["mean_tvd"], r["dcr_ratio"],
+    rows = [(r["dataset"], r["generator"], r["seeds"], r["auc_mean"], r["auc_sd"], r["auc_t_pm"], r["delong_pm"],
+             r["null_mean"], r["fit_s"], r["sample_s"], r["detect_s"], r["rows_per_s"], r["mean_ks"], r["mean_tvd"], r["dcr_ratio"],
              r["auc_gap"]) for _, r in summary.iterrows()]
     title = f"Benchmark {info.get('config', {}).get('name', bench_dir.name)}"
     body = [f"<h1>{html.escape(title)}</h1>",
@@ -440,11 +559,16 @@ def write_comparison(bench_dir: str | Path) -> Path:
             f"{html.escape(json.dumps(info.get('machine', {})))}</p>",
             "<h2>Detector AUC by generator</h2>", _img(auc_png, "detector AUC by generator and dataset"),
             "<p class=note>Lower is better: 0.5 means the detector cannot tell synthetic from real rows. Error bars are "
-            "the 95 % Student-t interval of the mean over seeds; the dashed line is the real-vs-real null AUC.</p>",
+            "the 95 % Student-t interval of the mean over generator seeds (with one seed, the run's DeLong interval, "
+            "which covers split noise only); the dashed line is the real-vs-real null AUC.</p>",
             "<h2>Speed</h2>", _img(time_png, "fit time and sampling throughput"),
             "<h2>Summary table</h2>",
-            _table(rows, ("dataset", "generator", "seeds", "AUC mean ± 95%", "null AUC", "fit s", "sample s", "detect s",
-                          "rows/s", "mean KS", "mean TVD", "DCR ratio", "TSTR AUC gap")),
+            _table(rows, ("dataset", "generator", "seeds", "AUC mean", "seed SD", "± t95 (seeds)", "± DeLong (split)",
+                          "null AUC", "fit s", "sample s", "detect s", "rows/s", "mean KS", "mean TVD", "DCR ratio",
+                          "TSTR AUC gap")),
+            "<p class=note>Seed SD and ± t95 are the AUC's spread across generator seeds; ± DeLong is the mean half "
+            "width of the runs' DeLong intervals, which cover only the detector's split noise for one synthetic draw "
+            "and not the generator's seed-to-seed variation: compare generators by both.</p>",
             "<h2>Runs</h2>"]
     run_rows = []
     for _, r in results.iterrows():

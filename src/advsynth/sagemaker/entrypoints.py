@@ -2,20 +2,28 @@
 
 ``python -m advsynth.sagemaker COMMAND [ARGS]``:
 
-* ``generator-train`` (training job, channel ``train``): fit the PCA+GMM generator,
-  write ``generator.joblib`` + ``schema.json`` to ``/opt/ml/model``.
-* ``sample`` (processing): load the generator from ``processing/model``, draw the
-  synthetic table and write the detector's splits in built-in XGBoost CSV format
-  (label first, no header) plus ``features.json``.
+* ``generator-train`` (training job, channel ``train``): type the real table with the
+  config's column types (hyperparameter ``types``, JSON), fit the PCA+GMM generator on
+  the rows ``split_real(real, seed, holdout)`` leaves for training (as ``advsynth run``
+  does), write ``generator.joblib`` + ``schema.json`` to ``/opt/ml/model``.
+* ``sample`` (processing): load the generator from ``processing/model`` and draw the
+  synthetic table, or (evaluate-only) read the given one from ``processing/given``; write
+  the detector's three splits in built-in XGBoost CSV format (label first, no header):
+  ``train``, ``validation`` (early stopping, carved from the training rows) and ``test``
+  (the reported AUC), plus ``features.json`` (features, schema, split, detector config).
 * ``detector-train`` (training job, channels ``train`` and ``validation``): the
-  built-in XGBoost algorithm contract; writes ``/opt/ml/model/xgboost-model``.
-* ``evaluate`` (processing): score the held-out split, the real-vs-real null, the
+  built-in XGBoost algorithm contract (``num_round``, ``early_stopping_rounds``...);
+  writes ``/opt/ml/model/xgboost-model``.
+* ``evaluate`` (processing): score the test split, the real-vs-real null, the
   column importance; writes ``evaluation.json`` = ``{"detector": {...}}`` with the
   keys of ``metrics.json``'s ``detector`` section.
 
-Every statistic and encoding comes from ``advsynth.detection`` / the synthesizers;
-what is here is file handling. Outputs are written atomically and only to output
-folders; archives are extracted into a temporary folder, never into an input.
+Every detector setting is an ``advsynth.protocol.DetectorConfig``: the processing
+commands take its fields as options (defaults from ``DetectorConfig()``), the training
+command maps the built-in algorithm's hyperparameter names onto it. Every statistic and
+encoding comes from ``advsynth.detection`` / the synthesizers; what is here is file
+handling. Outputs are written atomically and only to output folders; archives are
+extracted into a temporary folder, never into an input.
 """
 
 from __future__ import annotations
@@ -51,8 +59,8 @@ FEATURES_FILE = "features.json"
 SYNTHETIC_FILE = "synthetic.csv"
 TRAIN_FILE = "train.csv"
 VALIDATION_FILE = "validation.csv"
+TEST_FILE = "test.csv"
 EVALUATION_FILE = "evaluation.json"
-MIN_ROWS_PER_CLASS = 10
 
 GENERATOR_HYPERPARAMETERS: Dict[str, HP] = {
     "pca_variance": HP(float),
@@ -66,10 +74,15 @@ GENERATOR_HYPERPARAMETERS: Dict[str, HP] = {
     "max_iter": HP(int),
     "n_init": HP(int),
     "seed": HP(int, default=0),
+    # The experiment, as ``advsynth run`` defines it: the share of real rows withheld from
+    # the generator (``RunConfig.holdout``) and the config's column types (JSON object).
+    "holdout": HP(float),
+    "types": HP(str, default="{}"),
 }
 
-# The built-in XGBoost algorithm's names; only the given ones reach xgboost.train
-# (advsynth.protocol.DetectorConfig fills the rest).
+# The built-in XGBoost algorithm's names. num_round, max_depth, eta, early_stopping_rounds
+# and nthread are DetectorConfig fields; the others (beyond objective/eval_metric, which
+# the protocol fixes) go to DetectorConfig.params.
 DETECTOR_HYPERPARAMETERS: Dict[str, HP] = {
     "num_round": HP(int, required=True),
     "early_stopping_rounds": HP(int),
@@ -212,19 +225,114 @@ def read_xgboost_csv(folder: Path, what: str) -> Tuple[np.ndarray, np.ndarray]:
     return data[:, 1:], y
 
 
+# ---------------------------------------------------------------- the experiment's settings
+def parse_types(text: Optional[str], where: str = "types") -> Dict[str, str]:
+    """The config's column types (``data.types``) from their JSON form, e.g. ``{"age": "integer"}``."""
+    try:
+        types = json.loads(text or "{}")
+    except ValueError:
+        raise ConfigError(f"{where} must be a JSON object of column types, got {text!r}") from None
+    if not isinstance(types, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in types.items()):
+        raise ConfigError(f"{where} must be a JSON object mapping column names to type names, got {text!r}")
+    return types
+
+
+# DetectorConfig fields the processing commands take as options (--rounds, --max-depth, ...).
+DETECTOR_OPTION_FIELDS = ("rounds", "max_depth", "eta", "colsample_bytree", "early_stopping_rounds", "validation_size", "test_size")
+
+
+def add_detector_options(parser: argparse.ArgumentParser) -> None:
+    """The detector protocol as command options; every default is ``DetectorConfig()``'s."""
+    from ..protocol import DetectorConfig
+
+    defaults = DetectorConfig()
+    for name in DETECTOR_OPTION_FIELDS:
+        value = getattr(defaults, name)
+        parser.add_argument("--" + name.replace("_", "-"), dest=name, type=type(value), default=value)
+    parser.add_argument("--detector-params", default=json.dumps(defaults.params),
+                        help="further XGBoost parameters (JSON object), DetectorConfig.params")
+
+
+def detector_config_from_args(args: argparse.Namespace):
+    """The DetectorConfig the options describe (validated by ``DetectorConfig.from_dict``)."""
+    from ..protocol import DetectorConfig
+
+    try:
+        params = json.loads(args.detector_params)
+    except ValueError:
+        raise ConfigError(f"--detector-params must be a JSON object, got {args.detector_params!r}") from None
+    return DetectorConfig.from_dict({**{name: getattr(args, name) for name in DETECTOR_OPTION_FIELDS},
+                                     "params": params}, where="detector options")
+
+
+def detector_arguments(cfg) -> List[str]:
+    """The command options that reproduce ``cfg`` (inverse of ``detector_config_from_args``)."""
+    args: List[str] = []
+    for name in DETECTOR_OPTION_FIELDS:
+        args += ["--" + name.replace("_", "-"), str(getattr(cfg, name))]
+    return args + ["--detector-params", json.dumps(cfg.params, sort_keys=True)]
+
+
+# Built-in XGBoost hyperparameter -> DetectorConfig field.
+_HP_FIELDS = {"num_round": "rounds", "max_depth": "max_depth", "eta": "eta", "colsample_bytree": "colsample_bytree",
+              "early_stopping_rounds": "early_stopping_rounds", "nthread": "nthread"}
+# Fixed by the protocol (DetectorConfig.xgb_params): accepted for the built-in contract, never overridden.
+PROTOCOL_FIXED = {"objective", "eval_metric"}
+
+
+def _protocol_fixed() -> Dict[str, str]:
+    from ..protocol import DetectorConfig
+
+    params = DetectorConfig().xgb_params()
+    return {name: str(params[name]) for name in sorted(PROTOCOL_FIXED)}
+
+
+def detector_hyperparameters(cfg, seed: int) -> Dict[str, str]:
+    """The built-in XGBoost hyperparameters (all strings) of ``cfg``; the inverse of
+    ``detector_config_from_hyperparameters``. The pipeline definition uses the same names."""
+    hp = {**_protocol_fixed(), "seed": str(seed)}
+    for name, field_name in _HP_FIELDS.items():
+        if field_name != "nthread":
+            hp[name] = str(getattr(cfg, field_name))
+    hp.update({k: str(v) for k, v in cfg.params.items()})
+    return hp
+
+
+def detector_config_from_hyperparameters(hp: Dict[str, object]):
+    """(DetectorConfig, seed) from parsed built-in XGBoost hyperparameters."""
+    from ..protocol import DetectorConfig
+
+    hp = dict(hp)
+    seed = hp.pop("seed")
+    for name, fixed in _protocol_fixed().items():
+        given = hp.pop(name, fixed)
+        if given != fixed:
+            raise ConfigError(f"hyperparameter '{name}' must be {fixed!r} (the detector protocol), got {given!r}")
+    fields = {field_name: hp.pop(name) for name, field_name in _HP_FIELDS.items() if name in hp}
+    return DetectorConfig.from_dict({**fields, "params": hp}, where="detector hyperparameters"), seed
+
+
 # ---------------------------------------------------------------- generator-train
 def generator_train(argv: Optional[List[str]] = None) -> None:
+    from ..config import RunConfig
+    from ..metrics.evaluate import split_real
     from ..schema import infer_schema
     from ..synthesizers import make_generator
 
     _Parser(prog="generator-train", description="Fit the generator (SageMaker training job).").parse_args(argv or [])
     hp = contract.read_hyperparameters(GENERATOR_HYPERPARAMETERS)
     seed = hp.pop("seed")
+    types = parse_types(hp.pop("types"), "hyperparameter 'types'")
+    holdout = hp.pop("holdout", RunConfig.__dataclass_fields__["holdout"].default)
+    if not 0 < holdout < 0.5:
+        raise ConfigError(f"hyperparameter 'holdout' must be a share between 0 and 0.5, got {holdout}")
     generator = make_generator("gmm", random_state=seed, **hp)  # validates names; fit validates values
     real = _read_real(contract.channel_dir("train"), "input channel 'train'")
-    schema = infer_schema(real)
+    schema = infer_schema(real, types)
+    # The same rows advsynth run fits on: the holdout stays unseen by the generator.
+    train, _ = split_real(real, seed, holdout)
     start = time.perf_counter()
-    generator.fit(real, schema)
+    generator.fit(train, schema)
     fit_seconds = time.perf_counter() - start
 
     out = contract.model_dir()
@@ -234,6 +342,7 @@ def generator_train(argv: Optional[List[str]] = None) -> None:
 
     criterion = generator.criterion
     _metric("rows", len(real))
+    _metric("generator_train_rows", len(train))
     _metric("criterion", criterion)
     _metric(criterion, f"{generator.selection_[generator.n_components_]:.6f}")
     _metric("n_components", int(generator.n_components_))
@@ -242,58 +351,85 @@ def generator_train(argv: Optional[List[str]] = None) -> None:
 
 
 # ---------------------------------------------------------------- sample
+def _given_synthetic(folder: Path, real: pd.DataFrame, schema) -> Tuple[pd.DataFrame, dict]:
+    """The synthetic table given to an evaluate-only run, checked as ``advsynth evaluate`` checks
+    it: columns aligned to the real table's (missing/extra/renamed ones refused in one line),
+    unseen levels and wrong-typed values counted per column (they reach the detector as
+    ``__other__`` / missing, giveaways like any other). Returns the table and those checks."""
+    from ..evaluation import align_columns, input_checks
+
+    # text cells, typed by the real table's schema (as advsynth evaluate reads it)
+    synthetic = read_table(contract.single_data_file(folder, "synthetic table input"), parse=False)
+    synthetic, reordered = align_columns(real, synthetic)
+    return synthetic, {"reordered": reordered, **input_checks(schema, synthetic)}
+
+
 def sample(argv: Optional[List[str]] = None) -> None:
-    from ..detection import DetectorFeatures, balance, split_rows, stack
-    from ..protocol import DetectorConfig
-    from ..schema import Schema
+    from ..detection import MIN_ROWS_PER_CLASS, DetectorFeatures, balance, split_rows, stack
+    from ..schema import Schema, infer_schema
     from ..synthesizers import Synthesizer
 
-    parser = _Parser(prog="sample", description="Draw the synthetic table and the detector's splits.")
+    parser = _Parser(prog="sample", description="Draw (or read) the synthetic table and write the detector's splits.")
     parser.add_argument("--rows", type=int, default=0, help="synthetic rows (0: as many as the real table)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--test-size", type=float, default=DetectorConfig().test_size)
+    parser.add_argument("--types", default="{}", help="evaluate-only: the config's column types (JSON)")
+    add_detector_options(parser)
     args = parser.parse_args(argv or [])
     if args.rows < 0:
         raise ConfigError(f"--rows must be 0 (as many as real) or positive, got {args.rows}")
-    if not 0 < args.test_size < 1:
-        raise ConfigError(f"--test-size must be between 0 and 1, got {args.test_size}")
+    detector = detector_config_from_args(args)
 
     proc = contract.processing_path
-    model = extract_model(proc("model"), [GENERATOR_FILE, SCHEMA_FILE], "generator model")
-    try:
-        generator = Synthesizer.load(model / GENERATOR_FILE)
-        schema = Schema.from_dict(json.loads((model / SCHEMA_FILE).read_text(encoding="utf-8")))
-    finally:
-        shutil.rmtree(model, ignore_errors=True)
     real = _read_real(proc("real"), "real table input")
-    schema.validate_frame(real, "real table")
+    checks = None
+    if proc("given").exists():   # evaluate-only: the synthetic table is an input
+        schema = infer_schema(real, parse_types(args.types, "--types"))
+        synthetic, checks = _given_synthetic(proc("given"), real, schema)
+    else:
+        model = extract_model(proc("model"), [GENERATOR_FILE, SCHEMA_FILE], "generator model")
+        try:
+            generator = Synthesizer.load(model / GENERATOR_FILE)
+            schema = Schema.from_dict(json.loads((model / SCHEMA_FILE).read_text(encoding="utf-8")))
+        finally:
+            shutil.rmtree(model, ignore_errors=True)
+        schema.validate_frame(real, "real table")
+        synthetic = generator.sample(args.rows or len(real), random_state=args.seed)
 
-    n_rows = args.rows or len(real)
-    synthetic = generator.sample(n_rows, random_state=args.seed)
+    # detect()'s composition, stopped before training: balance, features, stratified splits.
     real_b, synth_b = balance(real, synthetic, args.seed)
     if len(real_b) < MIN_ROWS_PER_CLASS:
         raise InputError(f"need at least {MIN_ROWS_PER_CLASS} rows of each class to detect, got {len(real_b)}")
-    exclude = tuple(c.name for c in schema.columns if c.id_like)
     features = DetectorFeatures.fit(schema, real_b, synth_b)
     X, y = stack(features.transform(real_b), features.transform(synth_b))
-    # no early stopping in the containers yet: the validation channel carries the test rows
-    split = split_rows(y, DetectorConfig(test_size=args.test_size, early_stopping_rounds=0), args.seed)
-    X_tr, X_te, y_tr, y_te = X[split.train], X[split.test], y[split.train], y[split.test]
+    split = split_rows(y, detector, args.seed)
+    X_tr, y_tr, X_te, y_te = X[split.train], y[split.train], X[split.test], y[split.test]
+    if len(split.validation):
+        X_val, y_val = X[split.validation], y[split.validation]
+    else:
+        # Early stopping off: nothing is selected on the validation channel, but the built-in
+        # algorithm expects data there; it repeats the training rows (train-auc = validation-auc).
+        X_val, y_val = X_tr, y_tr
 
     write_text_atomic(proc("synthetic", SYNTHETIC_FILE),
                       synthetic.to_csv(index=False, header=True, lineterminator="\n"))
     write_text_atomic(proc("detector", "train", TRAIN_FILE), _format_matrix(y_tr, X_tr))
-    write_text_atomic(proc("detector", "validation", VALIDATION_FILE), _format_matrix(y_te, X_te))
-    # DetectorFeatures.from_json reads "schema"/"numeric"/"categorical"; "split" is for evaluate.
+    write_text_atomic(proc("detector", "validation", VALIDATION_FILE), _format_matrix(y_val, X_val))
+    write_text_atomic(proc("detector", "test", TEST_FILE), _format_matrix(y_te, X_te))
+    # DetectorFeatures.from_json reads its own keys; "schema", "split" and "detector" are for evaluate.
     payload = json.loads(features.to_json())
-    payload["split"] = {"test_size": args.test_size, "seed": args.seed, "n_train": int(len(y_tr)),
-                        "n_test": int(len(y_te)), "excluded_columns": list(exclude)}
+    payload["schema"] = json.loads(schema.to_json())
+    payload["detector"] = detector.to_dict()
+    payload["split"] = {"seed": args.seed, "n_train": int(len(split.train)), "n_validation": int(len(split.validation)),
+                        "n_test": int(len(split.test))}
+    if checks is not None:
+        payload["input"] = checks
     write_text_atomic(proc("detector", "features", FEATURES_FILE), json.dumps(payload, indent=1) + "\n")
 
     _metric("synthetic_rows", len(synthetic))
     _metric("detector_features", X_tr.shape[1])
     _metric("train_rows", len(y_tr))
-    _metric("validation_rows", len(y_te))
+    _metric("validation_rows", len(split.validation))
+    _metric("test_rows", len(y_te))
 
 
 # ---------------------------------------------------------------- detector-train
@@ -301,25 +437,22 @@ def detector_train(argv: Optional[List[str]] = None) -> None:
     from ..detection import train_detector
 
     _Parser(prog="detector-train", description="Train the XGBoost detector (built-in XGBoost contract).").parse_args(argv or [])
-    hp = contract.read_hyperparameters(DETECTOR_HYPERPARAMETERS)
-    rounds = hp.pop("num_round")
-    seed = hp.pop("seed")
-    if rounds < 1:
-        raise ConfigError(f"hyperparameter 'num_round' must be positive, got {rounds}")
+    cfg, seed = detector_config_from_hyperparameters(contract.read_hyperparameters(DETECTOR_HYPERPARAMETERS))
     X, y = read_xgboost_csv(contract.channel_dir("train"), "input channel 'train'")
-    evals = {}
+    validation = None
     if contract.channel_dir("validation").exists():
         X_val, y_val = read_xgboost_csv(contract.channel_dir("validation"), "input channel 'validation'")
         if X_val.shape[1] != X.shape[1]:
             raise InputError(
                 f"channel 'validation' has {X_val.shape[1]} features but 'train' has {X.shape[1]}"
             )
-        evals["validation"] = (X_val, y_val)
+        validation = (X_val, y_val)
+    elif cfg.early_stopping_rounds:
+        raise InputError("early_stopping_rounds needs the 'validation' channel (rows carved from the training split)")
     # verbose_eval=True prints "[i]\ttrain-auc:...\tvalidation-auc:..." every round,
     # the built-in algorithm's log format (CloudWatch shows the tab as #011).
-    config = detector_config_from_hyperparameters(rounds, hp)
-    X_val, y_val = evals.get("validation", (None, None))  # watched; used to stop only with early_stopping_rounds
-    booster = train_detector(X, y, config, seed=seed, X_val=X_val, y_val=y_val, verbose_eval=True)
+    X_val, y_val = validation or (None, None)
+    booster = train_detector(X, y, cfg, seed=seed, X_val=X_val, y_val=y_val, verbose_eval=True)
 
     out = contract.model_dir()
     with _atomic_target(out / XGBOOST_MODEL_FILE) as tmp:
@@ -329,28 +462,28 @@ def detector_train(argv: Optional[List[str]] = None) -> None:
             os.replace(ubj, tmp)
         finally:
             ubj.unlink(missing_ok=True)
-    meta = {"rounds": rounds, "params": config.xgb_params(seed=seed), "seed": seed, "n_train": int(len(y)),
-            "config": config.to_dict()}
+    # What this job knows of the protocol (the split shares belong to the sample step).
+    meta = {"xgb_params": cfg.xgb_params(seed=seed), "rounds": cfg.rounds,
+            "early_stopping_rounds": cfg.early_stopping_rounds, "seed": seed, "n_train": int(len(y)),
+            "rounds_used": int(booster.num_boosted_rounds())}
     write_text_atomic(out / DETECTOR_META_FILE, json.dumps(meta, indent=1) + "\n")
     _metric("train_rows", len(y))
     _metric("features", X.shape[1])
+    _metric("rounds_used", int(booster.num_boosted_rounds()))
 
 
-def detector_config_from_hyperparameters(rounds: int, hp: dict):
-    """The DetectorConfig behind built-in-XGBoost hyperparameters (num_round, max_depth, eta, ...)."""
-    from ..protocol import DetectorConfig
+def _best_rounds_only(booster):
+    """The trees up to the best round when the model carries early stopping's trailing rounds.
 
-    hp = dict(hp)
-    base = DetectorConfig()
-    return DetectorConfig.from_dict({
-        **base.to_dict(),
-        "rounds": int(rounds),
-        "max_depth": int(hp.pop("max_depth", base.max_depth)),
-        "eta": float(hp.pop("eta", base.eta)),
-        "nthread": int(hp.pop("nthread", base.nthread)),
-        "early_stopping_rounds": int(hp.pop("early_stopping_rounds", 0)),
-        "params": {**base.params, **hp},
-    })
+    Why: ``advsynth.detection.train_detector`` keeps only the best rounds, but the built-in
+    XGBoost image saves the booster ``xgb.train`` returned, with the ``early_stopping_rounds``
+    rounds after the best one still in it (and ``best_iteration`` as an attribute). Scoring
+    with those would not be the protocol's detector.
+    """
+    best = booster.attr("best_iteration")
+    if best is not None and int(best) + 1 < booster.num_boosted_rounds():
+        return booster[: int(best) + 1]
+    return booster
 
 
 def _load_booster(path: Path):
@@ -368,7 +501,7 @@ def _load_booster(path: Path):
     booster = xgb.Booster()
     try:
         booster.load_model(bytearray(raw))   # from memory: format sniffed, no extension warning
-        return booster
+        return _best_rounds_only(booster)
     except xgb.core.XGBoostError as err:
         first_error = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     try:
@@ -376,41 +509,35 @@ def _load_booster(path: Path):
     except Exception:  # noqa: BLE001
         loaded = None
     if isinstance(loaded, xgb.Booster):
-        return loaded
+        return _best_rounds_only(loaded)
     raise InputError(f"{path.name} is not an XGBoost model xgboost {xgb.__version__} can read: {first_error}")
 
 
-def _booster_params(booster) -> Tuple[int, dict]:
-    """Rounds and the main training parameters of a booster without advsynth metadata
-    (e.g. one trained by the built-in XGBoost image), read from its saved config."""
-    config = json.loads(booster.save_config())
-    learner = config.get("learner", {})
-    params: dict = {}
-    objective = learner.get("objective", {}).get("name")
-    if objective:
-        params["objective"] = objective
-    metrics = [m.get("name") for m in learner.get("metrics", []) if m.get("name")]
-    if metrics:
-        params["eval_metric"] = metrics[0] if len(metrics) == 1 else metrics
-    tree = learner.get("gradient_booster", {}).get("tree_train_param", {})
-    for key, cast in (("eta", float), ("max_depth", int), ("subsample", float), ("min_child_weight", float)):
-        if key in tree:
-            params[key] = cast(tree[key])
-    generic = learner.get("generic_param", {})
-    if "seed" in generic:
-        params["seed"] = int(generic["seed"])
-    return int(booster.num_boosted_rounds()), params
-
-
 # ---------------------------------------------------------------- evaluate
-def evaluate(argv: Optional[List[str]] = None) -> None:
-    import xgboost as xgb
+def _giveaways(result, real: pd.DataFrame, synthetic: pd.DataFrame, schema, detector, seed: int,
+               y_te: np.ndarray, scores: np.ndarray) -> dict:
+    """``detect``'s giveaways (surest-fake held-out synthetic rows, over/under-represented levels of
+    the top columns), rebuilt from the sample step's synthetic table: the same balance and split
+    give the test rows' positions, checked against the test split's labels."""
+    from ..detection import GIVEAWAY_COLUMNS, balance, giveaway_levels, giveaway_rows, split_rows
 
-    from ..detection import DetectionResult, DetectorFeatures, column_importance, null_on_real, score_stats
+    real_b, synth_b = balance(real, synthetic, seed)
+    y = np.concatenate([np.zeros(len(real_b)), np.ones(len(synth_b))])
+    split = split_rows(y, detector, seed)
+    if len(split.test) != len(y_te) or not np.array_equal(y[split.test], y_te):
+        raise InputError("the synthetic table input does not match the test split (was it written by this run's sample step?)")
+    synth_test = split.test >= len(real_b)
+    top = [c for c, v in result.top_columns(GIVEAWAY_COLUMNS) if v > 0]
+    return {"rows": giveaway_rows(synth_b, split.test[synth_test] - len(real_b), scores[synth_test]),
+            "levels": giveaway_levels(schema, real_b, synth_b, top)}
+
+
+def evaluate(argv: Optional[List[str]] = None) -> None:
+    from ..detection import DetectorFeatures, Split, null_on_real, predict, result_from_scores
     from ..protocol import DetectorConfig
     from ..schema import Schema
 
-    parser = _Parser(prog="evaluate", description="Score the detector; write evaluation.json.")
+    parser = _Parser(prog="evaluate", description="Score the detector on the test split; write evaluation.json.")
     parser.add_argument("--seed", type=int, default=None, help="seed of the null run (default: the split's)")
     parser.add_argument("--no-null", action="store_true", help="skip the real-vs-real null AUC")
     args = parser.parse_args(argv or [])
@@ -420,56 +547,48 @@ def evaluate(argv: Optional[List[str]] = None) -> None:
     try:
         payload = json.loads(features_path.read_text(encoding="utf-8"))
         features = DetectorFeatures.from_json(json.dumps(payload))
+        schema = Schema.from_dict(payload["schema"])
+        detector = DetectorConfig.from_dict(payload["detector"], where=f"{features_path.name} detector")
     except (ValueError, KeyError, TypeError) as err:
         raise InputError(f"{features_path.name} is not a detector feature description: {err}") from None
     split = payload.get("split", {})
     seed = args.seed if args.seed is not None else int(split.get("seed", 0))
-    test_size = float(split.get("test_size", DetectorConfig().test_size))
 
     model = extract_model(proc("model"), [XGBOOST_MODEL_FILE], "detector model")
     try:
         booster = _load_booster(model / XGBOOST_MODEL_FILE)
-        meta_path = model / DETECTOR_META_FILE
-        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else None
     finally:
         shutil.rmtree(model, ignore_errors=True)
-    if meta:
-        rounds, params = int(meta["rounds"]), dict(meta["params"])
-        params.pop("seed", None)
-    else:
-        rounds, params = _booster_params(booster)
-        params.pop("seed", None)
 
-    X_te, y_te = read_xgboost_csv(proc("validation"), "validation input")
+    X_te, y_te = read_xgboost_csv(proc("test"), "test split input")
     n_features = len(features.columns)
     if X_te.shape[1] != n_features:
-        raise InputError(f"validation split has {X_te.shape[1]} features but features.json describes {n_features}")
-    stats = score_stats(y_te, booster.predict(xgb.DMatrix(X_te)))
-    null_value, null_ci = None, None
-    if not args.no_null:
+        raise InputError(f"test split has {X_te.shape[1]} features but features.json describes {n_features}")
+    # Row counts of the splits this step does not read (the result reports them).
+    rows = Split(train=np.arange(int(split.get("n_train") or 0)),
+                 validation=np.arange(int(split.get("n_validation") or 0)), test=np.arange(len(y_te)))
+    scores = predict(booster, X_te)
+    result = result_from_scores(booster, features, rows, y_te, scores, detector, seed)
+    real = None
+    if proc("real").exists():
         real = _read_real(proc("real"), "real table input")
-        config = DetectorConfig.coerce((meta or {}).get("config") or {"rounds": rounds, "test_size": test_size,
-                                                                       "early_stopping_rounds": 0})
-        null_value, null_ci, _ = null_on_real(real, config.replace(test_size=test_size),
-                                              schema=Schema.from_dict(features.schema), seed=seed)
-    result = DetectionResult(
-        **stats,
-        null_roc_auc=null_value,
-        null_roc_auc_ci=null_ci,
-        column_importance=column_importance(booster, features.columns),
-        n_train=int(split.get("n_train") or (meta or {}).get("n_train") or 0),
-        n_test=int(len(y_te)),
-        test_size=test_size,
-        rounds=rounds,
-        params=params,
-    )
+        schema.validate_frame(real, "real table")
+    if proc("synthetic").exists() and real is not None:
+        synthetic = _read_real(proc("synthetic"), "synthetic table input")
+        result.giveaways = _giveaways(result, real, synthetic, schema, detector, seed, y_te, scores)
+    if not args.no_null and detector.null:
+        if real is None:
+            raise InputError("the null needs the real table input (processing/real)")
+        result.with_null(*null_on_real(real, detector, schema=schema, seed=seed))
     evaluation = {"detector": result.to_dict()}
+    if "input" in payload:  # evaluate-only: what the given table's checks found, as advsynth evaluate reports it
+        evaluation["input"] = payload["input"]
     write_text_atomic(proc("evaluation", EVALUATION_FILE), json.dumps(evaluation, indent=2, sort_keys=True) + "\n")
     _metric("roc_auc", f"{result.roc_auc:.6f}")
     _metric("roc_auc_ci", f"{result.roc_auc_ci[0]:.6f} {result.roc_auc_ci[1]:.6f}")
     _metric("p_value", f"{result.p_value:.6g}")
-    if null_value is not None:
-        _metric("null_roc_auc", f"{null_value:.6f}")
+    if result.null_roc_auc is not None:
+        _metric("null_roc_auc", f"{result.null_roc_auc:.6f}")
     top = ", ".join(f"{c} {s:.3f}" for c, s in result.top_columns(3))
     _metric("top_columns", top)
 
