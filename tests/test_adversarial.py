@@ -58,7 +58,7 @@ def test_adversarial_run_reports_selection_and_fresh_aucs(tmp_path, monkeypatch)
     csv = tmp_path / "mixed.csv"
     make_mixed(800).to_csv(csv, index=False)
     cfg = tmp_path / "c.yaml"
-    cfg.write_text(f"name: m\ndata: {{path: {csv}}}\nadversarial: true\ngenerators: {{gmm: {json.dumps(SMALL)}}}\n"
+    cfg.write_text(f"name: m\ndata: {{path: {csv}}}\nadversarial: refine\ngenerators: {{gmm: {json.dumps(SMALL)}}}\n"
                    "detector: {rounds: 40, early_stopping_rounds: 10, 'null': false}\nextras: false\n")
     assert main(["run", "--config", str(cfg), "--out", str(tmp_path / "run")]) == 0
     m = json.loads((tmp_path / "run" / "metrics.json").read_text())
@@ -66,7 +66,7 @@ def test_adversarial_run_reports_selection_and_fresh_aucs(tmp_path, monkeypatch)
     assert adv["fresh_auc"] == m["detector"]["roc_auc"]
     assert 0 <= adv["selection_auc"] <= 1 and 0 <= adv["fresh_holdout_auc"] <= 1
     assert len(adv["candidates"]) == 4 and adv["chosen"] in [c["settings"] for c in adv["candidates"]]
-    assert m["generator_params"]["max_components"] == adv["chosen"]["n_components"]
+    assert adv["chosen"]["n_components"] in ("configured", m["generator_params"]["max_components"])
     assert adv["n_selection_fit"] + adv["n_selection_validation"] == m["n_generator_train"]
     ref = adv["refinement"]  # rejection sampling kept n of oversample * n draws, and reports the unrefined AUC
     assert ref["kept"] == m["n_synthetic"] == 800 and ref["drawn"] == 2400
@@ -99,8 +99,9 @@ def test_adversarial_is_a_config_key_and_needs_the_gmm(tmp_path):
 
     data = DataConfig(path=str(tmp_path / "x.csv"))
     make_mixed(200).to_csv(data.path, index=False)
-    with pytest.raises(ConfigError, match="adversarial must be true or false"):
+    with pytest.raises(ConfigError, match="adversarial must be true, false or refine"):
         RunConfig(data=data, adversarial="yes")
+    assert RunConfig(data=data, adversarial="refine").adversarial == "refine"
     with pytest.raises(ConfigError, match="adversarial mode"):
         run(RunConfig(data=data, adversarial=True, generator="baseline"))
 

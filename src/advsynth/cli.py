@@ -46,7 +46,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.no_extras:
         changes["extras"] = False
     if args.adversarial:
-        changes["adversarial"] = True
+        changes["adversarial"] = args.adversarial
     if args.cv is not None:
         changes["detector"] = cfg.detector.replace(cv=args.cv)
     # replace() re-runs the checks, so --seed -1 or --sep ';;' fail like the same config key
@@ -270,9 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="comma-separated markers of a missing value, replacing pandas' defaults "
                           "(NA, null, nan, ...); '' means only empty cells are missing")
     run.add_argument("--cv", type=int, metavar="K", help="also estimate the AUC by K-fold cross-validation (K >= 2)")
-    run.add_argument("--adversarial", action="store_true", help="gmm only: choose its settings by a detector's AUC on "
-                     "a validation split of the generator's training rows (about 2-3 minutes on Adult); the verdict "
-                     "stays a fresh detector on fresh draws")
+    run.add_argument("--adversarial", nargs="?", const=True, choices=["refine"], help="gmm only: choose its settings "
+                     "by a detector's AUC on a validation split of the generator's training rows (about 2 minutes on "
+                     "Adult); '--adversarial refine' adds detector-guided rejection sampling; the verdict stays a "
+                     "fresh detector on fresh draws")
     run.set_defaults(func=cmd_run)
 
     ev = sub.add_parser("evaluate", help="judge any synthetic table against its real table (same detector as run)",

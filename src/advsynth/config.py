@@ -173,8 +173,9 @@ class RunConfig:
     # utility (TSTR) compare against; without it those figures would flatter a memorising model
     holdout: float = 0.2
     extras: bool = True  # fidelity, privacy and utility metrics beside the detector's
-    # the GMM's settings chosen by a detector on the generator's training rows (synthesizers/adversarial.py)
-    adversarial: bool = False
+    # the GMM's settings chosen by a detector on the generator's training rows (synthesizers/adversarial.py);
+    # "refine" adds detector-guided rejection sampling
+    adversarial: bool | str = False
 
     def __post_init__(self):
         if not isinstance(self.data, DataConfig):
@@ -196,7 +197,8 @@ class RunConfig:
             check_int("rows", self.rows, 1)
         self.holdout = check_share("holdout", self.holdout, 0, 0.5)
         check_bool("extras", self.extras)
-        check_bool("adversarial", self.adversarial)
+        if self.adversarial not in (True, False, "refine") or self.adversarial in (0, 1) and not isinstance(self.adversarial, bool):
+            raise _fail("adversarial", "true, false or refine", self.adversarial)
         if self.data.columns is not None and self.target is not None and self.target not in self.data.columns:
             raise ConfigError(f"target '{self.target}' is not one of data.columns")
 

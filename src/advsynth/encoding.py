@@ -265,7 +265,8 @@ def _level_codes(block: "_CategoricalBlock", col: pd.Series) -> np.ndarray:
     return pd.Index(block.levels, dtype=object).get_indexer(keys)
 
 
-def _calibrated_argmax(part: np.ndarray, target: np.ndarray, rounds: int = 30) -> np.ndarray:
+def _calibrated_argmax(part: np.ndarray, target: np.ndarray, rounds: int = 30,
+                       calibration_rows: int = 20_000) -> np.ndarray:
     """argmax of ``part + bias`` with per-level biases tuned so the levels' shares approach ``target``.
 
     The plain argmax of a PCA-decoded one-hot block swells the majority level (each row takes its
@@ -274,9 +275,10 @@ def _calibrated_argmax(part: np.ndarray, target: np.ndarray, rounds: int = 30) -
     """
     bias = np.zeros(part.shape[1])
     target = np.maximum(target, 1e-6)
-    step = 0.5 * float(np.std(part)) or 0.5
+    tune = part[:calibration_rows]  # rows come in random order: the biases are tuned on a prefix, O(1) in n
+    step = 0.5 * float(np.std(tune)) or 0.5
     for _ in range(rounds):
-        share = np.bincount(np.argmax(part + bias, axis=1), minlength=part.shape[1]) / len(part)
+        share = np.bincount(np.argmax(tune + bias, axis=1), minlength=part.shape[1]) / len(tune)
         bias += step * np.clip(np.log(target) - np.log(np.maximum(share, 1e-6)), -1, 1)
         step *= 0.9
     return np.argmax(part + bias, axis=1)

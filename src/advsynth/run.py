@@ -103,7 +103,7 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
             gen.fit(train, schema)
         refinement = None
         with _timed(timings, "sample"):
-            if selection is not None and selection.best_generator is not None:  # detector-guided rejection
+            if cfg.adversarial == "refine" and selection.best_generator is not None:  # detector-guided rejection
                 refiner = Refiner(detector, seed=cfg.seed).fit(
                     selection.validation_rows, selection.best_generator.sample(len(selection.validation_rows),
                                                                                random_state=cfg.seed + 2), schema)

@@ -39,8 +39,8 @@ log = logging.getLogger(__name__)
 
 # Each stage: the values tried for some settings, the rest kept at the best so far.
 DEFAULT_STAGES: tuple[tuple[dict, ...], ...] = (
-    ({"n_components": 320}, {"n_components": "criterion"}),
-    ({"fit_rows": 20_000},),
+    ({"n_components": 320}, {"n_components": "configured"}),
+    ({"pca_variance": 0.95},),
 )
 MIN_VALIDATION_ROWS = 500  # selection-validation rows below which the search is skipped
 BASE_SETTINGS = {"n_components": 240, "pca_variance": 0.99, "latent_min_levels": 20}
@@ -76,10 +76,10 @@ class Selection:
 
 def gmm_params(settings: dict, base: dict | None = None) -> dict:
     """GMM constructor parameters for a candidate's settings (``n_components`` fixes k: no sweep;
-    ``"criterion"`` keeps the configured sweep, so the plain model is always among the candidates)."""
+    ``"configured"`` keeps the configured k (its sweep or fixed value), so the default model is always a candidate)."""
     params = dict(base or {})
     for key, value in settings.items():
-        if key == "n_components" and value == "criterion":
+        if key == "n_components" and value == "configured":
             continue
         if key == "n_components":
             params["min_components"] = params["max_components"] = int(value)
