@@ -16,7 +16,18 @@ Which rows see what (the point of this module):
   one against the holdout alone: real rows no fit and no selection has used).
 
 The search is a bounded coordinate search: each stage varies one setting around the best so
-far, so its cost is ``sum(len(stage))`` fits on at most ``max_rows`` rows each.
+far, so its cost is ``sum(len(stage))`` fits on at most ``max_rows`` rows each, and it stops
+after the candidate that crosses ``time_budget``. On Adult the detector keeps preferring more
+components (validation-split AUC, seed 0: AIC's pick in 1..60 0.646, k = 120 0.596, k = 240
+0.582, k = 320 0.567); PCA at 0.95 and per-component
+frequencies for every discrete column were not better (the latter is clearly worse against
+the full-size detector: the within-component dependence of relationship, sex and
+marital-status is lost).
+
+``Refiner`` (``adversarial: refine``) adds discriminator rejection sampling. Measured on Adult
+seed 0 it bought nothing (0.646 refined vs 0.644 unrefined): a detector trained on ~8,000 real
+rows stops after a few dozen shallow trees, and its density ratio is too flat to move the
+verdict of one trained on 45,000 rows. It is kept opt-in, with both AUCs reported.
 """
 
 from __future__ import annotations
