@@ -69,7 +69,7 @@ def test_giveaways_are_bounded_synthetic_rows_and_levels(gmm_run):
     scores = [r["score"] for r in give["rows"]]
     assert scores == sorted(scores, reverse=True) and scores[0] > 0.9
     top = [c for c, _ in sorted(metrics["detector"]["column_importance"].items(), key=lambda kv: -kv[1])[:3]]
-    assert list(give["levels"]) == top
+    assert sorted(give["levels"]) == sorted(top)  # as a set: metrics.json rounds importances, ties may swap
     assert metrics["generator_fit"]["k_at_edge"] in (None, "min", "max")
     assert metrics["detector"]["best_rounds"] <= metrics["detector"]["config"]["rounds"]
 

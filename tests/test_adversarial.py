@@ -111,3 +111,24 @@ def test_too_few_validation_rows_skip_the_search(monkeypatch):
     real = make_mixed(600)
     sel = select_by_detector(real, infer_schema(real), FAST, base_params=SMALL, stages=STAGES, seed=0)
     assert sel.skipped and sel.candidates == [] and sel.chosen == {} and sel.best_generator is None
+
+
+def test_a_candidate_that_copies_rows_cannot_win(monkeypatch):
+    """Draws that replay the selection-fit rows look real to the detector; the privacy guard refuses them."""
+    real = make_mixed(900)
+    schema = infer_schema(real)
+    real_sample = adversarial.GMMSynthesizer.sample
+
+    def replay_when_k4(self, n, random_state=None):
+        if self.max_components == 4:  # this candidate "memorises": its draws are its training rows
+            return self._rows_.sample(n, replace=True, random_state=0).reset_index(drop=True)
+        return real_sample(self, n, random_state)
+
+    real_fit = adversarial.GMMSynthesizer.fit
+    monkeypatch.setattr(adversarial.GMMSynthesizer, "fit", lambda self, df, *a, **k: (
+        setattr(self, "_rows_", df), real_fit(self, df, *a, **k))[1])
+    monkeypatch.setattr(adversarial.GMMSynthesizer, "sample", replay_when_k4)
+    sel = select_by_detector(real, schema, FAST, base_params=SMALL, stages=STAGES, seed=0)
+    copier = [c for c in sel.candidates if c["settings"]["n_components"] == 4]
+    assert copier and copier[0]["exact_copy_rate"] > 0.9 and not copier[0]["eligible"]
+    assert sel.chosen["n_components"] != 4

@@ -42,6 +42,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from ..detection import DetectorFeatures, detect, predict, stack, train_detector
+from ..metrics.privacy import exact_match_rate
 from ..protocol import DetectorConfig
 from ..schema import Schema
 from .gmm import GMMSynthesizer
@@ -78,6 +79,8 @@ class Selection:
                                 "(the best of the candidates, so optimistic); the verdict is the run's fresh detector",
             "chosen": self.chosen,
             "candidates": self.candidates,
+            "eligible_is": "a candidate's draws copy selection-fit rows at most as often as the validation rows do "
+                           "(+2 SE); only eligible candidates can replace the configured settings",
             "n_selection_fit": int(len(self.fit_index)),
             "n_selection_validation": int(len(self.validation_index)),
             "seconds": round(self.seconds, 3),
@@ -132,6 +135,13 @@ def select_by_detector(train: pd.DataFrame, schema: Schema, detector: DetectorCo
     tried: dict[tuple, float] = {}
     candidates: list[dict] = []
     fitted: dict[tuple, GMMSynthesizer] = {}
+    eligible: dict[tuple, bool] = {}
+    # Privacy guard: a candidate may win only if its draws copy selection-fit rows no more often than
+    # unseen real rows do (the validation rows' own rate, plus two binomial standard errors).
+    columns = [c.name for c in schema.modelled]
+    mf_fit = schema.model_frame(fit_rows)
+    own = exact_match_rate(mf_fit, schema.model_frame(val_rows), columns)
+    allowed = own + 2 * np.sqrt(max(own * (1 - own), 1.0 / len(val_rows)) / len(val_rows))
 
     def score(settings: dict) -> float:
         key = tuple(sorted(settings.items()))
@@ -140,11 +150,12 @@ def select_by_detector(train: pd.DataFrame, schema: Schema, detector: DetectorCo
             gen = GMMSynthesizer(**gmm_params(settings, base_params), random_state=seed).fit(fit_rows, schema)
             synthetic = gen.sample(len(val_rows), random_state=seed + 1)
             auc = float(detect(val_rows, synthetic, detector, schema=schema, seed=seed, null=False).roc_auc)
-            tried[key] = auc
+            copies = exact_match_rate(mf_fit, schema.model_frame(synthetic), columns)
+            tried[key], eligible[key] = auc, copies <= allowed
             fitted.clear()  # keep only what the refiner may need: the best so far and this one
             fitted[key] = gen
-            candidates.append({"settings": dict(settings), "auc": round(auc, 4),
-                               "seconds": round(time.perf_counter() - t, 2)})
+            candidates.append({"settings": dict(settings), "auc": round(auc, 4), "exact_copy_rate": round(copies, 4),
+                               "eligible": bool(eligible[key]), "seconds": round(time.perf_counter() - t, 2)})
             log.info("adversarial candidate %s: AUC %.4f", settings, auc)
         return tried[key]
 
@@ -158,7 +169,7 @@ def select_by_detector(train: pd.DataFrame, schema: Schema, detector: DetectorCo
                 break
             candidate = {**best, **change}
             auc = score(candidate)
-            if auc < best_auc:
+            if auc < best_auc and eligible[tuple(sorted(candidate.items()))]:
                 best, best_auc, best_gen = candidate, auc, fitted.get(tuple(sorted(candidate.items())))
     return Selection(chosen=best, selection_auc=round(best_auc, 4), candidates=candidates,
                      fit_index=fit_rows.index.to_numpy(), validation_index=val_rows.index.to_numpy(),
