@@ -51,11 +51,12 @@ log = logging.getLogger(__name__)
 
 # Each stage: the values tried for some settings, the rest kept at the best so far.
 DEFAULT_STAGES: tuple[tuple[dict, ...], ...] = (
-    ({"n_components": 320}, {"n_components": "configured"}),
+    ({"n_components": 240}, {"n_components": 320}),
     ({"pca_variance": 0.95},),
 )
 MIN_VALIDATION_ROWS = 500  # selection-validation rows below which the search is skipped
-BASE_SETTINGS = {"n_components": 240, "pca_variance": 0.99, "latent_min_levels": 20}
+# the search starts from the configured model (its k sweep or fixed k): a candidate must beat it
+BASE_SETTINGS = {"n_components": "configured"}
 
 
 @dataclass
