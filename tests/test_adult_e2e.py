@@ -33,6 +33,9 @@ def test_gmm_output_is_typed_like_adult(gmm_run):
     assert synth["age"].between(17, 90).all()
     assert 0.85 < (synth["capital-gain"] == 0).mean() < 0.97  # real: 91.7 %
     assert 0.03 < synth["workclass"].isna().mean() < 0.09  # real: 5.6 %
+    assert synth.loc[synth["workclass"].isna(), "occupation"].isna().all()  # real: 1,836 of 1,836
+    real_countries = 41
+    assert synth["native-country"].nunique() >= real_countries - 8  # argmax decoding produced 7
 
 
 def test_gmm_is_much_harder_to_detect_than_the_baseline(gmm_run, tmp_path):
@@ -40,8 +43,9 @@ def test_gmm_is_much_harder_to_detect_than_the_baseline(gmm_run, tmp_path):
     base = run(load_config(ADULT_CONFIG), tmp_path / "baseline", generator="baseline")["detector"]
     assert base["roc_auc"] >= 0.99
     assert gmm["roc_auc_ci"][1] < base["roc_auc_ci"][0] - 0.15
-    # the honest figure with the strong default is about 0.73 (0.68 with the old, weaker detector)
-    assert 0.70 <= gmm["roc_auc"] <= 0.78
+    # the strong default detector: about 0.67 for the default GMM of issue 10 (k = 120, latent-class
+    # native-country, rank-matched marginals); the plain AIC GMM scores about 0.73
+    assert 0.62 <= gmm["roc_auc"] <= 0.71
     for det in (gmm, base):
         assert abs(det["null_roc_auc"] - 0.5) <= 0.03
         assert det["roc_auc_ci"][0] <= det["roc_auc"] <= det["roc_auc_ci"][1]
@@ -65,7 +69,7 @@ def test_giveaways_are_bounded_synthetic_rows_and_levels(gmm_run):
     scores = [r["score"] for r in give["rows"]]
     assert scores == sorted(scores, reverse=True) and scores[0] > 0.9
     top = [c for c, _ in sorted(metrics["detector"]["column_importance"].items(), key=lambda kv: -kv[1])[:3]]
-    assert list(give["levels"]) == top
+    assert sorted(give["levels"]) == sorted(top)  # as a set: metrics.json rounds importances, ties may swap
     assert metrics["generator_fit"]["k_at_edge"] in (None, "min", "max")
     assert metrics["detector"]["best_rounds"] <= metrics["detector"]["config"]["rounds"]
 

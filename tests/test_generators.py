@@ -148,3 +148,57 @@ def test_component_range_leaves_enough_rows_per_component():
     assert max(small) == 9 and 142 / max(small) > 14
     fitted = GMMSynthesizer(max_components=60, random_state=0).fit(make_mixed(120))
     assert max(fitted.selection_) <= 120 // (fitted.pca_.n_components_ + 1)
+
+
+def _latent_toy(n: int = 3000, seed: int = 0) -> pd.DataFrame:
+    """A majority level with 24 rare ones, a co-missing pair and a level ↔ number pair."""
+    rng = np.random.default_rng(seed)
+    rare = [f"c{i}" for i in range(24)]
+    country = np.where(rng.random(n) < 0.88, "home", rng.choice(rare, n))
+    edu_num = rng.integers(1, 17, n)
+    edu = np.array([f"e{v:02d}" for v in edu_num], dtype=object)
+    work = rng.choice(["private", "self", "state"], n).astype(object)
+    occ = rng.choice(["clerk", "craft", "sales", "tech"], n).astype(object)
+    gone = rng.random(n) < 0.1
+    work[gone], occ[gone] = None, None
+    occ[(~gone) & (rng.random(n) < 0.01)] = None  # occupation also missing on its own, rarely
+    x = np.round(edu_num + rng.normal(0, 1, n), 2)
+    return pd.DataFrame({"country": country, "edu": edu, "edu_num": edu_num, "work": work, "occ": occ, "x": x})
+
+
+def test_latent_decoding_keeps_rare_levels_ties_and_co_missingness():
+    real = _latent_toy()
+    latent = GMMSynthesizer(max_components=4, n_candidates=2, latent_min_levels=1, random_state=0).fit(real)
+    groups = {frozenset(g) for g in latent.latent_.groups}
+    assert frozenset({"edu", "edu_num"}) in groups and frozenset({"work", "occ"}) in groups
+    synth = latent.sample(3000, random_state=1)
+    real_levels = set(real["country"])
+    assert len(set(synth["country"]) & real_levels) >= len(real_levels) - 3  # rare levels come back
+    assert set(synth["country"]) <= real_levels
+    assert abs((synth["country"] == "home").mean() - (real["country"] == "home").mean()) < 0.03
+    # tied pair: every row's level agrees with its number
+    assert (synth["edu"] == synth["edu_num"].map(lambda v: f"e{v:02d}")).all()
+    # co-missingness: whenever work is missing occupation is too, at about the real rate
+    assert synth.loc[synth["work"].isna(), "occ"].isna().all()
+    assert abs(synth["work"].isna().mean() - real["work"].isna().mean()) < 0.03
+    # the argmax decoder, for contrast, swells the majority level and loses rare ones
+    argmax = GMMSynthesizer(max_components=4, n_candidates=2, categorical_decoding="argmax", match_marginals=False,
+                            random_state=0).fit(real).sample(3000, random_state=1)
+    assert len(set(argmax["country"])) < len(set(synth["country"]))
+
+
+def test_matched_marginals_reproduce_heaps_at_round_values():
+    rng = np.random.default_rng(0)
+    hours = np.where(rng.random(4000) < 0.45, 40, np.round(rng.normal(38, 12, 4000)).clip(1, 99)).astype(int)
+    real = pd.DataFrame({"hours": hours, "age": rng.integers(17, 90, 4000)})
+    synth = GMMSynthesizer(max_components=4, n_candidates=2, random_state=0).fit(real).sample(4000)
+    assert abs((synth["hours"] == 40).mean() - (real["hours"] == 40).mean()) < 0.02
+    assert abs(synth["hours"].median() - real["hours"].median()) <= 1
+
+
+def test_argmax_decoding_keeps_missingness_implications():
+    """Where work is missing occupation is too (real rows); the per-column decoders must not break it."""
+    real = _latent_toy()
+    synth = GMMSynthesizer(max_components=4, n_candidates=2, latent_min_levels=100, random_state=0).fit(real).sample(3000)
+    assert synth["work"].isna().sum() > 100
+    assert synth.loc[synth["work"].isna(), "occ"].isna().all()

@@ -175,6 +175,9 @@ class RunConfig:
     extras: bool = True  # fidelity, privacy and utility metrics beside the detector's
     # synthetic.csv or synthetic.parquet; None: Parquet when the input is Parquet, else CSV
     output_format: str | None = None
+    # the GMM's settings chosen by a detector on the generator's training rows (synthesizers/adversarial.py);
+    # "refine" adds detector-guided rejection sampling
+    adversarial: bool | str = False
 
     def __post_init__(self):
         if not isinstance(self.data, DataConfig):
@@ -198,6 +201,8 @@ class RunConfig:
         check_bool("extras", self.extras)
         if self.output_format is not None and self.output_format not in ("csv", "parquet"):
             raise _fail("output_format", "'csv' or 'parquet'", self.output_format)
+        if self.adversarial not in (True, False, "refine") or self.adversarial in (0, 1) and not isinstance(self.adversarial, bool):
+            raise _fail("adversarial", "true, false or refine", self.adversarial)
         if self.data.columns is not None and self.target is not None and self.target not in self.data.columns:
             raise ConfigError(f"target '{self.target}' is not one of data.columns")
 
@@ -254,6 +259,7 @@ def load_config(path: str | Path) -> RunConfig:
         holdout=raw.get("holdout", 0.2),
         extras=raw.get("extras", True),
         output_format=raw.get("output_format"),
+        adversarial=raw.get("adversarial", False),
     )
 
 

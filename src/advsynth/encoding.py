@@ -47,6 +47,7 @@ class _NumericBlock:
     missing_rate: float = 0.0
     offset: float = 0.0  # values enter the quantile transform as (x - offset) / scale
     scale: float = 1.0
+    quantiles: np.ndarray | None = None  # the real values' quantile grid, for ``match_marginals``
 
     @property
     def width(self) -> int:
@@ -59,6 +60,7 @@ class _CategoricalBlock:
     levels: list
     rest_levels: list = field(default_factory=list)  # levels merged into REST (high-cardinality columns)
     rest_probs: np.ndarray | None = None
+    shares: np.ndarray | None = None  # each level's share of the real rows, for ``match_marginals``
 
     @property
     def width(self) -> int:
@@ -82,15 +84,22 @@ class TableEncoder:
         one-hot features and one "rest" feature, decoded by drawing from the real
         frequencies of the rest: the width, hence PCA's and the mixture's cost, stays bounded.
     n_quantiles : resolution of the quantile transform (bounded, so fitting is O(rows)).
+    match_marginals : decode a continuous column by rank: the k-th smallest generated value
+        (outside its point mass and missing rows) becomes the real values' quantile at that rank.
+        The mixture's dependence (the order of rows) is kept while the marginal, heaps at round
+        values included (``age``, ``hours-per-week``), comes out as in the real table; a monotone
+        map of each column never copies a real row.
     """
 
     def __init__(self, point_mass_share: float = 0.2, max_discrete_levels: int = 20, n_quantiles: int = 1000,
-                 max_onehot_levels: int = 50, tail_onehot_levels: int = 10, random_state: int = 0):
+                 max_onehot_levels: int = 50, tail_onehot_levels: int = 10, match_marginals: bool = False,
+                 random_state: int = 0):
         self.point_mass_share = point_mass_share
         self.max_discrete_levels = max_discrete_levels
         self.n_quantiles = n_quantiles
         self.max_onehot_levels = max_onehot_levels
         self.tail_onehot_levels = tail_onehot_levels
+        self.match_marginals = match_marginals
         self.random_state = random_state
 
     def fit(self, df: pd.DataFrame, schema: Schema) -> "TableEncoder":
@@ -109,6 +118,11 @@ class TableEncoder:
                     self.blocks_.append(self._fit_numeric(spec, values))
             else:
                 self.blocks_.append(self._fit_categorical(spec, col))
+        for block in self.blocks_:
+            if isinstance(block, _CategoricalBlock):
+                codes = _level_codes(block, df[block.spec.name])
+                block.shares = np.bincount(codes[codes >= 0], minlength=block.width) / max(len(codes), 1)
+        self.implied_missing_ = _implied_missing(df, [b.spec.name for b in self.blocks_])
         self.n_features_ = sum(b.width for b in self.blocks_)
         self.feature_columns_ = [b.spec.name for b in self.blocks_ for _ in range(b.width)]
         return self
@@ -145,8 +159,9 @@ class TableEncoder:
             subsample=100_000,
             random_state=self.random_state,
         ).fit(((values - offset) / scale).reshape(-1, 1))
+        grid = np.quantile(values, np.linspace(0, 1, max(2, min(self.n_quantiles, len(values)))))
         return _NumericBlock(spec, transformer, 0.0, point_mass, has_missing, float(np.isnan(col).mean()),
-                             offset, scale)
+                             offset, scale, grid)
 
     def transform(self, df: pd.DataFrame) -> np.ndarray:
         out = np.zeros((len(df), self.n_features_))
@@ -169,14 +184,7 @@ class TableEncoder:
                 if block.has_missing:
                     out[:, j + block.width - 1] = missing
             else:
-                if block.spec.is_numeric:
-                    keys = pd.Series(col.to_numpy(dtype=float)).astype(object)
-                else:
-                    keys = pd.Series(np.asarray(col, dtype=object))
-                    if block.rest_levels:
-                        keys = keys.where(~keys.isin(block.rest_levels), REST)
-                keys = keys.where(keys.notna(), MISSING)
-                codes = pd.Index(block.levels, dtype=object).get_indexer(keys)
+                codes = _level_codes(block, col)
                 known = codes >= 0
                 out[np.flatnonzero(known), j + codes[known]] = 1.0
             j += block.width
@@ -200,9 +208,15 @@ class TableEncoder:
                     values = np.where(part[:, 1] > 0.5, block.point_mass, values)
                 if block.has_missing:
                     values = np.where(_top_share(part[:, -1], block.missing_rate), np.nan, values)
+                if self.match_marginals and block.quantiles is not None:
+                    plain = ~np.isnan(values) & (values != block.point_mass if block.point_mass is not None else True)
+                    values[plain] = _by_rank(part[plain, 0], block.quantiles)
                 columns[block.spec.name] = values
             else:
-                index = np.argmax(part, axis=1)
+                if self.match_marginals and block.shares is not None and len(part) >= 100:
+                    index = _calibrated_argmax(part, block.shares)
+                else:
+                    index = np.argmax(part, axis=1)
                 missing = index == block.levels.index(MISSING) if MISSING in block.levels else np.zeros(len(X), bool)
                 if block.spec.is_numeric:
                     decoded = np.array([np.nan if v == MISSING else v for v in block.levels], dtype=float)[index]
@@ -215,7 +229,59 @@ class TableEncoder:
                     decoded[missing] = None
                 columns[block.spec.name] = decoded
             j += block.width
-        return pd.DataFrame(columns)
+        out = pd.DataFrame(columns)
+        return enforce_implied_missing(out, getattr(self, "implied_missing_", []))
+
+
+def _implied_missing(df: pd.DataFrame, columns: list[str], share: float = 0.99) -> list[tuple[str, str]]:
+    """Pairs (a, b) where a missing ``a`` means a missing ``b`` in ≥ ``share`` of the real rows
+    (Adult: workclass missing → occupation missing, 1,836 of 1,836)."""
+    missing = {c: df[c].isna().to_numpy() for c in columns if df[c].isna().any()}
+    return [(a, b) for a in missing for b in missing
+            if a != b and missing[b][missing[a]].mean() >= share and missing[a].sum() >= 10]
+
+
+def enforce_implied_missing(out: pd.DataFrame, pairs: list[tuple[str, str]]) -> pd.DataFrame:
+    """Make generated rows keep the real table's missingness implications (see ``_implied_missing``):
+    a row missing ``a`` that kept ``b`` is the giveaway a detector with missing flags finds first."""
+    for a, b in pairs:
+        gone = out[a].isna().to_numpy()
+        if gone.any():
+            col = out[b].to_numpy(copy=True)
+            col[gone] = np.nan if col.dtype.kind == "f" else None
+            out[b] = col
+    return out
+
+
+def _level_codes(block: "_CategoricalBlock", col: pd.Series) -> np.ndarray:
+    """Each value's position in ``block.levels`` (missing → MISSING, the tail → REST; -1: unknown)."""
+    if block.spec.is_numeric:
+        keys = pd.Series(col.to_numpy(dtype=float)).astype(object)
+    else:
+        keys = pd.Series(np.asarray(col, dtype=object))
+        if block.rest_levels:
+            keys = keys.where(~keys.isin(block.rest_levels), REST)
+    keys = keys.where(keys.notna(), MISSING)
+    return pd.Index(block.levels, dtype=object).get_indexer(keys)
+
+
+def _calibrated_argmax(part: np.ndarray, target: np.ndarray, rounds: int = 30,
+                       calibration_rows: int = 20_000) -> np.ndarray:
+    """argmax of ``part + bias`` with per-level biases tuned so the levels' shares approach ``target``.
+
+    The plain argmax of a PCA-decoded one-hot block swells the majority level (each row takes its
+    locally most likely level); shifting the thresholds keeps which rows lean to which level (the
+    dependence on the other columns) while the shares come out as in the real table.
+    """
+    bias = np.zeros(part.shape[1])
+    target = np.maximum(target, 1e-6)
+    tune = part[:calibration_rows]  # rows come in random order: the biases are tuned on a prefix, O(1) in n
+    step = 0.5 * float(np.std(tune)) or 0.5
+    for _ in range(rounds):
+        share = np.bincount(np.argmax(tune + bias, axis=1), minlength=part.shape[1]) / len(tune)
+        bias += step * np.clip(np.log(target) - np.log(np.maximum(share, 1e-6)), -1, 1)
+        step *= 0.9
+    return np.argmax(part + bias, axis=1)
 
 
 def _offset_scale(values: np.ndarray) -> tuple[float, float]:
@@ -227,6 +293,15 @@ def _offset_scale(values: np.ndarray) -> tuple[float, float]:
     return offset, spread if np.isfinite(spread) and spread > 0 else (abs(offset) or 1.0)
 
 
+def _by_rank(scores: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
+    """The reference quantile at each score's rank (ties broken by order): an exact marginal."""
+    if scores.size == 0:
+        return scores
+    ranks = np.empty(len(scores))
+    ranks[np.argsort(scores, kind="stable")] = (np.arange(len(scores)) + 0.5) / len(scores)
+    return np.interp(ranks, np.linspace(0, 1, len(quantiles)), quantiles)
+
+
 def _top_share(flags: np.ndarray, share: float) -> np.ndarray:
     """The ``share`` of rows with the largest ``flags`` (ties broken by row order)."""
     k = int(round(share * len(flags)))
@@ -234,3 +309,135 @@ def _top_share(flags: np.ndarray, share: float) -> np.ndarray:
     if k > 0:
         out[np.argsort(-flags, kind="stable")[:k]] = True
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Latent-class decoding: categorical levels drawn from each mixture component's own frequencies
+# ---------------------------------------------------------------------------------------------
+
+def discrete_columns(encoder: TableEncoder) -> list[str]:
+    """The columns the encoder one-hot encodes (categorical, boolean, few-valued integers)."""
+    return [b.spec.name for b in encoder.blocks_ if isinstance(b, _CategoricalBlock)]
+
+
+def _codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of a model-frame column with missing as a value of its own, and the values."""
+    values = col.astype(object) if isinstance(col.dtype, pd.CategoricalDtype) else col
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def _entropy(counts: np.ndarray) -> float:
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log(p)).sum())
+
+
+def _conditional_entropy(a: np.ndarray, b: np.ndarray) -> float:
+    """H(b | a) from two code arrays (natural log)."""
+    joint = pd.crosstab(a, b).to_numpy(dtype=float)
+    return float(sum(row.sum() / joint.sum() * _entropy(row) for row in joint))
+
+
+def tied_groups(df: pd.DataFrame, columns: list[str], tie: float = 0.05, max_cells: int = 2000) -> list[list[str]]:
+    """Group columns that must be drawn together, so a level drawn for one never contradicts another.
+
+    Two columns are tied when either is (nearly) a function of the other, H(b|a) ≤ ``tie``·H(b)
+    (``education`` → ``education-num``), or when they go missing together (the rows missing in one
+    are ≥ 90 % those missing in the other: ``workclass`` and ``occupation`` in Adult). Groups are
+    merged transitively while their observed combinations stay ≤ ``max_cells``.
+    """
+    codes = {c: _codes(df[c])[0] for c in columns}
+    missing = {c: df[c].isna().to_numpy() for c in columns}
+    parent = {c: c for c in columns}
+
+    def root(c):
+        while parent[c] != c:
+            c = parent[c]
+        return c
+
+    def cells(group_cols):
+        return len(pd.DataFrame({c: codes[c] for c in group_cols}).drop_duplicates())
+
+    for i, a in enumerate(columns):
+        for b in columns[i + 1:]:
+            ha, hb = _entropy(np.bincount(codes[a])), _entropy(np.bincount(codes[b]))
+            functional = (hb > 0 and _conditional_entropy(codes[a], codes[b]) <= tie * hb) or (
+                ha > 0 and _conditional_entropy(codes[b], codes[a]) <= tie * ha)
+            both, either = (missing[a] & missing[b]).sum(), (missing[a] | missing[b]).sum()
+            co_missing = either > 0 and both >= 0.9 * either
+            ra, rb = root(a), root(b)
+            if (functional or co_missing) and ra != rb:
+                merged = [c for c in columns if root(c) in (ra, rb)]
+                if cells(merged) <= max_cells:
+                    parent[rb] = ra
+    groups: dict[str, list[str]] = {}
+    for c in columns:
+        groups.setdefault(root(c), []).append(c)
+    return list(groups.values())
+
+
+@dataclass
+class _LatentGroup:
+    columns: list[str]
+    values: list[np.ndarray]  # per column, the value of each observed combination
+    probs: np.ndarray         # (components, combinations): each component's frequencies
+
+
+class LatentCategoricals:
+    """Per-component frequencies of discrete columns (a latent-class model riding on the mixture).
+
+    Why: decoding a one-hot block by its largest coordinate after PCA gives every row the
+    component's locally most likely level, so majority levels swell and rare ones vanish
+    (Adult's ``native-country``: 97 % United-States vs 91 % real, 7 of 41 levels). Drawing the
+    level from the frequencies of the training rows the component is responsible for keeps
+    each component's mix, rare levels included. Tied columns (``tied_groups``) are drawn as
+    one combination, so ``education`` and ``education-num`` agree and ``occupation`` goes
+    missing with ``workclass``. Frequencies are responsibility-weighted counts shrunk towards
+    the overall frequencies by ``prior`` pseudo-rows, so a small component invents no level
+    the table lacks and never zeroes one it has.
+    """
+
+    def __init__(self, groups: list[list[str]], prior: float = 1.0):
+        self.groups = groups
+        self.prior = prior
+
+    def fit(self, df: pd.DataFrame, responsibilities: np.ndarray) -> "LatentCategoricals":
+        R = np.asarray(responsibilities, dtype=np.float64)
+        self.groups_ = []
+        for group in self.groups:
+            per_col = [_codes(df[c]) for c in group]
+            keys = pd.DataFrame({c: codes for c, (codes, _) in zip(group, per_col)})
+            combo, combos = pd.factorize(pd.MultiIndex.from_frame(keys)) if len(group) > 1 else (keys[group[0]].to_numpy(), None)
+            if combos is None:
+                n_combos = len(per_col[0][1])
+                values = [per_col[0][1]]
+            else:
+                n_combos = len(combos)
+                values = [uniques[np.asarray(combos.get_level_values(i), dtype=np.int64)]
+                          for i, (_, uniques) in enumerate(per_col)]
+            onehot_counts = np.zeros((R.shape[1], n_combos))
+            for k in range(R.shape[1]):  # k ≤ max_components: a short loop of O(rows) bincounts
+                onehot_counts[k] = np.bincount(combo, weights=R[:, k], minlength=n_combos)
+            overall = np.bincount(combo, minlength=n_combos) / len(combo)
+            probs = onehot_counts + self.prior * overall
+            self.groups_.append(_LatentGroup(group, values, probs / probs.sum(axis=1, keepdims=True)))
+        return self
+
+    def sample(self, components: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Values of every grouped column for rows drawn from ``components`` (one label per row)."""
+        out = {}
+        order = np.argsort(components, kind="stable")
+        bounds = np.searchsorted(components[order], np.arange(self.groups_[0].probs.shape[0] + 1)) if self.groups_ else []
+        for g in self.groups_:
+            picks = np.empty(len(components), dtype=np.int64)
+            # inverse-CDF per component: one uniform per row, vectorised within each component
+            cdf = np.cumsum(g.probs, axis=1)
+            u = rng.random(len(components))
+            for k in range(g.probs.shape[0]):
+                rows = order[bounds[k]:bounds[k + 1]]
+                if len(rows):
+                    picks[rows] = np.minimum(np.searchsorted(cdf[k], u[rows] * cdf[k, -1], side="right"),
+                                             g.probs.shape[1] - 1)
+            for c, vals in zip(g.columns, g.values):
+                out[c] = vals[picks]
+        return out

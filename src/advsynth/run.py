@@ -43,6 +43,7 @@ from .resources import check_run_fits
 from .metrics.evaluate import evaluate_extras, split_real
 from .schema import infer_schema
 from .synthesizers import make_generator
+from .synthesizers.adversarial import Refiner, gmm_params, select_by_detector
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +210,8 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
         if not cfg.data.path.startswith("s3://") and Path(cfg.data.path).resolve().is_relative_to(out_path.resolve()):
             raise InputError(f"output folder {out_path} would contain the input {cfg.data.path}")
     detector = DetectorConfig.coerce(cfg.detector)  # the one protocol, parsed once
+    if cfg.adversarial and name != "gmm":
+        raise ConfigError(f"adversarial mode chooses the gmm's settings; generator {name!r} has none to choose")
     gen = make_generator(name, random_state=cfg.seed, **cfg.generator_params(name))
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -228,10 +231,24 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
         null_job = None
         if detector.null and null is None:
             null_job = pool.submit(_timed_call, null_on_real, real, detector, schema=schema, seed=cfg.seed, nthread=1)
+        selection = None
+        if cfg.adversarial:  # reads the training rows only; the holdout stays unseen
+            with _timed(timings, "adversarial_selection"):
+                selection = select_by_detector(train, schema, detector, base_params=cfg.generator_params(name),
+                                               seed=cfg.seed)
+            gen = make_generator(name, random_state=cfg.seed, **gmm_params(selection.chosen, cfg.generator_params(name)))
         with _timed(timings, "fit"):
             gen.fit(train, schema)
         fmt = output_format(cfg)
-        if n_rows <= SAMPLE_BLOCK_ROWS:
+        refinement = None
+        if cfg.adversarial == "refine" and selection.best_generator is not None:  # detector-guided rejection
+            with _timed(timings, "sample"):
+                refiner = Refiner(detector, seed=cfg.seed).fit(
+                    selection.validation_rows, selection.best_generator.sample(len(selection.validation_rows),
+                                                                               random_state=cfg.seed + 2), schema)
+                synthetic, refinement, unrefined = refiner.sample(gen, n_rows, seed=cfg.seed)
+            synthetic_file = None
+        elif n_rows <= SAMPLE_BLOCK_ROWS:
             with _timed(timings, "sample"):
                 synthetic = gen.sample(n_rows, random_state=cfg.seed)
             synthetic_file = None
@@ -247,6 +264,18 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
             null, timings["null_overlapped"] = null_job.result()
         if detector.null and null is not None:
             result.with_null(*null)
+    adversarial = None
+    if selection is not None:
+        with _timed(timings, "adversarial_holdout_detect"):  # real rows no fit or selection has seen
+            holdout_auc = detect(holdout, synthetic, detector.replace(cv=0), schema=schema, seed=cfg.seed, null=False).roc_auc
+        if refinement is not None:  # the same protocol on the draws before rejection: what refinement bought
+            with _timed(timings, "adversarial_unrefined_detect"):
+                refinement["fresh_auc_without_refinement"] = detect(
+                    real, unrefined, detector.replace(cv=0), schema=schema, seed=cfg.seed, null=False).roc_auc
+        adversarial = {**selection.to_dict(), "refinement": refinement, "fresh_auc": result.roc_auc, "fresh_holdout_auc": holdout_auc,
+                       "fresh_auc_is": "the run's detector: all real rows vs fresh draws of the chosen settings "
+                       "refitted on the training rows; fresh_holdout_auc: holdout rows only (never seen by any fit, selection or "
+                       "refinement) vs fresh draws, a weaker detector for having fewer rows"}
     extras = None
     if cfg.extras:
         with _timed(timings, "extras"):
@@ -265,6 +294,7 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
         "excluded_columns": [c.name for c in schema.columns if c.id_like],
         "passthrough_columns": schema.passthrough,
         "detector": result.to_dict(),
+        **({"adversarial": adversarial} if adversarial is not None else {}),
         "timings_s": timings,
         "versions": {"advsynth": __version__, "python": platform.python_version()},
     }

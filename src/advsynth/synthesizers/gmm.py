@@ -20,7 +20,7 @@ from sklearn.decomposition import PCA
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
-from ..encoding import TableEncoder
+from ..encoding import LatentCategoricals, TableEncoder, discrete_columns, enforce_implied_missing, tied_groups
 from ..errors import ConfigError
 from .base import Synthesizer
 
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 CRITERIA = ("bic", "aic")
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+DECODINGS = ("latent", "argmax")
 
 
 class GMMSynthesizer(Synthesizer):
@@ -44,6 +45,17 @@ class GMMSynthesizer(Synthesizer):
     fit_rows : rows sub-sampled for the final fit (None: all rows); EM costs O(rows·k·d²).
     max_iter, n_init : EM settings of the final fit.
     point_mass_share : see ``TableEncoder``.
+    categorical_decoding : how one-hot encoded (discrete) columns come back. "latent" (default)
+        draws each row's level from its mixture component's own frequencies, tied columns as one
+        combination (``advsynth.encoding.LatentCategoricals``); "argmax" takes the largest
+        coordinate of the decoded one-hot block (the original decoder, kept for comparison).
+    latent_min_levels : with "latent", only groups holding a column with at least this many
+        levels are drawn; the others keep argmax (1: every discrete column).
+    latent_tie : the conditional-entropy share under which two columns count as tied (see
+        ``advsynth.encoding.tied_groups``).
+    latent_prior : pseudo-rows shrinking each component's frequencies towards the overall ones.
+    match_marginals : continuous columns are decoded by rank onto the real quantiles (see
+        ``TableEncoder``): exact marginals and heaps, the mixture's dependence kept.
     max_encoded_cells : the encoded matrix PCA is fitted on holds at most this many floats
         (rows are subsampled beyond it), so memory stays bounded whatever the table's size.
     n_jobs : threads for the sweep's candidate fits (each fit is seeded on its own, so the
@@ -66,6 +78,11 @@ class GMMSynthesizer(Synthesizer):
         max_iter: int = 200,
         n_init: int = 1,
         point_mass_share: float = 0.2,
+        categorical_decoding: str = "latent",
+        latent_min_levels: int = 20,
+        latent_tie: float = 0.05,
+        latent_prior: float = 1.0,
+        match_marginals: bool = True,
         n_jobs: int = 2,
         max_encoded_cells: int = 20_000_000,
         random_state: int = 0,
@@ -81,6 +98,11 @@ class GMMSynthesizer(Synthesizer):
         self.max_iter = max_iter
         self.n_init = n_init
         self.point_mass_share = point_mass_share
+        self.categorical_decoding = categorical_decoding
+        self.latent_min_levels = latent_min_levels
+        self.latent_tie = latent_tie
+        self.latent_prior = latent_prior
+        self.match_marginals = match_marginals
         self.n_jobs = n_jobs
         self.max_encoded_cells = max_encoded_cells
         self.random_state = random_state
@@ -96,6 +118,8 @@ class GMMSynthesizer(Synthesizer):
             raise ConfigError(f"criterion must be one of {', '.join(CRITERIA)}, got {self.criterion!r}")
         if self.covariance_type not in COVARIANCE_TYPES:
             raise ConfigError(f"covariance_type must be one of {', '.join(COVARIANCE_TYPES)}, got {self.covariance_type!r}")
+        if self.categorical_decoding not in DECODINGS:
+            raise ConfigError(f"categorical_decoding must be one of {', '.join(DECODINGS)}, got {self.categorical_decoding!r}")
 
     def candidates(self, n_rows: int, n_dims: int = 1) -> list[int]:
         """The k values swept: evenly spread over the range, at most one per ``n_dims + 1`` rows.
@@ -128,7 +152,8 @@ class GMMSynthesizer(Synthesizer):
 
     def _fit_single_threaded(self, df: pd.DataFrame) -> None:
         self._check_params()
-        self.encoder_ = TableEncoder(point_mass_share=self.point_mass_share, random_state=self.random_state).fit(
+        self.encoder_ = TableEncoder(point_mass_share=self.point_mass_share, match_marginals=bool(self.match_marginals),
+                                     random_state=self.random_state).fit(
             df, self.schema_
         )
         rng = np.random.default_rng(self.random_state)
@@ -147,11 +172,16 @@ class GMMSynthesizer(Synthesizer):
         # Threads, not processes: numpy's products release the GIL and nothing is copied.
         # Largest k first, so the longest fit does not start last.
         ks = sorted(self.candidates(len(Z), Z.shape[1]), reverse=True)
-        scores = Parallel(n_jobs=int(self.n_jobs), prefer="threads")(
+        # one candidate (k fixed, e.g. chosen by the detector): nothing to compare, no sweep
+        scores = [None] if len(ks) == 1 else Parallel(n_jobs=int(self.n_jobs), prefer="threads")(
             delayed(self._criterion)(k, subset) for k in ks)
         self.selection_ = dict(zip(ks, scores))
-        self.n_components_ = min(sorted(self.selection_), key=self.selection_.get)
-        self.mixture_ = self._mixture(self.n_components_, max_iter=self.max_iter).fit(_subsample(Z, self.fit_rows, rng))
+        self.n_components_ = ks[0] if len(ks) == 1 else min(sorted(self.selection_), key=self.selection_.get)
+        fit_index = _subsample_index(len(Z), self.fit_rows, rng)
+        self.mixture_ = self._mixture(self.n_components_, max_iter=self.max_iter).fit(Z[fit_index])
+        self.latent_ = None
+        if self.categorical_decoding == "latent":
+            self.latent_ = self._fit_latent(df.iloc[fit_index], Z[fit_index])
         if not self.mixture_.converged_:
             log.warning("EM did not converge in %d iterations for k=%d", self.max_iter, self.n_components_)
         self._cholesky_ = _cholesky_factors(self.mixture_)
@@ -159,6 +189,16 @@ class GMMSynthesizer(Synthesizer):
             "PCA kept %d of %d features; %s chose k=%d from %s",
             self.pca_.n_components_, self.encoder_.n_features_, self.criterion, self.n_components_, sorted(self.selection_),
         )
+
+    def _fit_latent(self, df: pd.DataFrame, Z: np.ndarray) -> LatentCategoricals | None:
+        """Per-component frequencies of the discrete columns, from the rows the mixture was fitted on."""
+        columns = discrete_columns(self.encoder_)
+        groups = [g for g in tied_groups(df, columns, tie=float(self.latent_tie))
+                  if max(df[c].nunique(dropna=False) for c in g) >= int(self.latent_min_levels)]
+        if not groups:
+            return None
+        log.info("latent-class decoding of %s", groups)
+        return LatentCategoricals(groups, prior=float(self.latent_prior)).fit(df, self.mixture_.predict_proba(Z))
 
     def _criterion(self, k: int, subset: np.ndarray) -> float:
         value = float(getattr(self._mixture(k, max_iter=100).fit(subset), self.criterion)(subset))
@@ -177,14 +217,24 @@ class GMMSynthesizer(Synthesizer):
             noise = rng.standard_normal((count, d))
             Z[start : start + count] = self.mixture_.means_[k] + noise @ self._cholesky_[k].T
             start += count
-        Z = Z[rng.permutation(n)]  # rows come out grouped by component otherwise
-        return self.encoder_.inverse_transform(self.pca_.inverse_transform(Z), rng)
+        order = rng.permutation(n)  # rows come out grouped by component otherwise
+        Z, components = Z[order], np.repeat(np.arange(len(counts)), counts)[order]
+        out = self.encoder_.inverse_transform(self.pca_.inverse_transform(Z), rng)
+        if getattr(self, "latent_", None) is not None:
+            for name, values in self.latent_.sample(components, rng).items():
+                out[name] = values.astype(float) if self.schema_[name].is_numeric else values
+            out = enforce_implied_missing(out, self.encoder_.implied_missing_)
+        return out
 
 
 def _subsample(Z: np.ndarray, rows: int | None, rng: np.random.Generator) -> np.ndarray:
-    if rows is None or len(Z) <= rows:
-        return Z
-    return Z[np.sort(rng.choice(len(Z), int(rows), replace=False))]
+    return Z[_subsample_index(len(Z), rows, rng)]
+
+
+def _subsample_index(n: int, rows: int | None, rng: np.random.Generator) -> np.ndarray:
+    if rows is None or n <= rows:
+        return np.arange(n)
+    return np.sort(rng.choice(n, int(rows), replace=False))
 
 
 def _cholesky_factors(mixture: GaussianMixture) -> np.ndarray:

@@ -1,0 +1,134 @@
+"""Detector-guided selection: which rows it reads, determinism, and what metrics.json reports."""
+
+import json
+
+import numpy as np
+import pytest
+
+from advsynth.cli import main
+from advsynth.config import DataConfig, RunConfig
+from advsynth.metrics.evaluate import split_real
+from advsynth.protocol import DetectorConfig
+from advsynth.run import run
+from advsynth.schema import infer_schema
+from advsynth.synthesizers import adversarial
+from advsynth.synthesizers.adversarial import gmm_params, select_by_detector
+from conftest import make_mixed
+
+STAGES = (({"n_components": 2}, {"n_components": 4}), ({"latent_min_levels": 1},))
+SMALL = {"n_candidates": 2, "max_iter": 50}
+FAST = DetectorConfig(rounds=40, early_stopping_rounds=10)
+
+
+@pytest.fixture(autouse=True)
+def small_tables_may_search(monkeypatch):
+    monkeypatch.setattr(adversarial, "MIN_VALIDATION_ROWS", 50)
+
+
+def test_selection_reads_only_the_training_rows_and_never_the_holdout(monkeypatch):
+    real = make_mixed(900)
+    schema = infer_schema(real)
+    train, holdout = split_real(real, seed=0, holdout=0.2)
+    seen = []  # every real table the selection hands to the detector or to a generator's fit
+    real_detect, real_fit = adversarial.detect, adversarial.GMMSynthesizer.fit
+    monkeypatch.setattr(adversarial, "detect", lambda r, s, *a, **k: seen.append(r.index) or real_detect(r, s, *a, **k))
+    monkeypatch.setattr(adversarial.GMMSynthesizer, "fit",
+                        lambda self, df, *a, **k: seen.append(df.index) or real_fit(self, df, *a, **k))
+    sel = select_by_detector(train, schema, FAST, base_params=SMALL, stages=STAGES, seed=0)
+    assert len(sel.candidates) == 4 and len(seen) == 8
+    touched = np.unique(np.concatenate([np.asarray(i) for i in seen]))
+    assert set(touched) <= set(train.index) and not set(touched) & set(holdout.index)
+    assert not set(sel.fit_index) & set(sel.validation_index)  # candidates are judged on rows they did not fit
+    assert sel.selection_auc == min(c["auc"] for c in sel.candidates)
+
+
+def test_selection_is_deterministic_and_params_fix_k():
+    real = make_mixed(600)
+    schema = infer_schema(real)
+    a = select_by_detector(real, schema, FAST, base_params=SMALL, stages=STAGES, seed=3)
+    b = select_by_detector(real, schema, FAST, base_params=SMALL, stages=STAGES, seed=3)
+    assert a.chosen == b.chosen and [c["auc"] for c in a.candidates] == [c["auc"] for c in b.candidates]
+    assert gmm_params({"n_components": 7, "pca_variance": 0.9}, {"max_iter": 5}) == {
+        "max_iter": 5, "min_components": 7, "max_components": 7, "pca_variance": 0.9}
+
+
+def test_adversarial_run_reports_selection_and_fresh_aucs(tmp_path, monkeypatch):
+    monkeypatch.setattr(adversarial, "DEFAULT_STAGES", STAGES)
+    monkeypatch.setattr(adversarial, "BASE_SETTINGS", {"n_components": 3, "pca_variance": 0.99, "latent_min_levels": 20})
+    csv = tmp_path / "mixed.csv"
+    make_mixed(800).to_csv(csv, index=False)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"name: m\ndata: {{path: {csv}}}\nadversarial: refine\ngenerators: {{gmm: {json.dumps(SMALL)}}}\n"
+                   "detector: {rounds: 40, early_stopping_rounds: 10, 'null': false}\nextras: false\n")
+    assert main(["run", "--config", str(cfg), "--out", str(tmp_path / "run")]) == 0
+    m = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    adv = m["adversarial"]
+    assert adv["fresh_auc"] == m["detector"]["roc_auc"]
+    assert 0 <= adv["selection_auc"] <= 1 and 0 <= adv["fresh_holdout_auc"] <= 1
+    assert len(adv["candidates"]) == 4 and adv["chosen"] in [c["settings"] for c in adv["candidates"]]
+    assert adv["chosen"]["n_components"] in ("configured", m["generator_params"]["max_components"])
+    assert adv["n_selection_fit"] + adv["n_selection_validation"] == m["n_generator_train"]
+    ref = adv["refinement"]  # rejection sampling kept n of oversample * n draws, and reports the unrefined AUC
+    assert ref["kept"] == m["n_synthetic"] == 800 and ref["drawn"] == 2400
+    assert 0 <= ref["fresh_auc_without_refinement"] <= 1
+
+
+def test_refiner_keeps_generated_rows_only_and_prefers_real_looking_ones():
+    real = make_mixed(1500, seed=1)
+    schema = infer_schema(real)
+    from advsynth import BaselineSynthesizer
+
+    gen = BaselineSynthesizer(random_state=0).fit(real, schema)  # independent columns: x no longer follows group
+    refiner = adversarial.Refiner(DetectorConfig(rounds=300, early_stopping_rounds=30), seed=0).fit(
+        real, gen.sample(1500, random_state=5), schema)
+    refined, info, unrefined = refiner.sample(gen, 1000, seed=0)
+    assert len(refined) == len(unrefined) == 1000 and info["drawn"] == 3000
+    draws = gen.sample(3000, random_state=0)  # the same draws the refiner saw: every kept row is one of them
+    key = lambda df: set(map(tuple, df.astype(str).to_numpy()))  # noqa: E731
+    assert key(refined) <= key(draws)
+    assert refiner.ratio(refined).mean() > refiner.ratio(unrefined).mean()
+
+    def gap(df):
+        means = df.groupby("group")["x"].mean()
+        return means["c"] - means["a"]
+    assert gap(refined) > gap(unrefined) + 0.1  # part of the real dependence comes back (3x oversampling: little)
+
+
+def test_adversarial_is_a_config_key_and_needs_the_gmm(tmp_path):
+    from advsynth.errors import ConfigError
+
+    data = DataConfig(path=str(tmp_path / "x.csv"))
+    make_mixed(200).to_csv(data.path, index=False)
+    with pytest.raises(ConfigError, match="adversarial must be true, false or refine"):
+        RunConfig(data=data, adversarial="yes")
+    assert RunConfig(data=data, adversarial="refine").adversarial == "refine"
+    with pytest.raises(ConfigError, match="adversarial mode"):
+        run(RunConfig(data=data, adversarial=True, generator="baseline"))
+
+
+def test_too_few_validation_rows_skip_the_search(monkeypatch):
+    monkeypatch.setattr(adversarial, "MIN_VALIDATION_ROWS", 500)
+    real = make_mixed(600)
+    sel = select_by_detector(real, infer_schema(real), FAST, base_params=SMALL, stages=STAGES, seed=0)
+    assert sel.skipped and sel.candidates == [] and sel.chosen == {} and sel.best_generator is None
+
+
+def test_a_candidate_that_copies_rows_cannot_win(monkeypatch):
+    """Draws that replay the selection-fit rows look real to the detector; the privacy guard refuses them."""
+    real = make_mixed(900)
+    schema = infer_schema(real)
+    real_sample = adversarial.GMMSynthesizer.sample
+
+    def replay_when_k4(self, n, random_state=None):
+        if self.max_components == 4:  # this candidate "memorises": its draws are its training rows
+            return self._rows_.sample(n, replace=True, random_state=0).reset_index(drop=True)
+        return real_sample(self, n, random_state)
+
+    real_fit = adversarial.GMMSynthesizer.fit
+    monkeypatch.setattr(adversarial.GMMSynthesizer, "fit", lambda self, df, *a, **k: (
+        setattr(self, "_rows_", df), real_fit(self, df, *a, **k))[1])
+    monkeypatch.setattr(adversarial.GMMSynthesizer, "sample", replay_when_k4)
+    sel = select_by_detector(real, schema, FAST, base_params=SMALL, stages=STAGES, seed=0)
+    copier = [c for c in sel.candidates if c["settings"]["n_components"] == 4]
+    assert copier and copier[0]["exact_copy_rate"] > 0.9 and not copier[0]["eligible"]
+    assert sel.chosen["n_components"] != 4
