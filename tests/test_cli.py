@@ -433,3 +433,15 @@ def test_memory_estimate_unit():
 
     with pytest.raises(ConfigError, match="need about"):
         check_run_fits(10, 10**9, 30, available=2**34)
+
+
+def test_summary_warns_when_the_auc_is_significantly_below_chance():
+    from advsynth.cli import summary
+
+    metrics = {"generator": "gmm", "name": "t", "n_synthetic": 100, "n_real": 100, "seed": 0,
+               "timings_s": {"total": 1.0},
+               "detector": {"roc_auc": 0.40, "roc_auc_ci": [0.37, 0.43], "p_value": 0.99, "precision": 0.4,
+                            "recall": 0.4, "column_importance": {"a": 1.0}}}
+    assert "significantly below 0.5" in summary(metrics)
+    metrics["detector"].update(roc_auc=0.49, roc_auc_ci=[0.46, 0.52])
+    assert "significantly below 0.5" not in summary(metrics)

@@ -202,3 +202,23 @@ def test_argmax_decoding_keeps_missingness_implications():
     synth = GMMSynthesizer(max_components=4, n_candidates=2, latent_min_levels=100, random_state=0).fit(real).sample(3000)
     assert synth["work"].isna().sum() > 100
     assert synth.loc[synth["work"].isna(), "occ"].isna().all()
+
+
+def test_date_sequences_are_not_rank_matched_so_no_twins_fool_the_detector():
+    """A date per row copied exactly (rank matching + snapping) makes each synthetic row the twin of a
+    real one and drives the detector below chance; such columns keep the mixture's own values."""
+    from advsynth.detection import detect
+    from advsynth.encoding import TableEncoder
+
+    rng = np.random.default_rng(0)
+    n = 1500
+    weeks = pd.date_range("1960-01-03", periods=n, freq="7D")
+    df = pd.DataFrame({"week": weeks, "level": 300 + 0.02 * np.arange(n) + rng.normal(0, 1, n).round(2)})
+    schema = infer_schema(df)
+    encoder = TableEncoder(match_marginals=True).fit(schema.model_frame(df), schema)
+    blocks = {b.spec.name: b for b in encoder.blocks_}
+    assert blocks["week"].quantiles is None  # one distinct week per row: sequence-like
+    assert blocks["level"].quantiles is not None  # numbers keep their exact marginal
+    fake = GMMSynthesizer(max_components=8, n_candidates=2, random_state=0).fit(df).sample(n)
+    result = detect(df, fake, schema=schema, seed=0, null=False)
+    assert result.roc_auc_ci[1] >= 0.5  # not significantly below chance

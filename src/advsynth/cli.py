@@ -134,6 +134,10 @@ def summary(metrics: dict, out: Path | None = None) -> str:
                      f"selection AUC {adv['selection_auc']:.3f} (validation rows of the training split; optimistic); "
                      f"the fresh detector's AUC above ({adv['fresh_auc']:.3f}) is the verdict; a detector on the "
                      f"holdout rows alone (fewer rows, so weaker) {adv['fresh_holdout_auc']:.3f}")
+    if det["roc_auc_ci"][1] < 0.5:  # significantly below chance: not a perfect generator but a warning sign
+        lines.append("warning: the AUC is significantly below 0.5: the detector calls synthetic rows real more often "
+                     "than real rows, which happens when synthetic values mirror the real rows (twins across the "
+                     "detector's split); read it as 'not detected', not as better than real")
     fit = metrics.get("generator_fit") or {}
     if fit.get("k_at_edge"):
         which = "largest" if fit["k_at_edge"] == "max" else "smallest"

@@ -35,6 +35,7 @@ from .schema import ColumnSpec, Schema
 
 MISSING = "__missing__"
 REST = "__rest__"
+SEQUENCE_SHARE = 0.9  # distinct dates / rows from which a date column is decoded without rank matching
 
 
 @dataclass
@@ -159,7 +160,12 @@ class TableEncoder:
             subsample=100_000,
             random_state=self.random_state,
         ).fit(((values - offset) / scale).reshape(-1, 1))
-        grid = np.quantile(values, np.linspace(0, 1, max(2, min(self.n_quantiles, len(values)))))
+        # No rank matching for a date column whose values are (nearly) all distinct (a date per row,
+        # snapped back onto its grid by the typing layer): an exact copy of its marginal makes every synthetic row the twin of a real one, and a
+        # detector split across twins scores below chance (statsmodels' co2: 0.39 with, 0.51 without)
+        # -- a figure that flatters the generator instead of measuring it.
+        sequence_like = spec.kind == "datetime" and len(uniques) >= SEQUENCE_SHARE * len(col[~np.isnan(col)])
+        grid = None if sequence_like else np.quantile(values, np.linspace(0, 1, max(2, min(self.n_quantiles, len(values)))))
         return _NumericBlock(spec, transformer, 0.0, point_mass, has_missing, float(np.isnan(col).mean()),
                              offset, scale, grid)
 
