@@ -94,3 +94,10 @@ def test_configs_built_in_python_are_checked_too(tmp_path):
 def test_names_from_file_names_stay_plain():
     assert config_for_csv("/data/my table.v2.csv").name == "my_table.v2"
     assert config_for_csv("/data/...csv").name == "run"
+
+
+def test_an_unquoted_null_key_in_the_detector_section_is_one_line(tmp_path):
+    # YAML reads `null: false` as {None: False}; the message says how to write it
+    with pytest.raises(ConfigError, match="quoted"):
+        _load(tmp_path, "detector:\n  null: false\n")
+    assert _load(tmp_path, "detector:\n  \"null\": false\n").detector.null is False

@@ -96,7 +96,9 @@ class DetectorConfig:
         """Parse a config section; unknown keys and wrong types are one-line ConfigErrors."""
         data = dict(data or {})
         allowed = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - allowed)
+        if None in data:  # YAML reads an unquoted ``null:`` key as no key at all
+            raise ConfigError(f"{where} has a key YAML reads as null: write the 'null' setting quoted, \"null\": false")
+        unknown = sorted(map(str, set(data) - allowed))
         if unknown:
             raise ConfigError(f"unknown key(s) in {where}: {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
         return cls(**data)
