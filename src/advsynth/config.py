@@ -22,6 +22,9 @@ from .errors import ConfigError
 from .io import is_s3
 from .protocol import DetectorConfig
 
+# share of real rows withheld from the generator (privacy and utility compare against them)
+DEFAULT_HOLDOUT = 0.2
+
 # A run name becomes a folder name under runs/: one path component, no '..', no separators.
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _MAX_SEED = 2**32 - 1  # numpy's SeedSequence/RandomState accept 0 .. 2**32 - 1
@@ -171,7 +174,7 @@ class RunConfig:
     rows: int | None = None  # synthetic rows; None = as many as the real table
     # share of real rows withheld from the generator: the unseen rows that privacy (DCR) and
     # utility (TSTR) compare against; without it those figures would flatter a memorising model
-    holdout: float = 0.2
+    holdout: float = DEFAULT_HOLDOUT
     extras: bool = True  # fidelity, privacy and utility metrics beside the detector's
     # synthetic.csv or synthetic.parquet; None: Parquet when the input is Parquet, else CSV
     output_format: str | None = None
@@ -256,7 +259,7 @@ def load_config(path: str | Path) -> RunConfig:
         generators=generators or {},
         detector=DetectorConfig.from_dict(detector, "detector"),
         rows=raw.get("rows"),
-        holdout=raw.get("holdout", 0.2),
+        holdout=raw.get("holdout", DEFAULT_HOLDOUT),
         extras=raw.get("extras", True),
         output_format=raw.get("output_format"),
         adversarial=raw.get("adversarial", False),

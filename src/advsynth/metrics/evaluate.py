@@ -11,13 +11,14 @@ import time
 import numpy as np
 import pandas as pd
 
+from ..config import DEFAULT_HOLDOUT
 from ..errors import InputError
 from .fidelity import fidelity_report
 from .privacy import privacy_report
 from .utility import tstr
 
 
-def split_real(real: pd.DataFrame, seed: int, holdout: float = 0.3) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split_real(real: pd.DataFrame, seed: int, holdout: float = DEFAULT_HOLDOUT) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Seeded random split of the real table into (train, holdout)."""
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 7]))
     order = rng.permutation(len(real))
@@ -26,7 +27,7 @@ def split_real(real: pd.DataFrame, seed: int, holdout: float = 0.3) -> tuple[pd.
 
 
 def evaluate_extras(real: pd.DataFrame, synthetic: pd.DataFrame, schema, target: str | None, seed: int, *,
-                    split: tuple[pd.DataFrame, pd.DataFrame] | None = None, holdout: float = 0.3,
+                    split: tuple[pd.DataFrame, pd.DataFrame] | None = None, holdout: float = DEFAULT_HOLDOUT,
                     dcr_sample: int = 1000, dcr_train_sample: int = 10000, max_fidelity_rows: int = 50000,
                     max_utility_rows: int = 10000, n_jobs: int = 1) -> dict:
     """Fidelity, privacy and utility of one synthetic table: ``{"fidelity", "privacy", "utility", "timings_s"}``.
