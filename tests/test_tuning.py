@@ -372,3 +372,20 @@ def test_trial_on_too_few_rows_says_so(tmp_path, adult_csv, monkeypatch, capsys)
     _job_root(tmp_path / "job", small, _hyperparameters(), monkeypatch)
     assert sm_main(["generator-trial-train"]) == 2
     assert "selection-validation rows" in capsys.readouterr().err
+
+
+def test_an_execution_of_the_tuning_variant_takes_the_tuning_parameters(capsys):
+    import boto3
+
+    from advsynth.cli import main
+
+    with pytest.MonkeyPatch.context() as mp, mock_aws():
+        _offline_env(mp)
+        assert main(["pipeline", "upsert", "--role", ROLE, "--region", "us-east-1", "--bucket", BUCKET, "--tuning"]) == 0
+        capsys.readouterr()
+        assert main(["pipeline", "start", "--name", "AdvsynthTuning", "--param", "TuningMaxJobs=4",
+                     "--param", "TuningParallelJobs=2"]) == 0
+        arn = capsys.readouterr().out.strip()
+        given = boto3.client("sagemaker", region_name="us-east-1").list_pipeline_parameters_for_execution(
+            PipelineExecutionArn=arn)["PipelineParameters"]
+        assert {p["Name"]: p["Value"] for p in given} == {"TuningMaxJobs": "4", "TuningParallelJobs": "2"}

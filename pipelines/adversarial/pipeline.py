@@ -29,6 +29,11 @@ and steps 3-5 are the same. (A separate pipeline rather than a ConditionStep: th
 steps read the splits' S3 URIs as step properties, which cannot come from whichever of two
 condition branches ran.)
 
+``get_pipeline(tuning=True)`` replaces step 1 by ``TuneGenerator``, a hyperparameter tuning
+job whose trials are ``advsynth run --adversarial``'s candidates, judged by a detector on the
+selection split of the training rows; ``SampleSynthetic`` reads the best trial's model (see
+``pipelines.adversarial.tuning``; not in local mode, which has no tuning jobs).
+
 Every detector setting is a ``advsynth.protocol.DetectorConfig`` field: the ``Detector*``
 parameters' defaults are ``DetectorConfig()``'s, and the same values reach the sample and
 evaluate steps as options and the training step as built-in hyperparameters. Every

@@ -15,6 +15,11 @@ Which rows see what (the point of this module):
   fresh detector on fresh draws (the run's usual detector against the whole real table, and
   one against the holdout alone: real rows no fit and no selection has used).
 
+``SelectionJudge`` holds that split and scores one candidate; the search below and each trial
+of the pipeline's tuning job (``get_pipeline(tuning=True)``, container command
+``generator-trial-train``) both call it, so a trial reports the AUC this search computes for
+the same settings, rows and seed.
+
 The search is a bounded coordinate search: each stage varies one setting around the best so
 far, so its cost is ``sum(len(stage))`` fits on at most ``max_rows`` rows each, and it stops
 after the candidate that crosses ``time_budget``. On Adult the detector keeps preferring more
