@@ -29,6 +29,11 @@ and steps 3-5 are the same. (A separate pipeline rather than a ConditionStep: th
 steps read the splits' S3 URIs as step properties, which cannot come from whichever of two
 condition branches ran.)
 
+``get_pipeline(tuning=True)`` replaces step 1 by ``TuneGenerator``, a hyperparameter tuning
+job whose trials are ``advsynth run --adversarial``'s candidates, judged by a detector on the
+selection split of the training rows; ``SampleSynthetic`` reads the best trial's model (see
+``pipelines.adversarial.tuning``; not in local mode, which has no tuning jobs).
+
 Every detector setting is a ``advsynth.protocol.DetectorConfig`` field: the ``Detector*``
 parameters' defaults are ``DetectorConfig()``'s, and the same values reach the sample and
 evaluate steps as options and the training step as built-in hyperparameters. Every
@@ -194,7 +199,8 @@ def _gmm_defaults() -> Dict[str, Any]:
 
 
 def get_parameters(default_bucket: str = "advsynth-artifacts", base_job_prefix: str = "advsynth",
-                   local: bool = False, region: str = "us-east-1", evaluate_only: bool = False) -> List[Any]:
+                   local: bool = False, region: str = "us-east-1", evaluate_only: bool = False,
+                   tuning: bool = False) -> List[Any]:
     """Return the pipeline parameters, every one with a default.
 
     Why defaults everywhere: a scheduled (EventBridge) execution cannot pass
@@ -241,6 +247,10 @@ def get_parameters(default_bucket: str = "advsynth-artifacts", base_job_prefix: 
                 data.append(ParameterInteger(name=name, default_value=value))
             else:
                 data.append(ParameterString(name=name, default_value=str(value)))
+        if tuning:  # the tuning variant's search space and job bounds (pipelines.adversarial.tuning)
+            from pipelines.adversarial.tuning import tuning_parameters
+
+            data += tuning_parameters()
     defaults = DetectorConfig()
     detector = [
         (ParameterInteger if isinstance(getattr(defaults, field), int) else ParameterFloat)(
@@ -277,6 +287,7 @@ def get_pipeline(
     network_isolation: bool = True,
     local: bool = False,
     evaluate_only: bool = False,
+    tuning: bool = False,
 ) -> "Pipeline":
     """Build the adversarial evaluation pipeline.
 
@@ -300,6 +311,9 @@ def get_pipeline(
             locally built detector image, core ``LocalPipelineSession``).
         evaluate_only: judge the synthetic table at ``SyntheticDataUri`` instead of
             fitting and sampling the generator (no FitGenerator step).
+        tuning: choose the generator's settings by a detector (``TuneGenerator``, a
+            hyperparameter tuning job; see ``pipelines.adversarial.tuning``) instead of
+            fitting the configured ones (``FitGenerator``). Not in local mode.
 
     Returns:
         A ``sagemaker.mlops.workflow.pipeline.Pipeline``.
@@ -330,6 +344,11 @@ def get_pipeline(
     from sagemaker.mlops.workflow.steps import ProcessingStep, TrainingStep
     from sagemaker.train.model_trainer import ModelTrainer
 
+    if tuning and (local or evaluate_only):
+        from advsynth.errors import ConfigError
+        from pipelines.adversarial.tuning import LOCAL_MODE_MESSAGE
+
+        raise ConfigError(LOCAL_MODE_MESSAGE if local else "the evaluate-only variant has no generator to tune")
     if sagemaker_session is None:
         sagemaker_session = get_session(region, default_bucket, local=local)
     if role is None:
@@ -346,6 +365,7 @@ def get_pipeline(
         local=local,
         region=sagemaker_session.boto_region_name or "us-east-1",
         evaluate_only=evaluate_only,
+        tuning=tuning,
     )
     p = {param.name: param for param in params}
     input_data_uri = p["InputDataUri"]
@@ -462,27 +482,27 @@ def get_pipeline(
         # 1. FitGenerator: the image's `train` reads channel `train`, writes model.tar.gz.
         # Hyperparameters go through to_string() so hyperparameters.json holds strings
         # in both AWS and local mode (local mode would write raw ints/floats otherwise).
-        fit_trainer = trainer(
-            generator_image,
-            STEP_FIT_GENERATOR,
-            {
-                **{field: _as_string(p[name]) for field, name in GENERATOR_PARAMETERS.items()},
-                "seed": seed.to_string(),
-                "holdout": p["Holdout"].to_string(),
-                "types": p["ColumnTypes"],
-            },
-            GENERATOR_METRICS,
-        )
-        step_fit = TrainingStep(
-            name=STEP_FIT_GENERATOR,
-            description="Fit the PCA+GMM generator on the real table's training rows (the holdout stays unseen).",
-            step_args=fit_trainer.train(
-                input_data_config=[
-                    InputData(channel_name="train", data_source=input_data_uri,
-                              content_type="text/csv"),
-                ]
-            ),
-        )
+        fit_hyperparameters = {
+            **{field: _as_string(p[name]) for field, name in GENERATOR_PARAMETERS.items()},
+            "seed": seed.to_string(),
+            "holdout": p["Holdout"].to_string(),
+            "types": p["ColumnTypes"],
+        }
+        train_channel = [InputData(channel_name="train", data_source=input_data_uri, content_type="text/csv")]
+        if tuning:  # 1'. TuneGenerator: one candidate per training job; the best one's model is sampled
+            from pipelines.adversarial import tuning as _tuning
+
+            step_fit = _tuning.tuning_step(trainer, generator_image, fit_hyperparameters, p, train_channel,
+                                           DETECTOR_PARAMETERS, network_isolation, kms_key)
+            generator_model = _tuning.best_model_uri(step_fit, run_prefix)
+        else:
+            fit_trainer = trainer(generator_image, STEP_FIT_GENERATOR, fit_hyperparameters, GENERATOR_METRICS)
+            step_fit = TrainingStep(
+                name=STEP_FIT_GENERATOR,
+                description="Fit the PCA+GMM generator on the real table's training rows (the holdout stays unseen).",
+                step_args=fit_trainer.train(input_data_config=train_channel),
+            )
+            generator_model = step_fit.properties.ModelArtifacts.S3ModelArtifacts
 
         # 2. SampleSynthetic: synthetic table + detector splits + feature mapping.
         sample_processor = processor(SAMPLE_ENTRYPOINT, STEP_SAMPLE)
@@ -491,7 +511,7 @@ def get_pipeline(
             description="Sample the synthetic table and build the detector's splits.",
             step_args=sample_processor.run(
                 inputs=[
-                    s3_input("model", step_fit.properties.ModelArtifacts.S3ModelArtifacts, "model"),
+                    s3_input("model", generator_model, "model"),
                     s3_input("real", input_data_uri, "real"),
                 ],
                 outputs=split_outputs(STEP_SAMPLE),

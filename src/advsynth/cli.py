@@ -173,7 +173,7 @@ def cmd_pipeline_definition(args: argparse.Namespace) -> int:
     from pipelines.get_pipeline_definition import definition
 
     print(definition(role=args.role, region=args.region, bucket=args.bucket, local=args.local, indent=2,
-                     evaluate_only=args.evaluate_only))
+                     evaluate_only=args.evaluate_only, tuning=args.tuning))
     return 0
 
 
@@ -217,6 +217,10 @@ def cmd_pipeline_upsert(args: argparse.Namespace) -> int:
         extra["evaluate_only"] = True
         if name == "AdvsynthAdversarial":  # never replace the generating pipeline by the variant
             name = "AdvsynthEvaluate"
+    if args.tuning:
+        extra["tuning"] = True
+        if name == "AdvsynthAdversarial":
+            name = "AdvsynthTuning"
     print(json.dumps(deploy.upsert(args.role, region=args.region, default_bucket=args.bucket,
                                    pipeline_name=name, **extra), indent=2, default=str))
     return 0
@@ -313,6 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bucket", default="advsynth-artifacts")
     p.add_argument("--local", action="store_true", help="the local-mode variant (instance type 'local')")
     p.add_argument("--evaluate-only", action="store_true", help="the variant that judges a given synthetic table")
+    p.add_argument("--tuning", action="store_true", help="the variant whose generator settings a tuning job chooses")
     p.set_defaults(func=cmd_pipeline_definition)
     p = psub.add_parser("run", help="run the whole pipeline locally: Docker + S3 mocked by moto")
     p.add_argument("--local", action="store_true", required=True, help="local mode (required)")
@@ -338,6 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--evaluate-only", action="store_true",
                            help="deploy the variant that judges the table at SyntheticDataUri (no generator steps; "
                                 "named AdvsynthEvaluate unless --name is given)")
+            p.add_argument("--tuning", action="store_true",
+                           help="deploy the variant whose generator settings a hyperparameter tuning job chooses by "
+                                "a detector's AUC (named AdvsynthTuning unless --name is given)")
         if name == "start":
             p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
         if name == "schedule":

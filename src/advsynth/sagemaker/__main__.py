@@ -1,7 +1,7 @@
 """``python -m advsynth.sagemaker COMMAND [ARGS...]``: run one container command.
 
-COMMAND is generator-train, detector-train (training jobs; the image's ``train``
-picks one by ``ADVSYNTH_ROLE``), sample or evaluate (processing jobs). Exit codes:
+COMMAND is generator-train, generator-trial-train, detector-train (training jobs; the
+image's ``train`` picks one by ``ADVSYNTH_ROLE``), sample or evaluate (processing jobs). Exit codes:
 0 success, 2 a problem with the input or configuration (one line on stderr and in
 the failure file), 1 an unexpected error (traceback on stderr).
 """
@@ -18,7 +18,7 @@ from typing import List, Optional
 ENTRY = "/usr/local/bin/advsynth-entry"
 ENTRY_DONE_ENV = "ADVSYNTH_ENTRY_DONE"
 
-USAGE = "usage: python -m advsynth.sagemaker {generator-train,detector-train,sample,evaluate} [ARGS...]"
+USAGE = "usage: python -m advsynth.sagemaker {generator-train,generator-trial-train,detector-train,sample,evaluate} [ARGS...]"
 
 
 def drop_root_if_needed(argv: List[str]) -> None:

@@ -1,4 +1,4 @@
-"""The four container commands of the pipeline, thin shells over the library.
+"""The container commands of the pipeline, thin shells over the library.
 
 ``python -m advsynth.sagemaker COMMAND [ARGS]``:
 
@@ -6,6 +6,10 @@
   config's column types (hyperparameter ``types``, JSON), fit the PCA+GMM generator on
   the rows ``split_real(real, seed, holdout)`` leaves for training (as ``advsynth run``
   does), write ``generator.joblib`` + ``schema.json`` to ``/opt/ml/model``.
+* ``generator-trial-train`` (training job of the tuning variant, channel ``train``): one
+  candidate of the detector-guided search, scored as ``advsynth run --adversarial`` scores it
+  (``validation:auc`` and the tuning objective on stdout), then refitted on the generator's
+  training rows and written to ``/opt/ml/model`` like ``generator-train``.
 * ``sample`` (processing): load the generator from ``processing/model`` and draw the
   synthetic table, or (evaluate-only) read the given one from ``processing/given``; write
   the detector's three splits in built-in XGBoost CSV format (label first, no header):
@@ -314,18 +318,13 @@ def detector_config_from_hyperparameters(hp: Dict[str, object]):
 
 # ---------------------------------------------------------------- generator-train
 def generator_train(argv: Optional[List[str]] = None) -> None:
-    from ..config import RunConfig
     from ..metrics.evaluate import split_real
     from ..schema import infer_schema
     from ..synthesizers import make_generator
 
     _Parser(prog="generator-train", description="Fit the generator (SageMaker training job).").parse_args(argv or [])
     hp = contract.read_hyperparameters(GENERATOR_HYPERPARAMETERS)
-    seed = hp.pop("seed")
-    types = parse_types(hp.pop("types"), "hyperparameter 'types'")
-    holdout = hp.pop("holdout", RunConfig.__dataclass_fields__["holdout"].default)
-    if not 0 < holdout < 0.5:
-        raise ConfigError(f"hyperparameter 'holdout' must be a share between 0 and 0.5, got {holdout}")
+    seed, types, holdout = _experiment(hp)
     generator = make_generator("gmm", random_state=seed, **hp)  # validates names; fit validates values
     real = _read_real(contract.channel_dir("train"), "input channel 'train'")
     schema = infer_schema(real, types)
@@ -335,10 +334,7 @@ def generator_train(argv: Optional[List[str]] = None) -> None:
     generator.fit(train, schema)
     fit_seconds = time.perf_counter() - start
 
-    out = contract.model_dir()
-    with _atomic_target(out / GENERATOR_FILE) as tmp:
-        generator.save(tmp)
-    write_text_atomic(out / SCHEMA_FILE, schema.to_json() + "\n")
+    _save_generator(generator, schema)
 
     criterion = generator.criterion
     _metric("rows", len(real))
@@ -594,9 +590,101 @@ def evaluate(argv: Optional[List[str]] = None) -> None:
     _metric("top_columns", top)
 
 
+# ---------------------------------------------------------------- generator-trial-train
+# The tuning job's trial: the generator's hyperparameters, the candidate's k, the selection split
+# (defaults: advsynth.synthesizers.adversarial's) and the detector that judges (DetectorConfig fields, JSON).
+TRIAL_HYPERPARAMETERS: Dict[str, HP] = {
+    **GENERATOR_HYPERPARAMETERS,
+    "n_components": HP(int),          # fixes k (min = max); absent: the configured sweep
+    "selection_validation": HP(float),
+    "selection_max_rows": HP(int, allow_none=True),
+    "detector": HP(str, default="{}"),
+}
+# What the tuning job minimises: the selection AUC, or 1 (the worst) when the privacy guard
+# refuses the candidate, so a copying candidate never becomes the best training job.
+TRIAL_OBJECTIVE = "selection:objective"
+INELIGIBLE_OBJECTIVE = 1.0
+
+
+def _experiment(hp: Dict[str, object]) -> Tuple[int, Dict[str, str], float]:
+    """(seed, column types, holdout) popped from a generator job's parsed hyperparameters: the
+    experiment as ``advsynth run`` defines it (what the rest of ``hp`` fits is the generator's)."""
+    from ..config import RunConfig
+
+    seed = hp.pop("seed")
+    types = parse_types(hp.pop("types"), "hyperparameter 'types'")
+    holdout = hp.pop("holdout", RunConfig.__dataclass_fields__["holdout"].default)
+    if not 0 < holdout < 0.5:
+        raise ConfigError(f"hyperparameter 'holdout' must be a share between 0 and 0.5, got {holdout}")
+    return seed, types, holdout
+
+
+def _save_generator(generator, schema) -> None:
+    """``generator.joblib`` + ``schema.json`` in /opt/ml/model (what the sample step loads)."""
+    out = contract.model_dir()
+    with _atomic_target(out / GENERATOR_FILE) as tmp:
+        generator.save(tmp)
+    write_text_atomic(out / SCHEMA_FILE, schema.to_json() + "\n")
+
+
+def generator_trial_train(argv: Optional[List[str]] = None) -> None:
+    """One trial of the pipeline's tuning job (training job; the image's ``train`` runs it when
+    ``ADVSYNTH_ROLE=generator-trial``, the tuning job's environment).
+
+    Scores one candidate exactly as ``advsynth run --adversarial`` does
+    (``adversarial.SelectionJudge``: fitted on the selection-fit split of the generator's training
+    rows, judged by the detector against the selection-validation split; the holdout is never
+    read), prints ``validation:auc`` and the objective, then refits the candidate on all the
+    generator's training rows (as the run refits its chosen settings) and writes it to
+    ``/opt/ml/model`` like ``generator-train``: the best trial's model feeds the sample step.
+    """
+    from ..metrics.evaluate import split_real
+    from ..protocol import DetectorConfig
+    from ..schema import infer_schema
+    from ..synthesizers import make_generator
+    from ..synthesizers.adversarial import MIN_VALIDATION_ROWS, SelectionJudge, gmm_params
+
+    _Parser(prog="generator-trial-train",
+            description="Score one generator candidate on the selection split (tuning job trial).").parse_args(argv or [])
+    hp = contract.read_hyperparameters(TRIAL_HYPERPARAMETERS)
+    seed, types, holdout = _experiment(hp)
+    try:
+        detector = DetectorConfig.from_dict(json.loads(hp.pop("detector")), where="hyperparameter 'detector'")
+    except (ValueError, TypeError, AttributeError) as err:
+        raise ConfigError(f"hyperparameter 'detector' must be a JSON object of DetectorConfig fields: {err}") from None
+    split = {name: hp.pop(key) for key, name in (("selection_validation", "validation"), ("selection_max_rows", "max_rows"))
+             if key in hp}
+    settings = {"n_components": hp.pop("n_components")} if "n_components" in hp else {}
+    make_generator("gmm", random_state=seed, **gmm_params(settings, hp))  # validates names before reading data
+
+    real = _read_real(contract.channel_dir("train"), "input channel 'train'")
+    schema = infer_schema(real, types)
+    train, _ = split_real(real, seed, holdout)  # the holdout stays unseen by every trial
+    judge = SelectionJudge(train, schema, detector, seed=seed, **split)
+    if judge.too_small:
+        raise InputError(f"{len(judge.validation_rows)} selection-validation rows (< {MIN_VALIDATION_ROWS}): too few "
+                         "for a detector to choose by; use the pipeline without tuning")
+    candidate = judge.score(settings, hp)
+    _metric("selection_fit_rows", len(judge.fit_rows))
+    _metric("selection_validation_rows", len(judge.validation_rows))
+    _metric("validation:auc", f"{candidate.auc:.6f}")
+    _metric("validation:exact_copy_rate", f"{candidate.exact_copy_rate:.6f}")
+    _metric("validation:eligible", int(candidate.eligible))
+    _metric(TRIAL_OBJECTIVE, f"{candidate.auc if candidate.eligible else INELIGIBLE_OBJECTIVE:.6f}")
+
+    start = time.perf_counter()
+    generator = make_generator("gmm", random_state=seed, **gmm_params(settings, hp)).fit(train, schema)
+    _save_generator(generator, schema)
+    _metric("generator_train_rows", len(train))
+    _metric("n_components", int(generator.n_components_))
+    _metric("pca_components", int(generator.pca_.n_components_))
+    _metric("fit_seconds", f"{time.perf_counter() - start:.3f}")
+
+
 COMMANDS = {
     "generator-train": (generator_train, contract.TRAINING),
     "detector-train": (detector_train, contract.TRAINING),
     "sample": (sample, contract.PROCESSING),
     "evaluate": (evaluate, contract.PROCESSING),
+    "generator-trial-train": (generator_trial_train, contract.TRAINING),
 }

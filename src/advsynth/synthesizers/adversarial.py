@@ -15,6 +15,11 @@ Which rows see what (the point of this module):
   fresh detector on fresh draws (the run's usual detector against the whole real table, and
   one against the holdout alone: real rows no fit and no selection has used).
 
+``SelectionJudge`` holds that split and scores one candidate; the search below and each trial
+of the pipeline's tuning job (``get_pipeline(tuning=True)``, container command
+``generator-trial-train``) both call it, so a trial reports the AUC this search computes for
+the same settings, rows and seed.
+
 The search is a bounded coordinate search: each stage varies one setting around the best so
 far, so its cost is ``sum(len(stage))`` fits on at most ``max_rows`` rows each, and it stops
 after the candidate that crosses ``time_budget``. On Adult the detector keeps preferring more
@@ -35,6 +40,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -55,6 +61,8 @@ DEFAULT_STAGES: tuple[tuple[dict, ...], ...] = (
     ({"pca_variance": 0.95},),
 )
 MIN_VALIDATION_ROWS = 500  # selection-validation rows below which the search is skipped
+SELECTION_VALIDATION = 0.3  # share of the (capped) training rows the candidates are judged against
+SELECTION_MAX_ROWS = 40_000  # training rows the selection reads at most (fit + validation)
 # the search starts from the configured model (its k sweep or fixed k): a candidate must beat it
 BASE_SETTINGS = {"n_components": "configured"}
 
@@ -103,8 +111,8 @@ def gmm_params(settings: dict, base: dict | None = None) -> dict:
     return params
 
 
-def selection_split(train: pd.DataFrame, seed: int, validation: float = 0.3,
-                    max_rows: int | None = 20_000) -> tuple[pd.DataFrame, pd.DataFrame]:
+def selection_split(train: pd.DataFrame, seed: int, validation: float = SELECTION_VALIDATION,
+                    max_rows: int | None = SELECTION_MAX_ROWS) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(fit, validation) rows of the generator's training rows, seeded; at most ``max_rows`` in all."""
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 11]))
     order = rng.permutation(len(train))
@@ -114,9 +122,78 @@ def selection_split(train: pd.DataFrame, seed: int, validation: float = 0.3,
     return train.iloc[np.sort(order[n_val:])], train.iloc[np.sort(order[:n_val])]
 
 
+@dataclass
+class Candidate:
+    """One candidate's verdict on the selection split: its detector AUC, how often its draws copy
+    selection-fit rows, whether that keeps it eligible, and the generator fitted on selection-fit."""
+
+    settings: dict
+    auc: float
+    exact_copy_rate: float
+    eligible: bool
+    seconds: float
+    generator: GMMSynthesizer | None = field(repr=False)  # dropped once it can no longer win
+
+    def to_dict(self) -> dict:
+        return {"settings": dict(self.settings), "auc": round(self.auc, 4), "exact_copy_rate": round(self.exact_copy_rate, 4),
+                "eligible": bool(self.eligible), "seconds": round(self.seconds, 2)}
+
+
+class SelectionJudge:
+    """The selection split of the generator's training rows and the detector that judges candidates on it.
+
+    One scoring rule for both searches: ``select_by_detector`` (in-process, a coordinate search)
+    and the pipeline's tuning job, whose every trial (``advsynth.sagemaker`` ``generator-trial``)
+    scores one candidate with this class, so a trial reports the AUC the in-process search
+    computes for the same settings, rows and seed.
+
+    ``train`` must hold only the generator's training rows (never the holdout); nothing else
+    is read. The detector is the run's, without the null and cross-validation (only the AUC
+    ranks candidates).
+    """
+
+    def __init__(self, train: pd.DataFrame, schema: Schema, detector: DetectorConfig | None = None, *,
+                 seed: int = 0, validation: float = SELECTION_VALIDATION, max_rows: int | None = SELECTION_MAX_ROWS):
+        self.schema = schema
+        self.seed = int(seed)
+        self.detector = DetectorConfig.coerce(detector or DetectorConfig()).replace(null=False, cv=0)
+        self.fit_rows, self.validation_rows = selection_split(train, seed, validation, max_rows)
+        self.columns = [c.name for c in schema.modelled]
+
+    @property
+    def too_small(self) -> bool:
+        """Too few selection-validation rows: a detector on a few dozen rows would choose by noise."""
+        return len(self.validation_rows) < MIN_VALIDATION_ROWS
+
+    @cached_property
+    def _fit_frame(self) -> pd.DataFrame:
+        return self.schema.model_frame(self.fit_rows)
+
+    @cached_property
+    def allowed_copy_rate(self) -> float:
+        """Privacy guard: a candidate may win only if its draws copy selection-fit rows no more often than
+        unseen real rows do (the validation rows' own rate, plus two binomial standard errors)."""
+        n = len(self.validation_rows)
+        own = exact_match_rate(self._fit_frame, self.schema.model_frame(self.validation_rows), self.columns)
+        return own + 2 * np.sqrt(max(own * (1 - own), 1.0 / n) / n)
+
+    def score(self, settings: dict, base_params: dict | None = None) -> Candidate:
+        """Fit ``settings`` (over ``base_params``, see ``gmm_params``) on the selection-fit rows, draw as
+        many rows as there are selection-validation rows, and let the detector tell them apart."""
+        t = time.perf_counter()
+        gen = GMMSynthesizer(**gmm_params(settings, base_params), random_state=self.seed).fit(self.fit_rows, self.schema)
+        synthetic = gen.sample(len(self.validation_rows), random_state=self.seed + 1)
+        auc = float(detect(self.validation_rows, synthetic, self.detector, schema=self.schema, seed=self.seed,
+                           null=False).roc_auc)
+        copies = exact_match_rate(self._fit_frame, self.schema.model_frame(synthetic), self.columns)
+        candidate = Candidate(dict(settings), auc, copies, copies <= self.allowed_copy_rate, time.perf_counter() - t, gen)
+        log.info("adversarial candidate %s: AUC %.4f", settings, auc)
+        return candidate
+
+
 def select_by_detector(train: pd.DataFrame, schema: Schema, detector: DetectorConfig | None = None, *,
                        base_params: dict | None = None, stages=None, seed: int = 0,
-                       validation: float = 0.3, max_rows: int | None = 40_000,
+                       validation: float = SELECTION_VALIDATION, max_rows: int | None = SELECTION_MAX_ROWS,
                        time_budget: float | None = 100.0) -> Selection:
     """Choose GMM settings by a detector's AUC on rows of ``train`` the candidates were not fitted on.
 
@@ -125,56 +202,41 @@ def select_by_detector(train: pd.DataFrame, schema: Schema, detector: DetectorCo
     ``time_budget`` (seconds) stops the search after the candidate that crosses it.
     """
     started = time.perf_counter()
-    detector = DetectorConfig.coerce(detector or DetectorConfig()).replace(null=False, cv=0)
-    fit_rows, val_rows = selection_split(train, seed, validation, max_rows)
-    if len(val_rows) < MIN_VALIDATION_ROWS:  # a detector on a few dozen rows would choose by noise
+    judge = SelectionJudge(train, schema, detector, seed=seed, validation=validation, max_rows=max_rows)
+    fit_rows, val_rows = judge.fit_rows, judge.validation_rows
+    if judge.too_small:
         log.warning("adversarial search skipped: %d validation rows (< %d); the configured settings are kept",
                     len(val_rows), MIN_VALIDATION_ROWS)
         return Selection(chosen={}, selection_auc=None, fit_index=fit_rows.index.to_numpy(),
                          validation_index=val_rows.index.to_numpy(), seconds=time.perf_counter() - started,
                          skipped=f"{len(val_rows)} validation rows < {MIN_VALIDATION_ROWS}")
-    tried: dict[tuple, float] = {}
+    tried: dict[tuple, Candidate] = {}
     candidates: list[dict] = []
-    fitted: dict[tuple, GMMSynthesizer] = {}
-    eligible: dict[tuple, bool] = {}
-    # Privacy guard: a candidate may win only if its draws copy selection-fit rows no more often than
-    # unseen real rows do (the validation rows' own rate, plus two binomial standard errors).
-    columns = [c.name for c in schema.modelled]
-    mf_fit = schema.model_frame(fit_rows)
-    own = exact_match_rate(mf_fit, schema.model_frame(val_rows), columns)
-    allowed = own + 2 * np.sqrt(max(own * (1 - own), 1.0 / len(val_rows)) / len(val_rows))
 
-    def score(settings: dict) -> float:
+    def score(settings: dict) -> Candidate:
         key = tuple(sorted(settings.items()))
         if key not in tried:
-            t = time.perf_counter()
-            gen = GMMSynthesizer(**gmm_params(settings, base_params), random_state=seed).fit(fit_rows, schema)
-            synthetic = gen.sample(len(val_rows), random_state=seed + 1)
-            auc = float(detect(val_rows, synthetic, detector, schema=schema, seed=seed, null=False).roc_auc)
-            copies = exact_match_rate(mf_fit, schema.model_frame(synthetic), columns)
-            tried[key], eligible[key] = auc, copies <= allowed
-            fitted.clear()  # keep only what the refiner may need: the best so far and this one
-            fitted[key] = gen
-            candidates.append({"settings": dict(settings), "auc": round(auc, 4), "exact_copy_rate": round(copies, 4),
-                               "eligible": bool(eligible[key]), "seconds": round(time.perf_counter() - t, 2)})
-            log.info("adversarial candidate %s: AUC %.4f", settings, auc)
+            tried[key] = judge.score(settings, base_params)
+            candidates.append(tried[key].to_dict())
         return tried[key]
 
-    best = dict(BASE_SETTINGS)
-    best_auc = score(best)
-    best_gen = fitted.get(tuple(sorted(best.items())))
+    best_settings = dict(BASE_SETTINGS)
+    best = score(best_settings)
     for stage in DEFAULT_STAGES if stages is None else stages:
         for change in stage:
             if time_budget is not None and time.perf_counter() - started > time_budget:
                 log.warning("adversarial search stopped at its time budget (%.0f s)", time_budget)
                 break
-            candidate = {**best, **change}
-            auc = score(candidate)
-            if auc < best_auc and eligible[tuple(sorted(candidate.items()))]:
-                best, best_auc, best_gen = candidate, auc, fitted.get(tuple(sorted(candidate.items())))
-    return Selection(chosen=best, selection_auc=round(best_auc, 4), candidates=candidates,
+            candidate = {**best_settings, **change}
+            result = score(candidate)
+            if result.auc < best.auc and result.eligible:
+                best.generator = None  # keep only what the refiner may need: the best fit
+                best_settings, best = candidate, result
+            elif result is not best:
+                result.generator = None
+    return Selection(chosen=best_settings, selection_auc=round(best.auc, 4), candidates=candidates,
                      fit_index=fit_rows.index.to_numpy(), validation_index=val_rows.index.to_numpy(),
-                     seconds=time.perf_counter() - started, best_generator=best_gen, validation_rows=val_rows)
+                     seconds=time.perf_counter() - started, best_generator=best.generator, validation_rows=val_rows)
 
 
 class Refiner:
