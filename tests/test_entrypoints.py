@@ -78,6 +78,12 @@ def _tar_dir(folder: Path, archive: Path) -> None:
             tar.add(path, arcname=path.name)
 
 
+def _copy_dir(source: Path, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for path in source.iterdir():
+        (target / path.name).write_bytes(path.read_bytes())
+
+
 def _run_module(root: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "advsynth.sagemaker", *args], env=_env(root),
                           capture_output=True, text=True, timeout=300)
@@ -118,22 +124,29 @@ def chain(tmp_path_factory, adult_sample):
         (smp / "processing" / "real" / "real.csv").write_bytes(real_csv.read_bytes())
         _use_root(mp, smp)
         assert sm_main(["sample", "--rows", "0", "--seed", "0", *detector_arguments(DETECTOR)]) == 0
-        # 3. detector-train on the splits
+        # 3. prepare: the selected rows + the real table -> the detector's splits
+        prep = base / "prepare"
+        _copy_dir(smp / "processing" / "model", prep / "processing" / "model")
+        _copy_dir(smp / "processing" / "real", prep / "processing" / "real")
+        _copy_dir(smp / "processing" / "selected", prep / "processing" / "selected")
+        _use_root(mp, prep)
+        assert sm_main(["prepare", "--drawn-rows", "0", "--seed", "0", *detector_arguments(DETECTOR)]) == 0
+        # 4. detector-train on the splits
         det = base / "detector"
         for channel in ("train", "validation"):
             folder = det / "input" / "data" / channel
             folder.mkdir(parents=True)
-            src = smp / "processing" / "detector" / channel / f"{channel}.csv"
+            src = prep / "processing" / "detector" / channel / f"{channel}.csv"
             (folder / f"{channel}.csv").write_bytes(src.read_bytes())
         _write_hp(det, DETECTOR_HP)
         _use_root(mp, det)
         assert sm_main(["detector-train"]) == 0
-        # 4. evaluate
+        # 5. evaluate (the synthetic rows: the sample step's selected shards)
         ev = base / "evaluate"
         _tar_dir(det / "model", ev / "processing" / "model" / "model.tar.gz")
-        for name, src in (("test", smp / "processing" / "detector" / "test" / "test.csv"),
-                          ("synthetic", smp / "processing" / "synthetic" / "synthetic.csv"),
-                          ("features", smp / "processing" / "detector" / "features" / "features.json"),
+        for name, src in (("test", prep / "processing" / "detector" / "test" / "test.csv"),
+                          ("synthetic", smp / "processing" / "selected" / "selected-00000-of-00001.csv"),
+                          ("features", prep / "processing" / "detector" / "features" / "features.json"),
                           ("real", real_csv)):
             (ev / "processing" / name).mkdir(parents=True)
             (ev / "processing" / name / src.name).write_bytes(src.read_bytes())
@@ -141,7 +154,7 @@ def chain(tmp_path_factory, adult_sample):
         assert sm_main(["evaluate", "--seed", "0"]) == 0
     finally:
         mp.undo()
-    return {"base": base, "generator": gen, "sample": smp, "detector": det, "evaluate": ev,
+    return {"base": base, "generator": gen, "sample": smp, "prepare": prep, "detector": det, "evaluate": ev,
             "real": adult_sample, "real_csv": real_csv}
 
 
@@ -169,9 +182,9 @@ def test_generator_metric_lines_match_pipeline_regexes(tmp_path, adult_sample):
         float(match.group(1))
 
 
-def test_sample_writes_builtin_xgboost_splits(chain):
-    proc = chain["sample"] / "processing"
-    synthetic = pd.read_csv(proc / "synthetic" / "synthetic.csv")
+def test_sample_and_prepare_write_builtin_xgboost_splits(chain):
+    synthetic = pd.read_csv(chain["sample"] / "processing" / "synthetic" / "synthetic-00000-of-00001.csv")
+    proc = chain["prepare"] / "processing"
     assert list(synthetic.columns) == list(chain["real"].columns)
     assert len(synthetic) == len(chain["real"])
     features = json.loads((proc / "detector" / "features" / "features.json").read_text())
@@ -287,22 +300,23 @@ def test_entrypoints_and_advsynth_run_agree(chain):
             for key in ("real_share", "synthetic_share", "difference"):
                 assert mine[key] == pytest.approx(run_entry[key], abs=1e-12), (column, key)
     # the synthetic table the sample step drew is the run's
-    synthetic = pd.read_csv(chain["sample"] / "processing" / "synthetic" / "synthetic.csv")
+    synthetic = pd.read_csv(chain["sample"] / "processing" / "synthetic" / "synthetic-00000-of-00001.csv")
     assert len(synthetic) == metrics["n_synthetic"]
 
 
-def test_sample_on_a_given_synthetic_table_builds_the_same_splits(chain, tmp_path, monkeypatch):
-    """Evaluate-only: ``sample`` reading the generated synthetic.csv (no generator model) with the
+def test_prepare_on_a_given_synthetic_table_builds_the_same_splits(chain, tmp_path, monkeypatch):
+    """Evaluate-only: ``prepare`` reading the generated synthetic.csv (no generator model) with the
     config's types writes byte-identical splits, so the pipeline's evaluate-only variant judges a
     table exactly as the generating one does."""
     proc = tmp_path / "processing"
     (proc / "given").mkdir(parents=True)
     (proc / "real").mkdir()
-    source = chain["sample"] / "processing"
-    (proc / "given" / "synthetic.csv").write_bytes((source / "synthetic" / "synthetic.csv").read_bytes())
+    source = chain["prepare"] / "processing"
+    (proc / "given" / "synthetic.csv").write_bytes(
+        (chain["sample"] / "processing" / "synthetic" / "synthetic-00000-of-00001.csv").read_bytes())
     (proc / "real" / "real.csv").write_bytes(chain["real_csv"].read_bytes())
     _use_root(monkeypatch, tmp_path)
-    assert sm_main(["sample", "--seed", "0", "--types", json.dumps(TYPES), *detector_arguments(DETECTOR)]) == 0
+    assert sm_main(["prepare", "--seed", "0", "--types", json.dumps(TYPES), *detector_arguments(DETECTOR)]) == 0
     for split in ("train", "validation", "test"):
         assert (proc / "detector" / split / f"{split}.csv").read_bytes() == \
             (source / "detector" / split / f"{split}.csv").read_bytes(), split
@@ -321,13 +335,13 @@ def test_sample_on_a_given_synthetic_table_builds_the_same_splits(chain, tmp_pat
     assert len(real) == metrics["n_real"]
 
 
-def test_sample_refuses_a_given_table_with_other_columns(chain, tmp_path):
+def test_prepare_refuses_a_given_table_with_other_columns(chain, tmp_path):
     proc = tmp_path / "processing"
     (proc / "given").mkdir(parents=True)
     (proc / "real").mkdir()
     chain["real"].rename(columns={"age": "Age"}).to_csv(proc / "given" / "s.csv", index=False)
     (proc / "real" / "real.csv").write_bytes(chain["real_csv"].read_bytes())
-    result = _run_module(tmp_path, "sample", "--seed", "0")
+    result = _run_module(tmp_path, "prepare", "--seed", "0")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "missing age" in result.stderr and "extra Age" in result.stderr
 
@@ -515,14 +529,14 @@ def test_given_table_with_unseen_levels_and_wrong_types_is_judged_not_refused(ch
     proc = tmp_path / "processing"
     (proc / "given").mkdir(parents=True)
     (proc / "real").mkdir()
-    synthetic = pd.read_csv(chain["sample"] / "processing" / "synthetic" / "synthetic.csv")
+    synthetic = pd.read_csv(chain["sample"] / "processing" / "synthetic" / "synthetic-00000-of-00001.csv")
     synthetic.loc[:9, "workclass"] = "Martian"
     synthetic["age"] = synthetic["age"].astype(object)
     synthetic.loc[:2, "age"] = "old"
     synthetic.to_csv(proc / "given" / "s.csv", index=False)
     (proc / "real" / "real.csv").write_bytes(chain["real_csv"].read_bytes())
     _use_root(monkeypatch, tmp_path)
-    assert sm_main(["sample", "--seed", "0", "--types", json.dumps(TYPES), *detector_arguments(DETECTOR)]) == 0
+    assert sm_main(["prepare", "--seed", "0", "--types", json.dumps(TYPES), *detector_arguments(DETECTOR)]) == 0
     checks = json.loads((proc / "detector" / "features" / "features.json").read_text())["input"]
     assert checks["unseen_levels"]["workclass"]["count"] == 10 and checks["unseen_levels"]["workclass"]["examples"] == ["Martian"]
     assert checks["wrong_types"]["age"]["count"] == 3
