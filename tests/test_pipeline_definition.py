@@ -539,3 +539,13 @@ def test_sampling_instances_read_the_whole_model_and_real_table(steps):
     for name in ("SampleSynthetic", "PrepareDetectorData", "EvaluateDetector"):
         for item in steps[name]["Arguments"]["ProcessingInputs"]:
             assert item["S3Input"]["S3DataDistributionType"] == "FullyReplicated", (name, item["InputName"])
+
+
+def test_local_mode_replicates_the_train_channel():
+    """Local mode accepts only FullyReplicated channels (it copies every file into every
+    container); the advsynth-detector image then reads every n-th file itself."""
+    _, definition = _build(local=True)
+    steps = {step["Name"]: step for step in definition["Steps"]}
+    sources = {c["ChannelName"]: c["DataSource"]["S3DataSource"]
+               for c in steps["TrainDetector"]["Arguments"]["InputDataConfig"]}
+    assert sources["train"]["S3DataDistributionType"] == "FullyReplicated"

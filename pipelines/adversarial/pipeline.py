@@ -558,6 +558,9 @@ def get_pipeline(
         "seed": seed.to_string(),
         **{k: str(v) for k, v in DetectorConfig().params.items()},
     }
+    # Local mode refuses ShardedByS3Key (it copies every file to every container); there the
+    # advsynth-detector image takes its own share of the files (see entrypoints._train_files).
+    train_distribution = "FullyReplicated" if local else "ShardedByS3Key"
     detector_trainer = trainer(
         p["DetectorImage"], STEP_TRAIN_DETECTOR, detector_hyperparameters, DETECTOR_METRICS,
         instance_count=p["DetectorInstanceCount"],
@@ -570,7 +573,7 @@ def get_pipeline(
                 InputData(channel_name="train",
                           data_source=S3DataSource(s3_uri=split_uris["train"].S3Output.S3Uri,
                                                    s3_data_type="S3Prefix",
-                                                   s3_data_distribution_type="ShardedByS3Key"),
+                                                   s3_data_distribution_type=train_distribution),
                           content_type="text/csv"),
                 InputData(channel_name="validation",
                           data_source=S3DataSource(s3_uri=split_uris["validation"].S3Output.S3Uri,
