@@ -652,7 +652,6 @@ def test_detector_trains_distributed_over_two_hosts(tmp_path, monkeypatch, shard
     when SageMaker sharded it), only the first host writes the model, early stopping agrees, and
     the model scores the test rows as well as the one-host model (distributed hist merges per-host
     quantile sketches, so the trees may differ slightly)."""
-    import xgboost as xgb
     from sklearn.metrics import roc_auc_score
 
     data = tmp_path / "data"
@@ -692,6 +691,9 @@ def test_detector_trains_distributed_over_two_hosts(tmp_path, monkeypatch, shard
     assert "instance: 1 of 2" in outputs[0][0] and "instance: 2 of 2" in outputs[1][0]
     rows = [int(re.search(r"train_rows: (\d+)", out).group(1)) for out, _ in outputs]
     assert rows == [len(whole[0::4]) + len(whole[2::4]), len(whole[1::4]) + len(whole[3::4])]
+    # early stopping stops both hosts at the same round (the validation AUC is all-reduced)
+    rounds = {int(re.search(r"rounds_used: (\d+)", out).group(1)) for out, _ in outputs}
+    assert len(rounds) == 1
     # the rounds are logged once (by the first host), with the AUC over both hosts' rows
     assert "validation-auc" in outputs[0][0] + outputs[0][1]
     assert "validation-auc" not in outputs[1][0] + outputs[1][1]
