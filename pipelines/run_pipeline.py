@@ -143,6 +143,11 @@ def docker_compose_available() -> bool:
         return False
 
 
+# Network of multi-instance training jobs in local mode: internal (no route out), so the
+# instances reach each other (XGBoost's tracker) and nothing else, as under network isolation.
+JOB_NETWORK = "advsynth-jobs"
+
+
 @contextlib.contextmanager
 def _containers_without_network(enabled: bool = True) -> Iterator[None]:
     """Run every local-mode job container with ``network_mode: none``.
@@ -153,26 +158,80 @@ def _containers_without_network(enabled: bool = True) -> Iterator[None]:
     data on the host), so the compose service of each job is given
     ``network_mode: "none"`` instead of ``networks`` (compose refuses both), which
     is what network isolation means on SageMaker. ``local.container_config``
-    cannot do this because the SDK always adds ``networks``.
+    cannot do this because the SDK always adds ``networks``. The one exception is a
+    training job on several instances (distributed XGBoost): its containers share the
+    internal network ``JOB_NETWORK``, which reaches no other address.
     """
     if not enabled:
         yield
         return
-    from sagemaker.core.local.image import _SageMakerContainer
+    from sagemaker.core.local.image import DOCKER_COMPOSE_FILENAME, _SageMakerContainer
 
-    original = _SageMakerContainer._create_docker_host
+    original_host, original_file = _SageMakerContainer._create_docker_host, _SageMakerContainer._generate_compose_file
 
-    def isolated(self, *args, **kwargs):
-        config = original(self, *args, **kwargs)
+    def isolated(self, host, environment, optml_subdirs, command, volumes):
+        config = original_host(self, host, environment, optml_subdirs, command, volumes)
         config.pop("networks", None)
-        config["network_mode"] = "none"
+        if command == "train" and len(self.hosts) > 1:
+            config["networks"] = {JOB_NETWORK: {"aliases": [host]}}
+        else:
+            config["network_mode"] = "none"
         return config
 
+    def compose_file(self, command, *args, **kwargs):
+        content = original_file(self, command, *args, **kwargs)
+        if command == "train" and len(self.hosts) > 1:
+            import yaml
+
+            content["networks"] = {JOB_NETWORK: {"name": JOB_NETWORK, "internal": True}}
+            with open(os.path.join(self.container_root, DOCKER_COMPOSE_FILENAME), "w") as handle:
+                handle.write(yaml.dump(content, default_flow_style=False))
+        return content
+
     _SageMakerContainer._create_docker_host = isolated
+    _SageMakerContainer._generate_compose_file = compose_file
     try:
         yield
     finally:
-        _SageMakerContainer._create_docker_host = original
+        _SageMakerContainer._create_docker_host = original_host
+        _SageMakerContainer._generate_compose_file = original_file
+
+
+# Waits for every container of the job, then fails with the first non-zero exit code.
+_WAIT_FOR_ALL = (
+    '"$@" up --build; rc=$?; [ "$rc" -eq 0 ] || exit "$rc"; '
+    'for id in $("$@" ps -q); do code=$(docker inspect -f "{{.State.ExitCode}}" "$id"); '
+    '[ "$code" = 0 ] || exit "$code"; done'
+)
+
+
+@contextlib.contextmanager
+def _jobs_end_with_their_last_instance() -> Iterator[None]:
+    """A multi-instance local job ends when its last container does, and fails if any did.
+
+    Why: local mode runs ``compose up --abort-on-container-exit``, which stops every
+    container as soon as the first one exits (and reports that one's exit code): a
+    sampling instance that finishes its shard early would stop the others mid-shard.
+    On SageMaker a job ends when all of its instances have. ``compose up`` without the
+    flag waits for all of them but always exits 0, so the containers' exit codes are
+    read back with ``docker inspect``. Single-instance jobs are left as they are.
+    """
+    from sagemaker.core.local.image import _SageMakerContainer
+
+    original = _SageMakerContainer._compose
+
+    def compose(self, detached=False):
+        command = original(self, detached)
+        if detached or len(self.hosts) < 2:
+            return command
+        up = command.index("up")
+        return ["sh", "-c", _WAIT_FOR_ALL, "sh", *command[:up]]
+
+    _SageMakerContainer._compose = compose
+    try:
+        yield
+    finally:
+        _SageMakerContainer._compose = original
 
 
 def _s3_parts(uri: str):
@@ -302,7 +361,8 @@ def run_local(
 
         mock = mock_aws()
 
-    with mock, _tee_stdout(log_path), _containers_without_network(isolate_network):
+    with mock, _tee_stdout(log_path), _containers_without_network(isolate_network), \
+            _jobs_end_with_their_last_instance():
         import boto3
         from sagemaker.core.workflow.pipeline_context import (
             LocalPipelineSession as StepSession,

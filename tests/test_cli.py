@@ -213,9 +213,11 @@ def test_missing_optional_extra_is_one_line(monkeypatch, capsys):
     """Without the [pipeline] extra, pipeline commands say what to install instead of a traceback."""
     from advsynth.cli import main
 
-    monkeypatch.setitem(sys.modules, "sagemaker", None)  # import sagemaker now raises ModuleNotFoundError
-    for name in [m for m in sys.modules if m.startswith("pipelines")]:
+    # import sagemaker (or any of its submodules) now raises ModuleNotFoundError, whatever
+    # earlier tests imported: cached submodules would otherwise be found without their parent
+    for name in [m for m in sys.modules if m.startswith(("pipelines", "sagemaker."))]:
         monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "sagemaker", None)
     assert main(["pipeline", "definition"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["advsynth: error: this command needs sagemaker: pip install 'advsynth[pipeline]'"], err

@@ -11,6 +11,7 @@ stderr (no traceback) and the failure file.
 from __future__ import annotations
 
 import json
+import re
 import math
 import os
 import subprocess
@@ -78,6 +79,12 @@ def _tar_dir(folder: Path, archive: Path) -> None:
             tar.add(path, arcname=path.name)
 
 
+def _copy_dir(source: Path, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for path in source.iterdir():
+        (target / path.name).write_bytes(path.read_bytes())
+
+
 def _run_module(root: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "advsynth.sagemaker", *args], env=_env(root),
                           capture_output=True, text=True, timeout=300)
@@ -118,22 +125,29 @@ def chain(tmp_path_factory, adult_sample):
         (smp / "processing" / "real" / "real.csv").write_bytes(real_csv.read_bytes())
         _use_root(mp, smp)
         assert sm_main(["sample", "--rows", "0", "--seed", "0", *detector_arguments(DETECTOR)]) == 0
-        # 3. detector-train on the splits
+        # 3. prepare: the selected rows + the real table -> the detector's splits
+        prep = base / "prepare"
+        _copy_dir(smp / "processing" / "model", prep / "processing" / "model")
+        _copy_dir(smp / "processing" / "real", prep / "processing" / "real")
+        _copy_dir(smp / "processing" / "selected", prep / "processing" / "selected")
+        _use_root(mp, prep)
+        assert sm_main(["prepare", "--drawn-rows", "0", "--seed", "0", *detector_arguments(DETECTOR)]) == 0
+        # 4. detector-train on the splits
         det = base / "detector"
         for channel in ("train", "validation"):
             folder = det / "input" / "data" / channel
             folder.mkdir(parents=True)
-            src = smp / "processing" / "detector" / channel / f"{channel}.csv"
+            src = prep / "processing" / "detector" / channel / f"{channel}.csv"
             (folder / f"{channel}.csv").write_bytes(src.read_bytes())
         _write_hp(det, DETECTOR_HP)
         _use_root(mp, det)
         assert sm_main(["detector-train"]) == 0
-        # 4. evaluate
+        # 5. evaluate (the synthetic rows: the sample step's selected shards)
         ev = base / "evaluate"
         _tar_dir(det / "model", ev / "processing" / "model" / "model.tar.gz")
-        for name, src in (("test", smp / "processing" / "detector" / "test" / "test.csv"),
-                          ("synthetic", smp / "processing" / "synthetic" / "synthetic.csv"),
-                          ("features", smp / "processing" / "detector" / "features" / "features.json"),
+        for name, src in (("test", prep / "processing" / "detector" / "test" / "test.csv"),
+                          ("synthetic", smp / "processing" / "selected" / "selected-00000-of-00001.csv"),
+                          ("features", prep / "processing" / "detector" / "features" / "features.json"),
                           ("real", real_csv)):
             (ev / "processing" / name).mkdir(parents=True)
             (ev / "processing" / name / src.name).write_bytes(src.read_bytes())
@@ -141,7 +155,7 @@ def chain(tmp_path_factory, adult_sample):
         assert sm_main(["evaluate", "--seed", "0"]) == 0
     finally:
         mp.undo()
-    return {"base": base, "generator": gen, "sample": smp, "detector": det, "evaluate": ev,
+    return {"base": base, "generator": gen, "sample": smp, "prepare": prep, "detector": det, "evaluate": ev,
             "real": adult_sample, "real_csv": real_csv}
 
 
@@ -169,9 +183,9 @@ def test_generator_metric_lines_match_pipeline_regexes(tmp_path, adult_sample):
         float(match.group(1))
 
 
-def test_sample_writes_builtin_xgboost_splits(chain):
-    proc = chain["sample"] / "processing"
-    synthetic = pd.read_csv(proc / "synthetic" / "synthetic.csv")
+def test_sample_and_prepare_write_builtin_xgboost_splits(chain):
+    synthetic = pd.read_csv(chain["sample"] / "processing" / "synthetic" / "synthetic-00000-of-00001.csv")
+    proc = chain["prepare"] / "processing"
     assert list(synthetic.columns) == list(chain["real"].columns)
     assert len(synthetic) == len(chain["real"])
     features = json.loads((proc / "detector" / "features" / "features.json").read_text())
@@ -287,22 +301,23 @@ def test_entrypoints_and_advsynth_run_agree(chain):
             for key in ("real_share", "synthetic_share", "difference"):
                 assert mine[key] == pytest.approx(run_entry[key], abs=1e-12), (column, key)
     # the synthetic table the sample step drew is the run's
-    synthetic = pd.read_csv(chain["sample"] / "processing" / "synthetic" / "synthetic.csv")
+    synthetic = pd.read_csv(chain["sample"] / "processing" / "synthetic" / "synthetic-00000-of-00001.csv")
     assert len(synthetic) == metrics["n_synthetic"]
 
 
-def test_sample_on_a_given_synthetic_table_builds_the_same_splits(chain, tmp_path, monkeypatch):
-    """Evaluate-only: ``sample`` reading the generated synthetic.csv (no generator model) with the
+def test_prepare_on_a_given_synthetic_table_builds_the_same_splits(chain, tmp_path, monkeypatch):
+    """Evaluate-only: ``prepare`` reading the generated synthetic.csv (no generator model) with the
     config's types writes byte-identical splits, so the pipeline's evaluate-only variant judges a
     table exactly as the generating one does."""
     proc = tmp_path / "processing"
     (proc / "given").mkdir(parents=True)
     (proc / "real").mkdir()
-    source = chain["sample"] / "processing"
-    (proc / "given" / "synthetic.csv").write_bytes((source / "synthetic" / "synthetic.csv").read_bytes())
+    source = chain["prepare"] / "processing"
+    (proc / "given" / "synthetic.csv").write_bytes(
+        (chain["sample"] / "processing" / "synthetic" / "synthetic-00000-of-00001.csv").read_bytes())
     (proc / "real" / "real.csv").write_bytes(chain["real_csv"].read_bytes())
     _use_root(monkeypatch, tmp_path)
-    assert sm_main(["sample", "--seed", "0", "--types", json.dumps(TYPES), *detector_arguments(DETECTOR)]) == 0
+    assert sm_main(["prepare", "--seed", "0", "--types", json.dumps(TYPES), *detector_arguments(DETECTOR)]) == 0
     for split in ("train", "validation", "test"):
         assert (proc / "detector" / split / f"{split}.csv").read_bytes() == \
             (source / "detector" / split / f"{split}.csv").read_bytes(), split
@@ -321,13 +336,13 @@ def test_sample_on_a_given_synthetic_table_builds_the_same_splits(chain, tmp_pat
     assert len(real) == metrics["n_real"]
 
 
-def test_sample_refuses_a_given_table_with_other_columns(chain, tmp_path):
+def test_prepare_refuses_a_given_table_with_other_columns(chain, tmp_path):
     proc = tmp_path / "processing"
     (proc / "given").mkdir(parents=True)
     (proc / "real").mkdir()
     chain["real"].rename(columns={"age": "Age"}).to_csv(proc / "given" / "s.csv", index=False)
     (proc / "real" / "real.csv").write_bytes(chain["real_csv"].read_bytes())
-    result = _run_module(tmp_path, "sample", "--seed", "0")
+    result = _run_module(tmp_path, "prepare", "--seed", "0")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "missing age" in result.stderr and "extra Age" in result.stderr
 
@@ -515,14 +530,181 @@ def test_given_table_with_unseen_levels_and_wrong_types_is_judged_not_refused(ch
     proc = tmp_path / "processing"
     (proc / "given").mkdir(parents=True)
     (proc / "real").mkdir()
-    synthetic = pd.read_csv(chain["sample"] / "processing" / "synthetic" / "synthetic.csv")
+    synthetic = pd.read_csv(chain["sample"] / "processing" / "synthetic" / "synthetic-00000-of-00001.csv")
     synthetic.loc[:9, "workclass"] = "Martian"
     synthetic["age"] = synthetic["age"].astype(object)
     synthetic.loc[:2, "age"] = "old"
     synthetic.to_csv(proc / "given" / "s.csv", index=False)
     (proc / "real" / "real.csv").write_bytes(chain["real_csv"].read_bytes())
     _use_root(monkeypatch, tmp_path)
-    assert sm_main(["sample", "--seed", "0", "--types", json.dumps(TYPES), *detector_arguments(DETECTOR)]) == 0
+    assert sm_main(["prepare", "--seed", "0", "--types", json.dumps(TYPES), *detector_arguments(DETECTOR)]) == 0
     checks = json.loads((proc / "detector" / "features" / "features.json").read_text())["input"]
     assert checks["unseen_levels"]["workclass"]["count"] == 10 and checks["unseen_levels"]["workclass"]["examples"] == ["Martian"]
     assert checks["wrong_types"]["age"]["count"] == 3
+
+
+# ---------------------------------------------------------------- several instances
+def _resource_config(root: Path, hosts: list, current: str, kind: str = contract.PROCESSING) -> None:
+    path = root / ("config" if kind == contract.PROCESSING else "input/config") / "resourceconfig.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"current_host": current, "hosts": hosts}))
+
+
+def test_sharded_sample_is_the_single_instance_table_and_prepares_the_same_splits(chain, tmp_path, monkeypatch):
+    """Three sampling instances (each told its place by resourceconfig.json) write shards whose
+    union, in shard order, is exactly the table one instance draws for the seed; their selected
+    rows give ``prepare`` byte-identical splits. Blocks of 300 rows stand in for 100,000 so that
+    1,000 rows make four seed blocks (instances get 1, 1 and 2)."""
+    import advsynth.run as run_module
+
+    monkeypatch.setattr(run_module, "SAMPLE_BLOCK_ROWS", 300)
+    hosts = ["algo-1", "algo-2", "algo-3"]
+    n_rows = 1000
+    roots = {}
+    for count, names in ((1, hosts[:1]), (3, hosts)):
+        for host in names:
+            root = tmp_path / f"n{count}" / host
+            _copy_dir(chain["sample"] / "processing" / "model", root / "processing" / "model")
+            _copy_dir(chain["sample"] / "processing" / "real", root / "processing" / "real")
+            _resource_config(root, names, host)
+            _use_root(monkeypatch, root)
+            assert sm_main(["sample", "--rows", str(n_rows), "--seed", "0", *detector_arguments(DETECTOR)]) == 0
+            roots[count, host] = root
+    single = (roots[1, "algo-1"] / "processing" / "synthetic" / "synthetic-00000-of-00001.csv").read_text()
+    shards = [roots[3, h] / "processing" / "synthetic" / f"synthetic-{i:05d}-of-00003.csv" for i, h in enumerate(hosts)]
+    sizes = [len(pd.read_csv(p)) for p in shards]
+    assert sizes == [300, 300, 400]
+    union = shards[0].read_text() + "".join(p.read_text().split("\n", 1)[1] for p in shards[1:])
+    assert union == single
+    # the shards are really different seed streams, not copies
+    assert len({p.read_text().split("\n", 2)[1] for p in shards}) == 3
+
+    def prepare(selected_dirs, root):
+        for folder in selected_dirs:
+            _copy_dir(folder, root / "processing" / "selected")
+        _copy_dir(chain["sample"] / "processing" / "model", root / "processing" / "model")
+        _copy_dir(chain["sample"] / "processing" / "real", root / "processing" / "real")
+        _use_root(monkeypatch, root)
+        assert sm_main(["prepare", "--drawn-rows", str(n_rows), "--seed", "0", *detector_arguments(DETECTOR)]) == 0
+        return root / "processing" / "detector"
+
+    one = prepare([roots[1, "algo-1"] / "processing" / "selected"], tmp_path / "prep1")
+    three = prepare([roots[3, h] / "processing" / "selected" for h in hosts], tmp_path / "prep3")
+    for split in ("train", "validation", "test"):
+        assert (one / split / f"{split}.csv").read_bytes() == (three / split / f"{split}.csv").read_bytes(), split
+    # the detector uses min(real, drawn) rows of each class: all 1,000 real rows, 1,000 drawn
+    assert sum(len(pd.read_csv(p)) for p in (roots[3, h] / "processing" / "selected" for h in hosts)
+               for p in p.iterdir()) == 1000
+
+
+def test_sample_refuses_more_instances_than_seed_blocks(chain, tmp_path):
+    _copy_dir(chain["sample"] / "processing" / "model", tmp_path / "processing" / "model")
+    _copy_dir(chain["sample"] / "processing" / "real", tmp_path / "processing" / "real")
+    _resource_config(tmp_path, ["algo-1", "algo-2"], "algo-1")   # 1 seed block: the first instance gets none
+    proc = _run_module(tmp_path, "sample", "--rows", "0")
+    _assert_clean_failure(proc, tmp_path / "output" / "message", "use at most 1 instances")
+
+
+def test_prepare_writes_one_training_file_per_detector_instance(chain, tmp_path, monkeypatch):
+    root = tmp_path
+    for name in ("model", "real", "selected"):
+        _copy_dir(chain["prepare"] / "processing" / name, root / "processing" / name)
+    _use_root(monkeypatch, root)
+    assert sm_main(["prepare", "--drawn-rows", "0", "--seed", "0", "--train-files", "3",
+                    *detector_arguments(DETECTOR)]) == 0
+    files = sorted((root / "processing" / "detector" / "train").iterdir())
+    assert [p.name for p in files] == [f"train-{i:05d}-of-00003.csv" for i in range(3)]
+    parts = [_assert_xgboost_csv(p) for p in files]
+    whole = _assert_xgboost_csv(chain["prepare"] / "processing" / "detector" / "train" / "train.csv")
+    # row i in file i mod 3: every file balanced, together exactly the training split
+    assert [len(p) for p in parts] == [len(whole[i::3]) for i in range(3)]
+    for i, part in enumerate(parts):
+        np.testing.assert_array_equal(part, whole[i::3])
+        assert abs(part[:, 0].mean() - 0.5) < 0.05
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _separable_split(folder: Path, n: int, seed: int, files: int = 1) -> np.ndarray:
+    """A built-in-XGBoost CSV split whose label depends on the first two features (so a detector
+    has something to find), in ``files`` files (row i in file i mod files)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 5)).astype(np.float32)
+    y = (X[:, 0] + 0.5 * X[:, 1] + rng.normal(size=n) > 0).astype(int)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(files):
+        name = f"part-{i:05d}.csv" if files > 1 else "data.csv"
+        (folder / name).write_text(entrypoints._format_matrix(y[i::files], X[i::files]))
+    return np.column_stack([y, X])
+
+
+@pytest.mark.parametrize("sharded_by_sagemaker", [False, True])
+def test_detector_trains_distributed_over_two_hosts(tmp_path, monkeypatch, sharded_by_sagemaker):
+    """Two ``detector-train`` processes, each with its own /opt/ml and the job's resourceconfig.json,
+    train one model over XGBoost's collective: each reads its share of the training files (every
+    2nd file from its rank when, as in local mode, every host got every file; all of its channel
+    when SageMaker sharded it), only the first host writes the model, early stopping agrees, and
+    the model scores the test rows as well as the one-host model (distributed hist merges per-host
+    quantile sketches, so the trees may differ slightly)."""
+    from sklearn.metrics import roc_auc_score
+
+    data = tmp_path / "data"
+    whole = _separable_split(data / "train", 4000, 0, files=4)
+    _separable_split(data / "validation", 1000, 1)
+    test = _separable_split(data / "test", 2000, 2)
+    files = sorted((data / "train").iterdir())
+
+    def channels(root, train_files):
+        for path in train_files:
+            (root / "input" / "data" / "train").mkdir(parents=True, exist_ok=True)
+            (root / "input" / "data" / "train" / path.name).write_bytes(path.read_bytes())
+        _copy_dir(data / "validation", root / "input" / "data" / "validation")
+        _write_hp(root, DETECTOR_HP)
+
+    one = tmp_path / "one"
+    channels(one, files)
+    _use_root(monkeypatch, one)
+    assert sm_main(["detector-train"]) == 0
+
+    hosts = ["127.0.0.1", "localhost"]      # two names for this machine: the tracker runs on the first
+    port = _free_port()
+    procs = []
+    for rank, host in enumerate(hosts):
+        root = tmp_path / host
+        channels(root, files[rank::2] if sharded_by_sagemaker else files)
+        _resource_config(root, hosts, host, contract.TRAINING)
+        distribution = {"S3DistributionType": "ShardedByS3Key"} if sharded_by_sagemaker else {}
+        (root / "input" / "config" / "inputdataconfig.json").write_text(json.dumps(
+            {"train": {"TrainingInputMode": "File", **distribution}, "validation": {"TrainingInputMode": "File"}}))
+        env = {**_env(root), "ADVSYNTH_TRACKER_PORT": str(port)}
+        procs.append(subprocess.Popen([sys.executable, "-m", "advsynth.sagemaker", "detector-train"], env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outputs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outputs):
+        assert p.returncode == 0, err
+    assert "instance: 1 of 2" in outputs[0][0] and "instance: 2 of 2" in outputs[1][0]
+    rows = [int(re.search(r"train_rows: (\d+)", out).group(1)) for out, _ in outputs]
+    assert rows == [len(whole[0::4]) + len(whole[2::4]), len(whole[1::4]) + len(whole[3::4])]
+    # early stopping stops both hosts at the same round (the validation AUC is all-reduced)
+    rounds = {int(re.search(r"rounds_used: (\d+)", out).group(1)) for out, _ in outputs}
+    assert len(rounds) == 1
+    # the rounds are logged once (by the first host), with the AUC over both hosts' rows
+    assert "validation-auc" in outputs[0][0] + outputs[0][1]
+    assert "validation-auc" not in outputs[1][0] + outputs[1][1]
+    assert not (tmp_path / hosts[1] / "model").exists() or not any((tmp_path / hosts[1] / "model").iterdir())
+    meta = json.loads((tmp_path / hosts[0] / "model" / "advsynth-detector.json").read_text())
+    assert meta["instances"] == 2 and meta["n_train"] == len(whole)
+
+    def auc(root):
+        booster = entrypoints._load_booster(root / "model" / "xgboost-model")
+        return roc_auc_score(test[:, 0], booster.inplace_predict(test[:, 1:]))
+
+    auc_one, auc_two = auc(one), auc(tmp_path / hosts[0])
+    assert auc_one > 0.8
+    assert auc_two == pytest.approx(auc_one, abs=0.02)

@@ -4,11 +4,12 @@ Needs the images from ``bash scripts/local-docker.sh`` (CI runs it before the te
 Without Docker or the images these tests FAIL, with that instruction, rather than
 skip: a silently skipped container tier would hide a broken pipeline.
 
-Four executions on a 3,000-row sample of the real Adult table (about 4-5 minutes
+Five executions on a 3,000-row sample of the real Adult table (about 6-7 minutes
 on 2 cores): one that passes the AUC gate (threshold 0.99), one that fails it
 (threshold 0.5, the fail step quoting the AUC), the evaluate-only variant on the first
-execution's synthetic table (same splits, same AUC), and one on an empty table whose
-failure reason is the container's own one-line message.
+execution's synthetic table (same splits, same AUC), one on an empty table whose
+failure reason is the container's own one-line message, and one on several instances
+(two sampling containers, two detector containers training over XGBoost's collective).
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def test_pipeline_passes_gate_and_evaluation_is_sane(passing):
     result = passing
     assert result["status"] == "Succeeded", (result["failure_reason"], result["failed_steps"])
     statuses = {s["StepName"]: s["StepStatus"] for s in result["steps"]}
-    for step in ("FitGenerator", "SampleSynthetic", "TrainDetector", "EvaluateDetector", "AucGate"):
+    for step in ("FitGenerator", "SampleSynthetic", "PrepareDetectorData", "TrainDetector", "EvaluateDetector", "AucGate"):
         assert statuses.get(step) == "Succeeded", statuses
     assert "AucAboveThreshold" not in statuses
     det = result["evaluation"]["detector"]
@@ -98,7 +99,7 @@ def test_pipeline_passes_gate_and_evaluation_is_sane(passing):
     assert "Some networks were defined but are not used by any service: sagemaker-local" in log
     # The run's artifacts were copied out of the mocked bucket.
     artifacts = Path(result["artifacts_dir"])
-    assert (artifacts / "SampleSynthetic" / "synthetic" / "synthetic.csv").is_file()
+    assert (artifacts / "SampleSynthetic" / "synthetic" / "synthetic-00000-of-00001.csv").is_file()
     assert list((artifacts / "FitGenerator").rglob("model.tar.gz"))
 
 
@@ -134,7 +135,7 @@ def test_evaluate_only_on_the_same_synthetic_table_gives_the_same_auc(adult_csv,
     CSV round trip is exact; tests/test_entrypoints.py checks the splits byte for byte)."""
     from pipelines.run_pipeline import run_local
 
-    synthetic = Path(passing["artifacts_dir"]) / "SampleSynthetic" / "synthetic" / "synthetic.csv"
+    synthetic = Path(passing["artifacts_dir"]) / "SampleSynthetic" / "synthetic" / "synthetic-00000-of-00001.csv"
     params = {k: v for k, v in FAST.items() if k != "MaxComponents"}
     result = run_local(str(adult_csv), str(tmp_path), parameters={**params, "AucThreshold": 0.99},
                        synthetic_path=str(synthetic))
@@ -144,3 +145,40 @@ def test_evaluate_only_on_the_same_synthetic_table_gives_the_same_auc(adult_csv,
     det, before = result["evaluation"]["detector"], passing["evaluation"]["detector"]
     assert math.isclose(det["roc_auc"], before["roc_auc"], rel_tol=1e-9)
     assert math.isclose(det["null_roc_auc"], before["null_roc_auc"], rel_tol=1e-9)
+
+
+def test_pipeline_on_several_instances(adult_csv, tmp_path):
+    """Local mode starts one container per instance. Two sampling instances draw one 100,000-row
+    seed block each into their own shard files; the detector trains on two containers over
+    XGBoost's collective (each reading its own training file, the first writing the model);
+    evaluate and the gate read the sharded rows. Also checks run_local's multi-instance handling:
+    the job waits for both containers (compose would otherwise stop the slower one)."""
+    import io
+    import json
+    import tarfile
+
+    import pandas as pd
+
+    result = _run(adult_csv, tmp_path, AucThreshold=0.99, MinComponents=4, SampleRows=200_000,
+                  SampleInstanceCount=2, DetectorInstanceCount=2)
+    assert result["status"] == "Succeeded", (result["failure_reason"], result["failed_steps"])
+    artifacts = Path(result["artifacts_dir"])
+    shards = sorted((artifacts / "SampleSynthetic" / "synthetic").iterdir())
+    assert [p.name for p in shards] == ["synthetic-00000-of-00002.csv", "synthetic-00001-of-00002.csv"]
+    frames = [pd.read_csv(p) for p in shards]
+    assert [len(f) for f in frames] == [100_000, 100_000]
+    assert not frames[0].head(50).reset_index(drop=True).equals(frames[1].head(50).reset_index(drop=True))
+    selected = sorted((artifacts / "SampleSynthetic" / "selected").iterdir())
+    assert len(selected) == 2 and sum(len(pd.read_csv(p)) for p in selected) == SAMPLE_ROWS
+    train_files = sorted(p.name for p in (artifacts / "PrepareDetectorData" / "train").iterdir())
+    assert train_files == ["train-00000-of-00002.csv", "train-00001-of-00002.csv"]
+    det = result["evaluation"]["detector"]
+    assert det["n_train"] + det["n_validation"] + det["n_test"] == 2 * SAMPLE_ROWS
+    assert 0.5 < det["roc_auc"] <= 1.0 and abs(det["null_roc_auc"] - 0.5) < 0.1
+    # the model came from the first of two hosts, trained on both hosts' rows
+    (archive,) = (artifacts / "TrainDetector").rglob("model.tar.gz")
+    with tarfile.open(archive) as tar:
+        meta = json.load(io.TextIOWrapper(tar.extractfile("advsynth-detector.json")))
+    assert meta["instances"] == 2 and meta["n_train"] == det["n_train"]
+    log = Path(result["log_path"]).read_text(errors="replace")
+    assert log.count("instance: 1 of 2") >= 2 and log.count("instance: 2 of 2") >= 2   # sample and detector

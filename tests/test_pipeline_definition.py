@@ -17,8 +17,8 @@ ROLE = "arn:aws:iam::123456789012:role/AdvsynthTest"
 BUCKET = "advsynth-test-bucket"
 KMS = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
 ROOT_CONFIG = __import__("pathlib").Path(__file__).resolve().parents[1] / "config" / "adult.yaml"
-STEP_ORDER = ["FitGenerator", "SampleSynthetic", "TrainDetector", "EvaluateDetector", "AucGate"]
-JOB_STEPS = STEP_ORDER[:4]
+STEP_ORDER = ["FitGenerator", "SampleSynthetic", "PrepareDetectorData", "TrainDetector", "EvaluateDetector", "AucGate"]
+JOB_STEPS = STEP_ORDER[:5]
 
 
 def _offline_env(mp: pytest.MonkeyPatch) -> None:
@@ -87,25 +87,26 @@ def _is_run_prefixed(uri, *tail):
     )
 
 
-def test_definition_is_json_with_the_five_steps_in_order(definition, built):
+def test_definition_is_json_with_the_six_steps_in_order(definition, built):
     assert [step["Name"] for step in definition["Steps"]] == STEP_ORDER
     assert [step["Type"] for step in definition["Steps"]] == [
-        "Training", "Processing", "Training", "Processing", "Condition",
+        "Training", "Processing", "Processing", "Training", "Processing", "Condition",
     ]
     # The SDK's own topological order agrees with the listed order.
     from sagemaker.mlops.workflow.pipeline import PipelineGraph
 
     graph_order = [step.name for step in PipelineGraph.from_pipeline(built[0])]
-    assert graph_order[:5] == STEP_ORDER
-    assert graph_order[5:] == ["AucAboveThreshold"]
+    assert graph_order[:6] == STEP_ORDER
+    assert graph_order[6:] == ["AucAboveThreshold"]
 
 
 def test_steps_depend_on_each_other_through_property_references(steps):
     expected = {
         "FitGenerator": set(),
         "SampleSynthetic": {"FitGenerator"},
-        "TrainDetector": {"SampleSynthetic"},
-        "EvaluateDetector": {"TrainDetector", "SampleSynthetic"},
+        "PrepareDetectorData": {"FitGenerator", "SampleSynthetic"},
+        "TrainDetector": {"PrepareDetectorData"},
+        "EvaluateDetector": {"TrainDetector", "PrepareDetectorData", "SampleSynthetic"},
         "AucGate": {"EvaluateDetector"},
     }
     for name, deps in expected.items():
@@ -118,13 +119,18 @@ def test_steps_depend_on_each_other_through_property_references(steps):
     assert sample_inputs["model"]["S3Uri"] == {
         "Get": "Steps.FitGenerator.ModelArtifacts.S3ModelArtifacts"}
     assert sample_inputs["real"]["S3Uri"] == {"Get": "Parameters.InputDataUri"}
+    prepare_inputs = {i["InputName"]: i["S3Input"] for i in
+                      steps["PrepareDetectorData"]["Arguments"]["ProcessingInputs"]}
+    selected = {"Get": "Steps.SampleSynthetic.ProcessingOutputConfig.Outputs['selected'].S3Output.S3Uri"}
+    assert prepare_inputs["selected"]["S3Uri"] == selected       # every sampling instance's shard
+    assert prepare_inputs["model"]["S3Uri"] == sample_inputs["model"]["S3Uri"]   # the generator's schema
 
     channels = {c["ChannelName"]: c for c in
                 steps["TrainDetector"]["Arguments"]["InputDataConfig"]}
     assert set(channels) == {"train", "validation"}   # never the test split
     for name in ("train", "validation"):
         assert channels[name]["DataSource"]["S3DataSource"]["S3Uri"] == {
-            "Get": f"Steps.SampleSynthetic.ProcessingOutputConfig.Outputs['{name}'].S3Output.S3Uri"
+            "Get": f"Steps.PrepareDetectorData.ProcessingOutputConfig.Outputs['{name}'].S3Output.S3Uri"
         }
         assert channels[name]["ContentType"] == "text/csv"
 
@@ -133,9 +139,10 @@ def test_steps_depend_on_each_other_through_property_references(steps):
     assert eval_inputs["model"]["S3Uri"] == {
         "Get": "Steps.TrainDetector.ModelArtifacts.S3ModelArtifacts"}
     assert eval_inputs["test"]["S3Uri"] == {
-        "Get": "Steps.SampleSynthetic.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"}
+        "Get": "Steps.PrepareDetectorData.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"}
     assert eval_inputs["features"]["S3Uri"] == {
-        "Get": "Steps.SampleSynthetic.ProcessingOutputConfig.Outputs['features'].S3Output.S3Uri"}
+        "Get": "Steps.PrepareDetectorData.ProcessingOutputConfig.Outputs['features'].S3Output.S3Uri"}
+    assert eval_inputs["synthetic"]["S3Uri"] == selected      # the rows the detector saw, all shards
     assert eval_inputs["real"]["S3Uri"] == {"Get": "Parameters.InputDataUri"}
 
 
@@ -165,6 +172,8 @@ def test_parameters_exist_with_defaults(definition):
         "InputDataUri": ("String", f"s3://{BUCKET}/advsynth/input/real.csv"),
         "ColumnTypes": ("String", "{}"),
         "SampleRows": ("Integer", 0),
+        "SampleInstanceCount": ("Integer", 1),
+        "DetectorInstanceCount": ("Integer", 1),
         "Holdout": ("Float", RunConfig.__dataclass_fields__["holdout"].default),
         "PcaVariance": ("Float", gmm.pca_variance),
         "MinComponents": ("Integer", gmm.min_components),
@@ -197,7 +206,7 @@ def test_parameters_exist_with_defaults(definition):
 def test_network_isolation_on_all_jobs(steps):
     for name in ("FitGenerator", "TrainDetector"):
         assert steps[name]["Arguments"]["EnableNetworkIsolation"] is True
-    for name in ("SampleSynthetic", "EvaluateDetector"):
+    for name in ("SampleSynthetic", "PrepareDetectorData", "EvaluateDetector"):
         assert steps[name]["Arguments"]["NetworkConfig"]["EnableNetworkIsolation"] is True
 
 
@@ -209,7 +218,7 @@ def test_network_isolation_and_kms_are_configurable():
         assert args.get("EnableNetworkIsolation") in (False, None)
         assert args["OutputDataConfig"]["KmsKeyId"] == KMS
         assert args["ResourceConfig"]["VolumeKmsKeyId"] == KMS
-    for name in ("SampleSynthetic", "EvaluateDetector"):
+    for name in ("SampleSynthetic", "PrepareDetectorData", "EvaluateDetector"):
         args = steps[name]["Arguments"]
         assert args["NetworkConfig"]["EnableNetworkIsolation"] is False
         assert args["ProcessingOutputConfig"]["KmsKeyId"] == KMS
@@ -245,6 +254,9 @@ def test_outputs_are_under_the_execution_prefix(steps):
     expected = {
         "SampleSynthetic": {
             "synthetic": "/opt/ml/processing/synthetic",
+            "selected": "/opt/ml/processing/selected",
+        },
+        "PrepareDetectorData": {
             "train": "/opt/ml/processing/detector/train",
             "validation": "/opt/ml/processing/detector/validation",
             "test": "/opt/ml/processing/detector/test",
@@ -300,6 +312,16 @@ def test_container_contract(steps):
     ]
     assert {i["InputName"]: i["S3Input"]["LocalPath"] for i in sample["ProcessingInputs"]} == {
         "model": "/opt/ml/processing/model", "real": "/opt/ml/processing/real"}
+
+    prepare = steps["PrepareDetectorData"]["Arguments"]
+    assert prepare["AppSpecification"]["ContainerEntrypoint"] == [
+        "python", "-m", "advsynth.sagemaker", "prepare"]
+    assert prepare["AppSpecification"]["ContainerArguments"] == [
+        "--seed", seed, "--train-files", joined("DetectorInstanceCount"), *DETECTOR_ARGUMENTS,
+        "--drawn-rows", joined("SampleRows")]
+    assert {i["InputName"]: i["S3Input"]["LocalPath"] for i in prepare["ProcessingInputs"]} == {
+        "model": "/opt/ml/processing/model", "real": "/opt/ml/processing/real",
+        "selected": "/opt/ml/processing/selected"}
 
     detector = steps["TrainDetector"]["Arguments"]
     assert detector["AlgorithmSpecification"]["TrainingImage"] == {
@@ -434,10 +456,11 @@ def test_evaluate_only_variant_skips_generation(evaluate_only):
     assert inputs["given"]["LocalPath"] == "/opt/ml/processing/given"   # what `sample` reads instead of a model
     assert inputs["real"]["S3Uri"] == {"Get": "Parameters.InputDataUri"}
     assert "model" not in inputs
-    assert prepare["AppSpecification"]["ContainerEntrypoint"] == ["python", "-m", "advsynth.sagemaker", "sample"]
+    assert prepare["AppSpecification"]["ContainerEntrypoint"] == ["python", "-m", "advsynth.sagemaker", "prepare"]
     seed = _joined("Seed")
     assert prepare["AppSpecification"]["ContainerArguments"] == [
-        "--seed", seed, "--types", {"Get": "Parameters.ColumnTypes"}, *DETECTOR_ARGUMENTS]
+        "--seed", seed, "--train-files", _joined("DetectorInstanceCount"), *DETECTOR_ARGUMENTS,
+        "--types", {"Get": "Parameters.ColumnTypes"}]
     outputs = {o["OutputName"] for o in prepare["ProcessingOutputConfig"]["Outputs"]}
     assert outputs == {"synthetic", "train", "validation", "test", "features"}
     # the detector, evaluation and gate are the generating pipeline's, reading the prepared splits
@@ -458,7 +481,8 @@ def test_evaluate_only_parameters(evaluate_only):
     for name, expected in _detector_parameter_defaults().items():
         assert params[name] == expected, name
     # no generator settings: nothing is generated
-    assert not set(params) & {"SampleRows", "Holdout", "PcaVariance", "MaxComponents", "Criterion"}
+    assert not set(params) & {"SampleRows", "SampleInstanceCount", "Holdout", "PcaVariance", "MaxComponents", "Criterion"}
+    assert params["DetectorInstanceCount"] == ("Integer", 1)
 
 
 def test_parameters_for_config_carry_the_runs_experiment(tmp_path):
@@ -485,3 +509,43 @@ def test_parameters_for_config_carry_the_runs_experiment(tmp_path):
     cfg.generators["gmm"]["n_init"] = 3
     with pytest.raises(ConfigError, match="n_init"):
         parameters_for_config(cfg)
+
+
+# ----------------------------------------------------------------- several instances
+def test_instance_counts_reach_the_sample_and_detector_jobs(steps):
+    """SampleInstanceCount sizes the sampling job, DetectorInstanceCount the detector job and the
+    number of training files the prepare step writes; the other jobs stay on one instance."""
+    count = lambda name: (steps[name]["Arguments"].get("ResourceConfig")  # noqa: E731
+                          or steps[name]["Arguments"]["ProcessingResources"]["ClusterConfig"])["InstanceCount"]
+    assert count("SampleSynthetic") == {"Get": "Parameters.SampleInstanceCount"}
+    assert count("TrainDetector") == {"Get": "Parameters.DetectorInstanceCount"}
+    for name in ("FitGenerator", "PrepareDetectorData", "EvaluateDetector"):
+        assert count(name) == 1, name
+
+
+def test_detector_train_channel_is_sharded_by_s3_key(steps):
+    """With several detector instances each must read its own training files (the built-in
+    XGBoost's distributed training), while every instance evaluates the whole validation split."""
+    sources = {c["ChannelName"]: c["DataSource"]["S3DataSource"]
+               for c in steps["TrainDetector"]["Arguments"]["InputDataConfig"]}
+    assert sources["train"]["S3DataDistributionType"] == "ShardedByS3Key"
+    assert sources["validation"]["S3DataDistributionType"] == "FullyReplicated"
+    assert sources["train"]["S3DataType"] == sources["validation"]["S3DataType"] == "S3Prefix"
+
+
+def test_sampling_instances_read_the_whole_model_and_real_table(steps):
+    """Every sampling instance needs the whole generator and real table (it draws its own blocks
+    and picks its share of the detector's rows from the global balance), so nothing it reads is sharded."""
+    for name in ("SampleSynthetic", "PrepareDetectorData", "EvaluateDetector"):
+        for item in steps[name]["Arguments"]["ProcessingInputs"]:
+            assert item["S3Input"]["S3DataDistributionType"] == "FullyReplicated", (name, item["InputName"])
+
+
+def test_local_mode_replicates_the_train_channel():
+    """Local mode accepts only FullyReplicated channels (it copies every file into every
+    container); the advsynth-detector image then reads every n-th file itself."""
+    _, definition = _build(local=True)
+    steps = {step["Name"]: step for step in definition["Steps"]}
+    sources = {c["ChannelName"]: c["DataSource"]["S3DataSource"]
+               for c in steps["TrainDetector"]["Arguments"]["InputDataConfig"]}
+    assert sources["train"]["S3DataDistributionType"] == "FullyReplicated"

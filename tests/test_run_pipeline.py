@@ -73,3 +73,50 @@ def test_pipeline_run_cli_passes_the_config_experiment_and_the_synthetic_table(t
     assert params["DetectorRounds"] == detector.rounds and params["DetectorEta"] == detector.eta
     assert "Holdout" not in params and "MaxComponents" not in params  # evaluate-only: nothing is generated
     assert '"roc_auc": 0.7' in capsys.readouterr().out
+
+
+def _fake_container(hosts, tmp_path):
+    """A local-mode job container object with only what ``_compose`` reads (no Docker needed)."""
+    from sagemaker.core.local.image import _SageMakerContainer
+
+    container = object.__new__(_SageMakerContainer)
+    container.hosts = list(hosts)
+    container.compose_cmd_prefix = [str(tmp_path / "compose")]
+    container.container_root = str(tmp_path)
+    return container
+
+
+def test_multi_instance_local_jobs_wait_for_every_container_and_fail_on_any(tmp_path, monkeypatch):
+    """compose's --abort-on-container-exit stops all containers when the first exits (a slower
+    sampling instance would be cut off); run_local runs multi-instance jobs with plain `up`, then
+    fails with the first non-zero exit code of their containers. Single-instance jobs are unchanged.
+    Fake `compose` and `docker` executables stand in for Docker."""
+    import os
+    import stat
+
+    from pipelines.adversarial.pipeline import ensure_sdk_importable
+
+    ensure_sdk_importable()
+    from pipelines.run_pipeline import _jobs_end_with_their_last_instance
+
+    log = tmp_path / "calls.log"
+    for name, body in (("compose", 'echo "compose $*" >> "$LOG"; [ "$3" = ps ] && printf "c1\\nc2\\n"; exit 0'),
+                       ("docker", 'echo "docker $*" >> "$LOG"; eval "echo \\$CODE_$4"')):
+        path = tmp_path / name
+        path.write_text(f"#!/bin/sh\n{body}\n")
+        path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("LOG", str(log))
+    with _jobs_end_with_their_last_instance():
+        single = _fake_container(["algo-1"], tmp_path)._compose()
+        double = _fake_container(["algo-1", "algo-2"], tmp_path)._compose()
+    assert "--abort-on-container-exit" in single
+    assert "--abort-on-container-exit" not in double and double[:2] == ["sh", "-c"]
+    for codes, expected in (({"c1": 0, "c2": 0}, 0), ({"c1": 0, "c2": 3}, 3)):
+        log.write_text("")
+        env = {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}", "LOG": str(log),
+               **{f"CODE_{k}": str(v) for k, v in codes.items()}}
+        assert subprocess.run(double, env=env).returncode == expected
+        calls = log.read_text().splitlines()
+        assert calls[0].endswith("up --build")          # waits for every container
+        assert any(c.startswith("docker inspect") for c in calls)

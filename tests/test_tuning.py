@@ -75,13 +75,16 @@ def _resolve(expr, defaults: dict):
 
 def test_the_generator_step_is_a_tuning_job_and_the_rest_is_unchanged(tuned, steps):
     assert [(s["Name"], s["Type"]) for s in tuned["Steps"]] == [
-        ("TuneGenerator", "Tuning"), ("SampleSynthetic", "Processing"), ("TrainDetector", "Training"),
-        ("EvaluateDetector", "Processing"), ("AucGate", "Condition")]
+        ("TuneGenerator", "Tuning"), ("SampleSynthetic", "Processing"), ("PrepareDetectorData", "Processing"),
+        ("TrainDetector", "Training"), ("EvaluateDetector", "Processing"), ("AucGate", "Condition")]
     plain = {s["Name"]: s for s in _definition(kms_key=KMS)["Steps"]}
     for name in ("TrainDetector", "EvaluateDetector", "AucGate"):
         assert json.dumps(steps[name], sort_keys=True) == json.dumps(plain[name], sort_keys=True), name
     sample, plain_sample = steps["SampleSynthetic"]["Arguments"], plain["SampleSynthetic"]["Arguments"]
     assert sample["AppSpecification"] == plain_sample["AppSpecification"]   # the same sample command
+    # PrepareDetectorData reads the tuned model's schema: the same command, only the model input differs
+    prepare, plain_prepare = steps["PrepareDetectorData"]["Arguments"], plain["PrepareDetectorData"]["Arguments"]
+    assert prepare["AppSpecification"] == plain_prepare["AppSpecification"]
 
 
 def test_search_space_and_objective(steps):
@@ -333,7 +336,8 @@ def test_trial_model_is_the_candidate_refitted_and_feeds_the_sample_step(trial, 
     monkeypatch.setenv(contract.SM_ROOT_ENV, str(tmp_path))
     monkeypatch.delenv(contract.PROCESSING_ROOT_ENV, raising=False)
     assert sm_main(["sample", "--rows", "500", "--seed", "0", *entrypoints.detector_arguments(DETECTOR)]) == 0
-    assert len(read_table(proc / "synthetic" / "synthetic.csv")) == 500
+    (shard,) = sorted((proc / "synthetic").glob("synthetic-*.csv"))   # one instance, one shard
+    assert len(read_table(shard)) == 500
 
 
 def test_a_copying_candidate_gets_the_worst_objective(tmp_path, adult_csv, monkeypatch, capsys):

@@ -8,24 +8,32 @@ project-template convention (``get_pipeline(...) -> Pipeline``):
    the config's column types (``ColumnTypes``, JSON) and fits the PCA+GMM generator on the
    rows ``split_real(real, Seed, Holdout)`` keeps for training; the model artifact holds
    ``generator.joblib`` and ``schema.json``.
-2. ``SampleSynthetic`` (processing job, generator image
-   ``python -m advsynth.sagemaker sample``): draws the synthetic table and writes the
-   detector's three splits (label first, no header): train, validation (early stopping
-   only, carved from the training rows) and test (scored only), plus the feature mapping.
-3. ``TrainDetector`` (training job, XGBoost-compatible image): trains a
-   real-vs-synthetic classifier under the built-in XGBoost algorithm contract, with
-   ``early_stopping_rounds`` on the validation channel.
-4. ``EvaluateDetector`` (processing job, generator image
+2. ``SampleSynthetic`` (processing job on ``SampleInstanceCount`` instances, generator
+   image ``python -m advsynth.sagemaker sample``): each instance draws its share of the
+   synthetic table's seed blocks (the union is the table one instance draws for ``Seed``)
+   and writes its own shard files, ``synthetic/synthetic-SSSSS-of-NNNNN.csv`` and its rows
+   among those the detector uses, ``selected/selected-SSSSS-of-NNNNN.csv``.
+3. ``PrepareDetectorData`` (processing job, one instance, ``... prepare``): the selected
+   rows and the real table become the detector's three splits (label first, no header):
+   train (in ``DetectorInstanceCount`` files), validation (early stopping only, carved from
+   the training rows) and test (scored only), plus the feature mapping. Its cost is bounded
+   by ``max_rows_per_class`` rows of each class, whatever the table's size.
+4. ``TrainDetector`` (training job on ``DetectorInstanceCount`` instances, XGBoost-compatible
+   image): trains a real-vs-synthetic classifier under the built-in XGBoost algorithm
+   contract, with ``early_stopping_rounds`` on the validation channel; the train channel is
+   ``ShardedByS3Key``, so with several instances each reads its own files and XGBoost trains
+   distributed (the built-in image does this itself; ``advsynth-detector`` too).
+5. ``EvaluateDetector`` (processing job, generator image
    ``python -m advsynth.sagemaker evaluate``): ROC AUC with CI on the test split,
    precision, recall, p-value, the real-vs-real null, per-column importance and the
    giveaways (surest-fake rows, over/under-represented levels), in ``evaluation.json``
    with the keys of ``metrics.json``'s ``detector`` section.
-5. ``AucGate`` (condition): fails the execution when the detector separates real
+6. ``AucGate`` (condition): fails the execution when the detector separates real
    from synthetic too well (ROC AUC above ``AucThreshold``).
 
 ``get_pipeline(evaluate_only=True)`` is the bring-your-own-synthetic-table variant: no
-generator steps; ``PrepareDetectorData`` reads ``SyntheticDataUri`` instead of sampling,
-and steps 3-5 are the same. (A separate pipeline rather than a ConditionStep: the later
+generator steps; ``PrepareDetectorData`` reads ``SyntheticDataUri`` instead of the selected
+rows, and steps 4-6 are the same. (A separate pipeline rather than a ConditionStep: the later
 steps read the splits' S3 URIs as step properties, which cannot come from whichever of two
 condition branches ran.)
 
@@ -59,7 +67,7 @@ STEP_EVALUATE = "EvaluateDetector"
 STEP_GATE = "AucGate"
 STEP_FAIL = "AucAboveThreshold"
 STEP_PREPARE = "PrepareDetectorData"
-STEP_NAMES = [STEP_FIT_GENERATOR, STEP_SAMPLE, STEP_TRAIN_DETECTOR, STEP_EVALUATE, STEP_GATE]
+STEP_NAMES = [STEP_FIT_GENERATOR, STEP_SAMPLE, STEP_PREPARE, STEP_TRAIN_DETECTOR, STEP_EVALUATE, STEP_GATE]
 EVALUATE_ONLY_STEP_NAMES = [STEP_PREPARE, STEP_TRAIN_DETECTOR, STEP_EVALUATE, STEP_GATE]
 
 # gmm parameter -> pipeline parameter (defaults from the GMM generator's signature).
@@ -97,6 +105,7 @@ LOCAL_PLACEHOLDER_ROLE = "arn:aws:iam::000000000000:role/advsynth-local-mode"
 # Container paths of the contract between this pipeline and advsynth.sagemaker.
 PROCESSING_ROOT = "/opt/ml/processing"
 SAMPLE_ENTRYPOINT = ["python", "-m", "advsynth.sagemaker", "sample"]
+PREPARE_ENTRYPOINT = ["python", "-m", "advsynth.sagemaker", "prepare"]
 EVALUATE_ENTRYPOINT = ["python", "-m", "advsynth.sagemaker", "evaluate"]
 
 # Metric regexes. The generator prints ``name: value`` lines. Built-in XGBoost
@@ -235,6 +244,8 @@ def get_parameters(default_bucket: str = "advsynth-artifacts", base_job_prefix: 
     else:
         data += [
             ParameterInteger(name="SampleRows", default_value=0),
+            # Sampling instances: each draws a contiguous share of the 100,000-row seed blocks.
+            ParameterInteger(name="SampleInstanceCount", default_value=1),
             ParameterFloat(name="Holdout", default_value=RunConfig.__dataclass_fields__["holdout"].default),
         ]
         for field, name in GENERATOR_PARAMETERS.items():
@@ -261,6 +272,8 @@ def get_parameters(default_bucket: str = "advsynth-artifacts", base_job_prefix: 
         ParameterInteger(name="Seed", default_value=0),
         ParameterFloat(name="AucThreshold", default_value=0.75),
         ParameterString(name="TrainingInstanceType", default_value=instance_type),
+        # Detector training instances (distributed XGBoost over ShardedByS3Key training files).
+        ParameterInteger(name="DetectorInstanceCount", default_value=1),
         ParameterString(name="ProcessingInstanceType", default_value=instance_type),
         ParameterString(
             name="DetectorImage",
@@ -326,6 +339,7 @@ def get_pipeline(
         ProcessingOutput,
         ProcessingS3Input,
         ProcessingS3Output,
+        S3DataSource,
     )
     from sagemaker.core.training.configs import (
         Compute,
@@ -381,7 +395,7 @@ def get_pipeline(
     networking = Networking(enable_network_isolation=network_isolation)
     processing_network = NetworkConfig(enable_network_isolation=network_isolation)
 
-    def trainer(image, step_name, hyperparameters, metrics) -> ModelTrainer:
+    def trainer(image, step_name, hyperparameters, metrics, instance_count=1) -> ModelTrainer:
         """A ModelTrainer for a bring-your-own-container job (no source code).
 
         Why no ``source_code``: the image's own ``train`` command is the contract,
@@ -394,7 +408,7 @@ def get_pipeline(
             base_job_name=f"{base_job_prefix}-{step_name.lower()}",
             compute=Compute(
                 instance_type=p["TrainingInstanceType"],
-                instance_count=1,
+                instance_count=instance_count,
                 volume_size_in_gb=30,
                 volume_kms_key_id=kms_key,
             ),
@@ -409,11 +423,11 @@ def get_pipeline(
             [MetricDefinition(name=name, regex=regex) for name, regex in metrics.items()]
         )
 
-    def processor(entrypoint: List[str], step_name: str) -> Processor:
+    def processor(entrypoint: List[str], step_name: str, instance_count=1) -> Processor:
         return Processor(
             role=role,
             image_uri=generator_image,
-            instance_count=1,
+            instance_count=instance_count,
             instance_type=p["ProcessingInstanceType"],
             entrypoint=list(entrypoint),
             volume_kms_key=kms_key,
@@ -458,14 +472,18 @@ def get_pipeline(
     detector_args += ["--detector-params", detector_params_json]
 
     def split_outputs(step_name: str) -> List[ProcessingOutput]:
-        """The synthetic table and the detector's splits, as the sample command writes them."""
+        """The detector's splits and feature mapping, as the prepare command writes them."""
         return [s3_output(name, local_dir, step_name) for name, local_dir in (
-            ("synthetic", "synthetic"), ("train", "detector/train"), ("validation", "detector/validation"),
+            ("train", "detector/train"), ("validation", "detector/validation"),
             ("test", "detector/test"), ("features", "detector/features"))]
+
+    # The training split goes into one file per detector instance (ShardedByS3Key needs them).
+    prepare_args = ["--seed", seed.to_string(), "--train-files", p["DetectorInstanceCount"].to_string(),
+                    *detector_args]
+    prepare_processor = processor(PREPARE_ENTRYPOINT, STEP_PREPARE)
     if evaluate_only:
-        # 2'. PrepareDetectorData: the given synthetic table + detector splits.
-        prepare_processor = processor(SAMPLE_ENTRYPOINT, STEP_PREPARE)
-        step_sample = ProcessingStep(
+        # 3'. PrepareDetectorData: the given synthetic table + detector splits.
+        step_prepare = ProcessingStep(
             name=STEP_PREPARE,
             description="Read the given synthetic table and build the detector's splits.",
             step_args=prepare_processor.run(
@@ -473,10 +491,11 @@ def get_pipeline(
                     s3_input("given", p["SyntheticDataUri"], "given"),
                     s3_input("real", input_data_uri, "real"),
                 ],
-                outputs=split_outputs(STEP_PREPARE),
-                arguments=["--seed", seed.to_string(), "--types", p["ColumnTypes"], *detector_args],
+                outputs=[s3_output("synthetic", "synthetic", STEP_PREPARE), *split_outputs(STEP_PREPARE)],
+                arguments=[*prepare_args, "--types", p["ColumnTypes"]],
             ),
         )
+        synthetic_rows_uri = step_prepare.properties.ProcessingOutputConfig.Outputs["synthetic"].S3Output.S3Uri
         generation_steps = []
     else:
         # 1. FitGenerator: the image's `train` reads channel `train`, writes model.tar.gz.
@@ -504,25 +523,46 @@ def get_pipeline(
             )
             generator_model = step_fit.properties.ModelArtifacts.S3ModelArtifacts
 
-        # 2. SampleSynthetic: synthetic table + detector splits + feature mapping.
-        sample_processor = processor(SAMPLE_ENTRYPOINT, STEP_SAMPLE)
+        # 2. SampleSynthetic on SampleInstanceCount instances: every instance writes its own
+        # shard files (unique names) under the same two prefixes.
+        sample_processor = processor(SAMPLE_ENTRYPOINT, STEP_SAMPLE, p["SampleInstanceCount"])
         step_sample = ProcessingStep(
             name=STEP_SAMPLE,
-            description="Sample the synthetic table and build the detector's splits.",
+            description="Sample the synthetic table, one share of its seed blocks per instance.",
             step_args=sample_processor.run(
                 inputs=[
                     s3_input("model", generator_model, "model"),
                     s3_input("real", input_data_uri, "real"),
                 ],
-                outputs=split_outputs(STEP_SAMPLE),
+                outputs=[s3_output("synthetic", "synthetic", STEP_SAMPLE),
+                         s3_output("selected", "selected", STEP_SAMPLE)],
                 arguments=["--rows", p["SampleRows"].to_string(), "--seed", seed.to_string(), *detector_args],
             ),
         )
-        generation_steps = [step_fit]
-    sample_outputs = step_sample.properties.ProcessingOutputConfig.Outputs
+        synthetic_rows_uri = step_sample.properties.ProcessingOutputConfig.Outputs["selected"].S3Output.S3Uri
 
-    # 3. TrainDetector: built-in XGBoost contract (CSV, label first, no header); early
+        # 3. PrepareDetectorData: the selected rows (all shards) + the real table -> splits.
+        step_prepare = ProcessingStep(
+            name=STEP_PREPARE,
+            description="Build the detector's splits from the rows the sample step selected.",
+            step_args=prepare_processor.run(
+                inputs=[
+                    s3_input("model", generator_model, "model"),
+                    s3_input("real", input_data_uri, "real"),
+                    s3_input("selected", synthetic_rows_uri, "selected"),
+                ],
+                outputs=split_outputs(STEP_PREPARE),
+                arguments=[*prepare_args, "--drawn-rows", p["SampleRows"].to_string()],
+            ),
+        )
+        generation_steps = [step_fit, step_sample]
+    split_uris = step_prepare.properties.ProcessingOutputConfig.Outputs
+
+    # 4. TrainDetector: built-in XGBoost contract (CSV, label first, no header); early
     # stopping watches the validation channel (the last one), never the test rows.
+    # DetectorInstanceCount instances: the train channel is ShardedByS3Key (each instance
+    # gets its own files of the prepare step's DetectorInstanceCount), the validation
+    # channel is replicated (every instance evaluates the same rows; the AUC is unchanged).
     # The built-in algorithm requires early_stopping_rounds >= 1 (its hyperparameter
     # validation rejects 0); advsynth's own detector image also accepts 0 (no early stopping).
     fixed = DetectorConfig().xgb_params()
@@ -537,8 +577,12 @@ def get_pipeline(
         "seed": seed.to_string(),
         **{k: str(v) for k, v in DetectorConfig().params.items()},
     }
+    # Local mode refuses ShardedByS3Key (it copies every file to every container); there the
+    # advsynth-detector image takes its own share of the files (see entrypoints._train_files).
+    train_distribution = "FullyReplicated" if local else "ShardedByS3Key"
     detector_trainer = trainer(
         p["DetectorImage"], STEP_TRAIN_DETECTOR, detector_hyperparameters, DETECTOR_METRICS,
+        instance_count=p["DetectorInstanceCount"],
     )
     step_detector = TrainingStep(
         name=STEP_TRAIN_DETECTOR,
@@ -546,16 +590,20 @@ def get_pipeline(
         step_args=detector_trainer.train(
             input_data_config=[
                 InputData(channel_name="train",
-                          data_source=sample_outputs["train"].S3Output.S3Uri,
+                          data_source=S3DataSource(s3_uri=split_uris["train"].S3Output.S3Uri,
+                                                   s3_data_type="S3Prefix",
+                                                   s3_data_distribution_type=train_distribution),
                           content_type="text/csv"),
                 InputData(channel_name="validation",
-                          data_source=sample_outputs["validation"].S3Output.S3Uri,
+                          data_source=S3DataSource(s3_uri=split_uris["validation"].S3Output.S3Uri,
+                                                   s3_data_type="S3Prefix",
+                                                   s3_data_distribution_type="FullyReplicated"),
                           content_type="text/csv"),
             ]
         ),
     )
 
-    # 4. EvaluateDetector: evaluation.json, exposed to the gate as a property file.
+    # 5. EvaluateDetector: evaluation.json, exposed to the gate as a property file.
     evaluation_report = PropertyFile(
         name=EVALUATION_PROPERTY_FILE, output_name=EVALUATION_OUTPUT, path=EVALUATION_FILE
     )
@@ -567,9 +615,10 @@ def get_pipeline(
             inputs=[
                 s3_input("model", step_detector.properties.ModelArtifacts.S3ModelArtifacts,
                          "model"),
-                s3_input("test", sample_outputs["test"].S3Output.S3Uri, "test"),
-                s3_input("synthetic", sample_outputs["synthetic"].S3Output.S3Uri, "synthetic"),
-                s3_input("features", sample_outputs["features"].S3Output.S3Uri, "features"),
+                s3_input("test", split_uris["test"].S3Output.S3Uri, "test"),
+                # the rows the detector saw: the sample step's selected shards (or the given table)
+                s3_input("synthetic", synthetic_rows_uri, "synthetic"),
+                s3_input("features", split_uris["features"].S3Output.S3Uri, "features"),
                 s3_input("real", input_data_uri, "real"),
             ],
             outputs=[s3_output(EVALUATION_OUTPUT, "evaluation", STEP_EVALUATE)],
@@ -578,7 +627,7 @@ def get_pipeline(
         property_files=[evaluation_report],
     )
 
-    # 5. AucGate: pass when the detector cannot tell real from synthetic well.
+    # 6. AucGate: pass when the detector cannot tell real from synthetic well.
     roc_auc = JsonGet(
         step_name=step_evaluate.name,
         property_file=evaluation_report,
@@ -606,7 +655,7 @@ def get_pipeline(
     return Pipeline(
         name=pipeline_name,
         parameters=params,
-        steps=[*generation_steps, step_sample, step_detector, step_evaluate, step_gate],
+        steps=[*generation_steps, step_prepare, step_detector, step_evaluate, step_gate],
         sagemaker_session=sagemaker_session,
     )
 

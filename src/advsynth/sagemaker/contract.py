@@ -3,6 +3,8 @@
 Training jobs (``docker run IMAGE train``)::
 
     /opt/ml/input/config/hyperparameters.json   every value a string
+    /opt/ml/input/config/resourceconfig.json    current_host and hosts (one per instance)
+    /opt/ml/input/config/inputdataconfig.json   per channel: content type, S3DistributionType
     /opt/ml/input/data/<channel>/               one folder per input channel
     /opt/ml/model/                              tarred into model.tar.gz after the job
     /opt/ml/output/data/                        tarred into output.tar.gz
@@ -11,6 +13,7 @@ Training jobs (``docker run IMAGE train``)::
 Processing jobs (ContainerEntrypoint + ContainerArguments)::
 
     /opt/ml/processing/<input or output>/       the LocalPath of each input/output
+    /opt/ml/config/resourceconfig.json          current_host and hosts (one per instance)
     /opt/ml/output/message                      first 1 KB shown as ExitMessage
 
 (Processing has no "failure" file: AWS documents ``/opt/ml/output/message`` as the
@@ -56,6 +59,18 @@ def processing_root() -> Path:
 
 def hyperparameters_path() -> Path:
     return sm_root() / "input" / "config" / "hyperparameters.json"
+
+
+def resource_config_path(kind: str = TRAINING) -> Path:
+    """``resourceconfig.json`` (``current_host``, ``hosts``): the job's instances. Training jobs
+    find it under ``input/config``, processing jobs under ``config``."""
+    return sm_root() / ("config" if kind == PROCESSING else "input/config") / "resourceconfig.json"
+
+
+def input_data_config_path() -> Path:
+    """``inputdataconfig.json`` of a training job: per channel its content type and, on AWS,
+    ``S3DistributionType`` (local mode writes no distribution type)."""
+    return sm_root() / "input" / "config" / "inputdataconfig.json"
 
 
 def channel_dir(channel: str) -> Path:

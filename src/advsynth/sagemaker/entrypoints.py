@@ -10,14 +10,21 @@
   candidate of the detector-guided search, scored as ``advsynth run --adversarial`` scores it
   (``validation:auc`` and the tuning objective on stdout), then refitted on the generator's
   training rows and written to ``/opt/ml/model`` like ``generator-train``.
-* ``sample`` (processing): load the generator from ``processing/model`` and draw the
-  synthetic table, or (evaluate-only) read the given one from ``processing/given``; write
-  the detector's three splits in built-in XGBoost CSV format (label first, no header):
-  ``train``, ``validation`` (early stopping, carved from the training rows) and ``test``
-  (the reported AUC), plus ``features.json`` (features, schema, split, detector config).
-* ``detector-train`` (training job, channels ``train`` and ``validation``): the
-  built-in XGBoost algorithm contract (``num_round``, ``early_stopping_rounds``...);
-  writes ``/opt/ml/model/xgboost-model``.
+* ``sample`` (processing, one or more instances): each instance finds its place in
+  ``/opt/ml/config/resourceconfig.json`` and draws its contiguous share of the table's
+  seed blocks (``advsynth.run.shard_blocks``; the union over instances is exactly the table
+  one instance draws for the seed), writing ``synthetic/synthetic-SSSSS-of-NNNNN.csv`` and,
+  in ``selected/``, its rows among those ``detection.balance`` gives the detector.
+* ``prepare`` (processing, one instance): the sample step's selected rows, or (evaluate-only)
+  a given table from ``processing/given``, plus the real table become the detector's three
+  splits in built-in XGBoost CSV format (label first, no header): ``train`` (in as many files
+  as detector instances), ``validation`` (early stopping, carved from the training rows) and
+  ``test`` (the reported AUC), plus ``features.json`` (features, schema, split, detector config).
+  Its cost is bounded by ``max_rows_per_class``, not by the synthetic table's size.
+* ``detector-train`` (training job, channels ``train`` and ``validation``, one or more
+  instances): the built-in XGBoost algorithm contract (``num_round``,
+  ``early_stopping_rounds``...), distributed over XGBoost's collective when the job has
+  several hosts; writes ``/opt/ml/model/xgboost-model``.
 * ``evaluate`` (processing): score the test split, the real-vs-real null, the
   column importance; writes ``evaluation.json`` = ``{"detector": {...}}`` with the
   keys of ``metrics.json``'s ``detector`` section.
@@ -203,10 +210,10 @@ def _format_matrix(y: np.ndarray, X: np.ndarray) -> str:
     return frame.to_csv(index=False, header=False, na_rep="", float_format="%.9g", lineterminator="\n")
 
 
-def read_xgboost_csv(folder: Path, what: str) -> Tuple[np.ndarray, np.ndarray]:
-    """Read the CSV file(s) of a built-in-XGBoost channel: label first, no header, numbers."""
+def read_xgboost_csv(folder: Path, what: str, files: Optional[Sequence[Path]] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """Read the CSV file(s) of a built-in-XGBoost channel (or ``files`` of it): label first, no header, numbers."""
     frames = []
-    for path in contract.data_files(folder, what):
+    for path in files if files is not None else contract.data_files(folder, what):
         frame = read_table(path, header=False)
         non_numeric = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
         if non_numeric:
@@ -346,8 +353,8 @@ def generator_train(argv: Optional[List[str]] = None) -> None:
     _metric("fit_seconds", f"{fit_seconds:.3f}")
 
 
-# ---------------------------------------------------------------- sample
-def _given_synthetic(folder: Path, real: pd.DataFrame, schema) -> Tuple[pd.DataFrame, dict]:
+# ---------------------------------------------------------------- synthetic tables
+def _given_synthetic(folder: Path, real: pd.DataFrame, schema, many: bool = False) -> Tuple[pd.DataFrame, dict]:
     """The synthetic table given to an evaluate-only run, checked as ``advsynth evaluate`` checks
     it: columns aligned to the real table's (missing/extra/renamed ones refused in one line),
     unseen levels and wrong-typed values counted per column (they reach the detector as
@@ -355,24 +362,136 @@ def _given_synthetic(folder: Path, real: pd.DataFrame, schema) -> Tuple[pd.DataF
     from ..evaluation import align_columns, input_checks
 
     # text cells, typed by the real table's schema (as advsynth evaluate reads it)
-    synthetic = read_table(contract.single_data_file(folder, "synthetic table input"), parse=False)
+    if many:   # the sample step's shards, in shard order
+        synthetic = _read_text_tables(folder, "the sample step's selected rows")
+    else:
+        synthetic = read_table(contract.single_data_file(folder, "synthetic table input"), parse=False)
     synthetic, reordered = align_columns(real, synthetic)
     return synthetic, {"reordered": reordered, **input_checks(schema, synthetic)}
 
 
+# ---------------------------------------------------------------- sample (N instances)
+def shard_file_name(stem: str, shard: int, n_shards: int, ext: str = "csv") -> str:
+    """``stem-SSSSS-of-NNNNN.ext``: unique per instance under one S3 prefix, sorting in shard order."""
+    return f"{stem}-{int(shard):05d}-of-{int(n_shards):05d}.{ext}"
+
+
+def _draw_shard(gen, n_rows: int, seed: int, schema, folder: Path, shard: int, n_shards: int,
+                keep: Optional[np.ndarray]) -> pd.DataFrame:
+    """Draw this instance's blocks of the ``n_rows``-row table (``advsynth.run.shard_blocks``: the
+    same rows one instance would draw for ``seed``), stream them to its shard file in ``folder``
+    and return the rows of ``keep`` (sorted global row numbers, None = all) that fall in them."""
+    from ..run import SAMPLE_BLOCK_ROWS, SyntheticWriter, sample_blocks, shard_blocks
+
+    blocks = shard_blocks(n_rows, n_shards, shard)
+    if not blocks:
+        raise ConfigError(f"{n_shards} sampling instances for {n_rows} rows leave instance {shard + 1} without a "
+                          f"block of {SAMPLE_BLOCK_ROWS:,} rows; use at most {-(-int(n_rows) // SAMPLE_BLOCK_ROWS)} "
+                          "instances (SampleInstanceCount) or more rows (SampleRows)")
+    kept = []
+    with _atomic_target(folder / shard_file_name("synthetic", shard, n_shards)) as tmp:
+        writer = SyntheticWriter(tmp, "csv", schema)
+        try:
+            for first, block in sample_blocks(gen, n_rows, seed, blocks=blocks):
+                writer.write(block)
+                if keep is None:
+                    kept.append(block)
+                else:
+                    lo, hi = np.searchsorted(keep, [first, first + len(block)])
+                    kept.append(block.iloc[keep[lo:hi] - first])
+        finally:
+            writer.close()
+        os.chmod(tmp, 0o644)
+    return pd.concat(kept, ignore_index=True)
+
+
 def sample(argv: Optional[List[str]] = None) -> None:
-    from ..detection import MIN_ROWS_PER_CLASS, DetectorFeatures, balance, split_rows, stack
-    from ..schema import Schema, infer_schema
+    """Draw this instance's share of the synthetic table (processing job on SampleInstanceCount
+    instances): ``synthetic/synthetic-SSSSS-of-NNNNN.csv`` and, in ``selected/``, its rows among
+    those ``detection.balance`` gives the detector (at most ``max_rows_per_class``), which
+    ``prepare`` turns into the detector's splits. Cost: O(rows / instances) per instance."""
+    from ..detection import balance_indices
+    from ..run import SAMPLE_BLOCK_ROWS, SyntheticWriter, current_shard, shard_blocks
+    from ..schema import Schema
     from ..synthesizers import Synthesizer
 
-    parser = _Parser(prog="sample", description="Draw (or read) the synthetic table and write the detector's splits.")
+    parser = _Parser(prog="sample", description="Draw this instance's shard of the synthetic table.")
     parser.add_argument("--rows", type=int, default=0, help="synthetic rows (0: as many as the real table)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--types", default="{}", help="evaluate-only: the config's column types (JSON)")
     add_detector_options(parser)
     args = parser.parse_args(argv or [])
     if args.rows < 0:
         raise ConfigError(f"--rows must be 0 (as many as real) or positive, got {args.rows}")
+    detector = detector_config_from_args(args)
+    shard, n_shards = current_shard(contract.resource_config_path(contract.PROCESSING))
+
+    proc = contract.processing_path
+    real = _read_real(proc("real"), "real table input")
+    model = extract_model(proc("model"), [GENERATOR_FILE, SCHEMA_FILE], "generator model")
+    try:
+        generator = Synthesizer.load(model / GENERATOR_FILE)
+        schema = Schema.from_dict(json.loads((model / SCHEMA_FILE).read_text(encoding="utf-8")))
+    finally:
+        shutil.rmtree(model, ignore_errors=True)
+    schema.validate_frame(real, "real table")
+    n_rows = int(args.rows or len(real))
+    keep = balance_indices(len(real), n_rows, args.seed, detector.max_rows_per_class)[1]
+    start = time.perf_counter()
+    selected = _draw_shard(generator, n_rows, args.seed, schema, proc("synthetic"), shard, n_shards, keep)
+    seconds = time.perf_counter() - start
+    if len(selected):  # an instance none of whose rows the detector uses writes no file
+        with _atomic_target(proc("selected", shard_file_name("selected", shard, n_shards))) as tmp:
+            selected_writer = SyntheticWriter(tmp, "csv", schema)
+            selected_writer.write(selected)
+            selected_writer.close()
+            os.chmod(tmp, 0o644)
+    drawn = sum(min(SAMPLE_BLOCK_ROWS, n_rows - b * SAMPLE_BLOCK_ROWS) for b in shard_blocks(n_rows, n_shards, shard))
+    _metric("instance", f"{shard + 1} of {n_shards}")
+    _metric("synthetic_rows", drawn)
+    _metric("selected_rows", len(selected))
+    _metric("sample_seconds", f"{seconds:.3f}")
+    _metric("sample_rows_per_second", f"{drawn / max(seconds, 1e-9):.0f}")
+
+
+# ---------------------------------------------------------------- prepare (one instance)
+def _read_text_tables(folder: Path, what: str) -> pd.DataFrame:
+    """Every data file of ``folder`` (one table or its shards, in name = shard order) as text cells."""
+    frames = [read_table(path, parse=False) for path in contract.data_files(folder, what)]
+    columns = {tuple(map(str, f.columns)) for f in frames}
+    if len(columns) > 1:
+        raise InputError(f"{what}: the files have different headers")
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _read_tables(folder: Path, what: str) -> pd.DataFrame:
+    """Every data file of ``folder`` (one table or its shards, in shard order), typed."""
+    frames = [read_table(path) for path in contract.data_files(folder, what)]
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def prepare(argv: Optional[List[str]] = None) -> None:
+    """Build the detector's splits (one processing instance; cost bounded by max_rows_per_class).
+
+    The synthetic rows are either the sample step's ``selected`` shards (``--drawn-rows``: they
+    are ``balance``'s pick of a table of that many rows) or a given table (``given``, the
+    evaluate-only pipeline). Either way the same composition as ``detect``: balance, features,
+    stratified splits; so any SampleInstanceCount gives the detector the same rows. The
+    training split goes into ``--train-files`` files (row i into file i mod n), so a detector
+    job on that many instances with ``ShardedByS3Key`` gives every instance a balanced share.
+    """
+    from ..detection import MIN_ROWS_PER_CLASS, DetectorFeatures, balance_indices, split_rows, stack
+    from ..schema import Schema, infer_schema
+
+    parser = _Parser(prog="prepare", description="Build the detector's splits from the synthetic rows.")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--types", default="{}", help="evaluate-only: the config's column types (JSON)")
+    parser.add_argument("--drawn-rows", type=int, default=None,
+                        help="the sample step drew this many rows (0: as many as real); 'selected' holds balance's pick")
+    parser.add_argument("--train-files", type=int, default=1, help="files of the training split (detector instances)")
+    add_detector_options(parser)
+    args = parser.parse_args(argv or [])
+    if args.train_files < 1:
+        raise ConfigError(f"--train-files must be at least 1, got {args.train_files}")
     detector = detector_config_from_args(args)
 
     proc = contract.processing_path
@@ -381,19 +500,27 @@ def sample(argv: Optional[List[str]] = None) -> None:
     if proc("given").exists():   # evaluate-only: the synthetic table is an input
         schema = infer_schema(real, parse_types(args.types, "--types"))
         synthetic, checks = _given_synthetic(proc("given"), real, schema)
+        n_synthetic = len(synthetic)
+        idx_real, idx_synth = balance_indices(len(real), n_synthetic, args.seed, detector.max_rows_per_class)
+        synth_b = synthetic if idx_synth is None else synthetic.iloc[idx_synth].reset_index(drop=True)
     else:
-        model = extract_model(proc("model"), [GENERATOR_FILE, SCHEMA_FILE], "generator model")
+        if args.drawn_rows is None or args.drawn_rows < 0:
+            raise ConfigError("--drawn-rows (the sample step's row count, 0: as many as real) is required "
+                              "with the sample step's 'selected' rows")
+        model = extract_model(proc("model"), [SCHEMA_FILE], "generator model")
         try:
-            generator = Synthesizer.load(model / GENERATOR_FILE)
             schema = Schema.from_dict(json.loads((model / SCHEMA_FILE).read_text(encoding="utf-8")))
         finally:
             shutil.rmtree(model, ignore_errors=True)
         schema.validate_frame(real, "real table")
-        synthetic = generator.sample(args.rows or len(real), random_state=args.seed)
-
-    # detect()'s composition, stopped before training: balance, features, stratified splits.
-    # capped as detect() caps (DetectorConfig.max_rows_per_class; not yet a pipeline parameter: the default)
-    real_b, synth_b = balance(real, synthetic, args.seed, detector.max_rows_per_class)
+        n_synthetic = int(args.drawn_rows or len(real))
+        idx_real, idx_synth = balance_indices(len(real), n_synthetic, args.seed, detector.max_rows_per_class)
+        synth_b, _ = _given_synthetic(proc("selected"), real, schema, many=True)
+        expected = n_synthetic if idx_synth is None else len(idx_synth)
+        if len(synth_b) != expected:
+            raise InputError(f"the sample step's selected rows number {len(synth_b)}, expected {expected} for "
+                             f"{n_synthetic} drawn rows (did every sampling instance write its shard?)")
+    real_b = real if idx_real is None else real.iloc[idx_real].reset_index(drop=True)
     if len(real_b) < MIN_ROWS_PER_CLASS:
         raise InputError(f"need at least {MIN_ROWS_PER_CLASS} rows of each class to detect, got {len(real_b)}")
     features = DetectorFeatures.fit(schema, real_b, synth_b)
@@ -406,10 +533,16 @@ def sample(argv: Optional[List[str]] = None) -> None:
         # Early stopping off: nothing is selected on the validation channel, but the built-in
         # algorithm expects data there; it repeats the training rows (train-auc = validation-auc).
         X_val, y_val = X_tr, y_tr
+    if len(y_tr) < args.train_files:
+        raise ConfigError(f"{len(y_tr)} training rows cannot fill {args.train_files} files (DetectorInstanceCount)")
 
-    write_text_atomic(proc("synthetic", SYNTHETIC_FILE),
-                      synthetic.to_csv(index=False, header=True, lineterminator="\n"))
-    write_text_atomic(proc("detector", "train", TRAIN_FILE), _format_matrix(y_tr, X_tr))
+    if checks is not None:   # evaluate-only: the given table as read (aligned), for evaluate's giveaways
+        write_text_atomic(proc("synthetic", SYNTHETIC_FILE),
+                          synthetic.to_csv(index=False, header=True, lineterminator="\n"))
+    for part in range(args.train_files):
+        name = TRAIN_FILE if args.train_files == 1 else shard_file_name("train", part, args.train_files)
+        write_text_atomic(proc("detector", "train", name),
+                          _format_matrix(y_tr[part::args.train_files], X_tr[part::args.train_files]))
     write_text_atomic(proc("detector", "validation", VALIDATION_FILE), _format_matrix(y_val, X_val))
     write_text_atomic(proc("detector", "test", TEST_FILE), _format_matrix(y_te, X_te))
     # DetectorFeatures.from_json reads its own keys; "schema", "split" and "detector" are for evaluate.
@@ -417,12 +550,13 @@ def sample(argv: Optional[List[str]] = None) -> None:
     payload["schema"] = json.loads(schema.to_json())
     payload["detector"] = detector.to_dict()
     payload["split"] = {"seed": args.seed, "n_train": int(len(split.train)), "n_validation": int(len(split.validation)),
-                        "n_test": int(len(split.test))}
+                        "n_test": int(len(split.test)), "n_real": int(len(real)), "n_synthetic": n_synthetic,
+                        "train_files": args.train_files}
     if checks is not None:
         payload["input"] = checks
     write_text_atomic(proc("detector", "features", FEATURES_FILE), json.dumps(payload, indent=1) + "\n")
 
-    _metric("synthetic_rows", len(synthetic))
+    _metric("synthetic_rows", n_synthetic)
     _metric("detector_features", X_tr.shape[1])
     _metric("train_rows", len(y_tr))
     _metric("validation_rows", len(split.validation))
@@ -430,12 +564,73 @@ def sample(argv: Optional[List[str]] = None) -> None:
 
 
 # ---------------------------------------------------------------- detector-train
+# The port the first host's RabitTracker listens on (ADVSYNTH_TRACKER_PORT overrides it).
+TRACKER_PORT = 9099
+
+
+def _hosts() -> Tuple[List[str], str]:
+    """``(hosts, current_host)`` of this training job (one host outside SageMaker)."""
+    path = contract.resource_config_path(contract.TRAINING)
+    if not path.is_file():
+        return ["localhost"], "localhost"
+    info = json.loads(path.read_text(encoding="utf-8"))
+    return list(info["hosts"]), str(info["current_host"])
+
+
+def _train_files(rank: int, n_hosts: int) -> Optional[List[Path]]:
+    """The training files this host reads: all of its channel when SageMaker sharded it
+    (``ShardedByS3Key``), else (local mode copies every file to every host) every
+    ``n_hosts``-th file from its rank on, which is the share ``ShardedByS3Key`` would give."""
+    if n_hosts == 1:
+        return None
+    config = contract.input_data_config_path()
+    channel = json.loads(config.read_text(encoding="utf-8")).get("train", {}) if config.is_file() else {}
+    files = contract.data_files(contract.channel_dir("train"), "input channel 'train'")
+    if channel.get("S3DistributionType") == "ShardedByS3Key":
+        return files
+    if len(files) < n_hosts:
+        raise InputError(f"input channel 'train' has {len(files)} file(s) for {n_hosts} instances; "
+                         "each instance needs at least one (the prepare step writes DetectorInstanceCount files)")
+    return files[rank::n_hosts]
+
+
+@contextlib.contextmanager
+def _collective(hosts: List[str], rank: int) -> Iterator[None]:
+    """XGBoost's collective over the job's hosts: the first host runs the tracker, every host
+    joins it (retrying while the first one starts). One host: nothing to set up."""
+    if len(hosts) == 1:
+        yield
+        return
+    port = int(os.environ.get("ADVSYNTH_TRACKER_PORT") or TRACKER_PORT)
+    from xgboost import collective
+    from xgboost.tracker import RabitTracker
+
+    tracker = None
+    if rank == 0:
+        tracker = RabitTracker(n_workers=len(hosts), host_ip="0.0.0.0", port=port, sortby="task")
+        tracker.start()
+    log.info("host %d of %d joins the tracker on %s:%d", rank + 1, len(hosts), hosts[0], port)
+    with collective.CommunicatorContext(dmlc_communicator="rabit", dmlc_tracker_uri=hosts[0],
+                                        dmlc_tracker_port=port, dmlc_task_id=str(rank), dmlc_retry=60):
+        yield
+    if tracker is not None:
+        tracker.wait_for()
+
+
 def detector_train(argv: Optional[List[str]] = None) -> None:
+    """Train the detector under the built-in XGBoost contract. On several instances
+    (``resourceconfig.json`` lists several hosts) the training is XGBoost's distributed one: each
+    host reads its share of the training files, histograms are summed across hosts every round,
+    and only the first host writes the model."""
     from ..detection import train_detector
 
     _Parser(prog="detector-train", description="Train the XGBoost detector (built-in XGBoost contract).").parse_args(argv or [])
     cfg, seed = detector_config_from_hyperparameters(contract.read_hyperparameters(DETECTOR_HYPERPARAMETERS))
-    X, y = read_xgboost_csv(contract.channel_dir("train"), "input channel 'train'")
+    hosts, current = _hosts()
+    if current not in hosts:
+        raise ConfigError(f"current host {current!r} is not among the job's hosts {hosts}")
+    rank = hosts.index(current)
+    X, y = read_xgboost_csv(contract.channel_dir("train"), "input channel 'train'", _train_files(rank, len(hosts)))
     validation = None
     if contract.channel_dir("validation").exists():
         X_val, y_val = read_xgboost_csv(contract.channel_dir("validation"), "input channel 'validation'")
@@ -447,10 +642,30 @@ def detector_train(argv: Optional[List[str]] = None) -> None:
     elif cfg.early_stopping_rounds:
         raise InputError("early_stopping_rounds needs the 'validation' channel (rows carved from the training split)")
     # verbose_eval=True prints "[i]\ttrain-auc:...\tvalidation-auc:..." every round,
-    # the built-in algorithm's log format (CloudWatch shows the tab as #011).
+    # the built-in algorithm's log format (CloudWatch shows the tab as #011); with several
+    # hosts XGBoost prints on the first one only, with the AUCs over all hosts' rows.
     X_val, y_val = validation or (None, None)
-    booster = train_detector(X, y, cfg, seed=seed, X_val=X_val, y_val=y_val, verbose_eval=True)
+    with _collective(hosts, rank):
+        booster = train_detector(X, y, cfg, seed=seed, X_val=X_val, y_val=y_val, verbose_eval=True)
+        n_train = len(y)
+        if len(hosts) > 1:
+            from xgboost import collective
 
+            n_train = int(collective.allreduce(np.array([len(y)], dtype=np.float64), collective.Op.SUM)[0])
+            if rank == 0:
+                _save_detector(booster, cfg, seed, n_train, len(hosts))
+            # No host leaves before the first one has saved the model: a job (and local mode's
+            # compose run) may stop the others when the first instance exits.
+            collective.allreduce(np.zeros(1), collective.Op.SUM)
+        else:
+            _save_detector(booster, cfg, seed, n_train, 1)
+    _metric("instance", f"{rank + 1} of {len(hosts)}")
+    _metric("train_rows", len(y))
+    _metric("features", X.shape[1])
+    _metric("rounds_used", int(booster.num_boosted_rounds()))
+
+
+def _save_detector(booster, cfg, seed: int, n_train: int, n_hosts: int) -> None:
     out = contract.model_dir()
     with _atomic_target(out / XGBOOST_MODEL_FILE) as tmp:
         ubj = tmp.with_name(tmp.name + ".ubj")        # xgboost picks the format by extension
@@ -459,14 +674,11 @@ def detector_train(argv: Optional[List[str]] = None) -> None:
             os.replace(ubj, tmp)
         finally:
             ubj.unlink(missing_ok=True)
-    # What this job knows of the protocol (the split shares belong to the sample step).
+    # What this job knows of the protocol (the split shares belong to the prepare step).
     meta = {"xgb_params": cfg.xgb_params(seed=seed), "rounds": cfg.rounds,
-            "early_stopping_rounds": cfg.early_stopping_rounds, "seed": seed, "n_train": int(len(y)),
-            "rounds_used": int(booster.num_boosted_rounds())}
+            "early_stopping_rounds": cfg.early_stopping_rounds, "seed": seed, "n_train": int(n_train),
+            "rounds_used": int(booster.num_boosted_rounds()), "instances": int(n_hosts)}
     write_text_atomic(out / DETECTOR_META_FILE, json.dumps(meta, indent=1) + "\n")
-    _metric("train_rows", len(y))
-    _metric("features", X.shape[1])
-    _metric("rounds_used", int(booster.num_boosted_rounds()))
 
 
 def _best_rounds_only(booster):
@@ -512,13 +724,23 @@ def _load_booster(path: Path):
 
 # ---------------------------------------------------------------- evaluate
 def _giveaways(result, real: pd.DataFrame, synthetic: pd.DataFrame, schema, detector, seed: int,
-               y_te: np.ndarray, scores: np.ndarray) -> dict:
+               y_te: np.ndarray, scores: np.ndarray, n_synthetic: Optional[int] = None) -> dict:
     """``detect``'s giveaways (surest-fake held-out synthetic rows, over/under-represented levels of
-    the top columns), rebuilt from the sample step's synthetic table: the same balance and split
-    give the test rows' positions, checked against the test split's labels."""
-    from ..detection import GIVEAWAY_COLUMNS, balance, giveaway_levels, giveaway_rows, split_rows
+    the top columns), rebuilt from the synthetic rows: the same balance and split give the test
+    rows' positions, checked against the test split's labels. ``synthetic`` is the whole table,
+    or (the sample step's ``selected`` shards) ``balance``'s pick of a table of ``n_synthetic`` rows."""
+    from ..detection import GIVEAWAY_COLUMNS, balance_indices, giveaway_levels, giveaway_rows, split_rows
 
-    real_b, synth_b = balance(real, synthetic, seed, detector.max_rows_per_class)
+    n_synthetic = int(n_synthetic or len(synthetic))
+    idx_real, idx_synth = balance_indices(len(real), n_synthetic, seed, detector.max_rows_per_class)
+    picked = n_synthetic if idx_synth is None else len(idx_synth)
+    if len(synthetic) == n_synthetic and idx_synth is not None:
+        synthetic = synthetic.iloc[idx_synth]
+    elif len(synthetic) != picked:
+        raise InputError(f"the synthetic rows input holds {len(synthetic)} rows; the split was built from "
+                         f"{picked} of {n_synthetic} (was it written by this run's sample step?)")
+    real_b = real if idx_real is None else real.iloc[idx_real].reset_index(drop=True)
+    synth_b = synthetic.reset_index(drop=True)
     y = np.concatenate([np.zeros(len(real_b)), np.ones(len(synth_b))])
     split = split_rows(y, detector, seed)
     if len(split.test) != len(y_te) or not np.array_equal(y[split.test], y_te):
@@ -571,8 +793,9 @@ def evaluate(argv: Optional[List[str]] = None) -> None:
         real = _read_real(proc("real"), "real table input")
         schema.validate_frame(real, "real table")
     if proc("synthetic").exists() and real is not None:
-        synthetic = _read_real(proc("synthetic"), "synthetic table input")
-        result.giveaways = _giveaways(result, real, synthetic, schema, detector, seed, y_te, scores)
+        synthetic = _read_tables(proc("synthetic"), "synthetic rows input")   # one table or the sample step's shards
+        result.giveaways = _giveaways(result, real, synthetic, schema, detector, seed, y_te, scores,
+                                      split.get("n_synthetic"))
     if not args.no_null and detector.null:
         if real is None:
             raise InputError("the null needs the real table input (processing/real)")
@@ -685,6 +908,7 @@ COMMANDS = {
     "generator-train": (generator_train, contract.TRAINING),
     "detector-train": (detector_train, contract.TRAINING),
     "sample": (sample, contract.PROCESSING),
+    "prepare": (prepare, contract.PROCESSING),
     "evaluate": (evaluate, contract.PROCESSING),
     "generator-trial-train": (generator_trial_train, contract.TRAINING),
 }
