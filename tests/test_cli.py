@@ -131,6 +131,10 @@ def test_id_column_warns_and_is_excluded(tmp_path):
     metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
     assert metrics["excluded_columns"] == ["row_id"]
     assert "row_id" not in metrics["detector"]["column_importance"]
+    # the summary says the AUC does not cover it
+    assert any(line.startswith("not judged") and line.endswith(": row_id") for line in result.stdout.splitlines())
+    synthetic = pd.read_csv(tmp_path / "o" / "synthetic.csv")
+    assert synthetic["row_id"].str.fullmatch(r"r[1-9]\d*").all() and synthetic["row_id"].is_unique  # the real format
 
 
 @pytest.mark.parametrize("config, needle", [

@@ -56,6 +56,8 @@ class ColumnSpec:
     step: int | None = None  # datetime: every value lies on minimum + k * step (in ``unit``s)
     fraction: int = 0
     passthrough: str | None = None  # "constant" or "missing": not modelled, written back as such
+    id_format: dict | None = None  # ID-like text: the identifiers' format (columns.fit_id_format)
+    text: dict | None = None  # ID-like free text: word counts and frequencies (columns.fit_text)
     constant: object = None
 
     @property
