@@ -248,7 +248,9 @@ def test_semicolon_decimal_comma_file_runs_and_na_values_switch_markers_off(tmp_
     schema = {c["name"]: c for c in json.loads((tmp_path / "run" / "schema.json").read_text())["columns"]}
     assert schema["x"]["kind"] == "numeric" and schema["spend"]["kind"] == "numeric"
     assert "NA" in schema["group"]["categories"]  # the category NA is a category, not a missing value
-    assert (tmp_path / "run" / "synthetic.csv").read_text().splitlines()[0] == "group,x,count,spend,flag"
+    # written in the input's dialect: ';'-separated, decimal commas
+    lines = (tmp_path / "run" / "synthetic.csv").read_text().splitlines()
+    assert lines[0] == "group;x;count;spend;flag" and "," in lines[1].split(";")[1]
     assert path.read_bytes() == before
     # the same file with pandas' default markers: NA is missing
     code, _, err = main_run(capsys, "run", "--data", path, "--out", tmp_path / "run2", "--generator", "baseline",

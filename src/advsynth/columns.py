@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 OTHER_LEVEL = "__other__"  # a categorical value outside the kept levels (see Schema.model_frame)
 TEXT_FACTS = "advsynth.text_facts"  # df.attrs key: per column, what its text said (decimals, format, tokens)
+CSV_DIALECT = "advsynth.csv_dialect"  # df.attrs key: the delimiter and decimal mark a CSV was read (or is written) with
 MAX_LEVELS = 1000  # levels kept per categorical column (the detector sees each of them); the rest is one bucket sampled from the empirical tail
 TAIL_SAMPLE = 1000  # values of that tail kept (bounded schema.json)
 MAX_SNAP_VALUES = 5000  # a numeric column with at most this many distinct values, each seen 5 times on average, comes back as them
@@ -119,6 +120,11 @@ def _parse_numbers(name, col: pd.Series, decimal: str):
     frac = written.str.extract(r"\.(\d*)$", expand=False).str.len()
     decimals = int(frac.max()) if frac.notna().any() else 0
     fact = {"decimals": decimals if len(written) == len(good) else None}
+    # every number written with the same count of decimals ("1.50", "2.25"): the output is written so too
+    if len(written) == len(good) and frac.notna().all() and frac.nunique() == 1 and decimals > 0:
+        fact["text_decimals"] = decimals
+    if decimal != ".":
+        fact["decimal"] = decimal
     if tokens:
         fact["tokens"] = tokens
     finite = unique_numbers[np.isfinite(unique_numbers)]
@@ -356,6 +362,21 @@ class NumericTransformer(ColumnTransformer):
 
     def reverse_transform(self, values, rng):
         return _cast(self._finish(np.asarray(values, dtype=float)), self.spec.dtype or "float64")
+
+    def to_text(self, series):
+        """Numbers as the real column's text wrote them: its fixed count of decimals ("1.50")
+        when it had one, else the shortest text that reads back as the same float (full
+        precision is never rounded), with the file's decimal mark; missing stays missing."""
+        s = self.spec
+        if not pd.api.types.is_float_dtype(series) or not (s.text_decimals or (s.decimal and s.decimal != ".")):
+            return series
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        text = np.char.mod(f"%.{s.text_decimals}f", values) if s.text_decimals else values.astype(str)
+        if s.decimal and s.decimal != ".":
+            text = np.char.replace(text, ".", s.decimal)
+        out = text.astype(object)
+        out[np.isnan(values)] = None
+        return pd.Series(out, index=series.index, dtype=object)
 
 
 class IntegerTransformer(NumericTransformer):
@@ -805,6 +826,8 @@ def fit_column(spec, series: pd.Series, declared: str | None, text_fact: dict | 
         if "decimals" in text_fact and spec.kind == "numeric":
             spec.decimals = text_fact["decimals"]
             spec.full_precision = spec.decimals is None
+            spec.text_decimals = text_fact.get("text_decimals")
+        spec.decimal = text_fact.get("decimal")
     if spec.kind in ("categorical", "integer") and declared is None and present.nunique() == len(series) \
             and not isinstance(series.dtype, pd.CategoricalDtype):
         spec.id_like = True
