@@ -18,6 +18,7 @@ Three steps, each in one place:
 from __future__ import annotations
 
 import logging
+import math
 import re
 from datetime import timedelta, timezone
 
@@ -665,20 +666,20 @@ def draw_ids(fmt: dict | None, n: int, rng: np.random.Generator) -> np.ndarray |
     template = fmt["template"]
     slots = [i for i, t in enumerate(template) if isinstance(t, dict)]
     bases = [len(_ID_ALPHABETS[template[i]["class"]]) for i in slots]
-    capacity = float(np.prod(np.array(bases, dtype=float))) if bases else 1.0
+    capacity = math.prod(bases)  # exact (a float product loses digits past 2**53)
     if capacity < n:
         return None
     chars = np.empty((n, len(template)), dtype="<U1")
     for i, t in enumerate(template):
         if not isinstance(t, dict):
             chars[:, i] = t
-    if capacity > 2.0**62:
+    if capacity > 2**62:
         for i, base in zip(slots, bases):
             chars[:, i] = np.array(list(_ID_ALPHABETS[template[i]["class"]]))[rng.integers(0, base, n)]
     else:
         # start + i * stride (mod capacity): distinct for i < capacity as the stride, a prime above
         # every alphabet's size, shares no factor with the capacity; scattered, not consecutive
-        size = int(capacity)
+        size = capacity
         number = (int(rng.integers(0, size)) + np.arange(n, dtype=np.int64) * _ID_STRIDE % size) % size
         for i, base in zip(reversed(slots), reversed(bases)):
             chars[:, i] = np.array(list(_ID_ALPHABETS[template[i]["class"]]))[number % base]
