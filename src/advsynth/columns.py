@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 OTHER_LEVEL = "__other__"  # a categorical value outside the kept levels (see Schema.model_frame)
 TEXT_FACTS = "advsynth.text_facts"  # df.attrs key: per column, what its text said (decimals, format, tokens)
-CSV_DIALECT = "advsynth.csv_dialect"  # df.attrs key: the delimiter and decimal mark a CSV was read (or is written) with
+CSV_DIALECT = "advsynth.csv_dialect"  # df.attrs key: the delimiter and decimal mark a CSV was read with
+CSV_SEP = "advsynth.csv_sep"  # df.attrs key: the delimiter Schema.text_frame asks io.csv_text to write with
 MAX_LEVELS = 1000  # levels kept per categorical column (the detector sees each of them); the rest is one bucket sampled from the empirical tail
 TAIL_SAMPLE = 1000  # values of that tail kept (bounded schema.json)
 MAX_SNAP_VALUES = 5000  # a numeric column with at most this many distinct values, each seen 5 times on average, comes back as them

@@ -318,9 +318,9 @@ def write_text_atomic(uri: str | os.PathLike, text: str) -> None:
 def csv_text(df: pd.DataFrame, *, header: bool = True) -> str:
     """``df`` as CSV text, with the delimiter ``Schema.text_frame`` recorded in its attrs (the
     real file's: a ``;`` file with decimal commas gets a ``;`` synthetic file), else a comma."""
-    from .columns import CSV_DIALECT
+    from .columns import CSV_SEP
 
-    sep = (df.attrs.get(CSV_DIALECT) or {}).get("sep") or ","
+    sep = df.attrs.get(CSV_SEP) or ","
     return df.to_csv(index=False, header=header, lineterminator="\n", sep=sep)
 
 

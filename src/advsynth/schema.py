@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 import pandas as pd
 
-from .columns import CSV_DIALECT, OTHER_LEVEL, TEXT_FACTS, _UNIT_NS, fit_column, transformer_for  # noqa: F401
+from .columns import CSV_DIALECT, CSV_SEP, OTHER_LEVEL, TEXT_FACTS, _UNIT_NS, fit_column, transformer_for  # noqa: F401
 from .errors import ConfigError, InputError
 
 log = logging.getLogger(__name__)
@@ -164,7 +164,7 @@ class Schema:
     def text_frame(self, df: pd.DataFrame, fmt: str = "csv") -> pd.DataFrame:
         """``df`` as it is written: datetimes read from text in their original text format; for
         CSV (``fmt``) also numbers in the real text's fixed decimals and decimal mark, and the
-        frame's ``attrs[CSV_DIALECT]`` naming the real file's delimiter (``io.csv_text`` writes
+        frame's ``attrs[CSV_SEP]`` naming the real file's delimiter (``io.csv_text`` writes
         with it), so the synthetic CSV reads back exactly as the real one does. Parquet stays typed."""
         out = df.copy(deep=False)
         for c in self.columns:
@@ -172,8 +172,8 @@ class Schema:
                 continue
             if (c.kind == "datetime" and c.text_format) or (fmt == "csv" and c.kind == "numeric"):
                 out[c.name] = c.transformer.to_text(out[c.name])
-        if fmt == "csv" and self.dialect:
-            out.attrs[CSV_DIALECT] = dict(self.dialect)
+        if fmt == "csv" and self.dialect.get("sep"):
+            out.attrs[CSV_SEP] = self.dialect["sep"]
         return out
 
     def numbers_from_text(self, df: pd.DataFrame) -> pd.DataFrame:
