@@ -131,6 +131,10 @@ def test_id_column_warns_and_is_excluded(tmp_path):
     metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
     assert metrics["excluded_columns"] == ["row_id"]
     assert "row_id" not in metrics["detector"]["column_importance"]
+    # the summary says the AUC does not cover it
+    assert any(line.startswith("not judged") and line.endswith(": row_id") for line in result.stdout.splitlines())
+    synthetic = pd.read_csv(tmp_path / "o" / "synthetic.csv")
+    assert synthetic["row_id"].str.fullmatch(r"r[1-9]\d*").all() and synthetic["row_id"].is_unique  # the real format
 
 
 @pytest.mark.parametrize("config, needle", [
@@ -246,7 +250,9 @@ def test_semicolon_decimal_comma_file_runs_and_na_values_switch_markers_off(tmp_
     schema = {c["name"]: c for c in json.loads((tmp_path / "run" / "schema.json").read_text())["columns"]}
     assert schema["x"]["kind"] == "numeric" and schema["spend"]["kind"] == "numeric"
     assert "NA" in schema["group"]["categories"]  # the category NA is a category, not a missing value
-    assert (tmp_path / "run" / "synthetic.csv").read_text().splitlines()[0] == "group,x,count,spend,flag"
+    # written in the input's dialect: ';'-separated, decimal commas
+    lines = (tmp_path / "run" / "synthetic.csv").read_text().splitlines()
+    assert lines[0] == "group;x;count;spend;flag" and "," in lines[1].split(";")[1]
     assert path.read_bytes() == before
     # the same file with pandas' default markers: NA is missing
     code, _, err = main_run(capsys, "run", "--data", path, "--out", tmp_path / "run2", "--generator", "baseline",

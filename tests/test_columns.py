@@ -302,3 +302,70 @@ def test_diabetes_no_longer_gives_itself_away():
             assert set(synthetic[name]) <= set(real[name]), name
     result = detect(schema.model_frame(real), schema.model_frame(synthetic), null=False)
     assert result.roc_auc < 0.8 and max(result.column_importance.values()) < 0.5
+
+
+# --------------------------------------------------------------------------- identifiers and free text
+
+_WORDS = "data model river blue market north sale quick plan night light stone green field union".split()
+
+
+def _titles(n: int, seed: int = 0) -> list[str]:
+    """Free text unique per row: words with spaces, varying length, a per-row number."""
+    rng = np.random.default_rng(seed)
+    return [" ".join(rng.choice(_WORDS, rng.integers(2, 9))) + f" no{i}" for i in range(n)]
+
+
+def test_free_text_unique_per_row_is_new_text_not_an_identifier(caplog):
+    df = text_frame({"title": _titles(N), "x": [str(v) for v in np.random.default_rng(1).normal(size=N)]})
+    with caplog.at_level(logging.WARNING):
+        schema = infer_schema(df)
+    spec = schema["title"]
+    assert spec.id_like and spec.text and "title" not in [c.name for c in schema.modelled]
+    warned = [r.message for r in caplog.records if "'title'" in r.message]
+    assert len(warned) == 1 and "free text" in warned[0]
+    out = BaselineSynthesizer(random_state=1).fit(df, schema).sample(500, random_state=3)["title"]
+    assert not out.str.startswith("synthetic-").any()
+    words = out.str.split()
+    real_lengths = pd.Series(_titles(N)).str.split().str.len()
+    assert words.str.len().between(real_lengths.min(), real_lengths.max()).all()
+    assert set(words.explode()) <= set(_WORDS)  # the words of the column; "no17" (one row's alone) is never copied
+    assert not set(out) & set(df["title"])       # no real row's text
+    assert abs(words.str.len().mean() - real_lengths.mean()) < 0.6
+    # deterministic with the seed, and the same from schema.json (the containers' copy)
+    again = Schema.from_dict(json.loads(schema.to_json()))
+    assert again["title"].text == spec.text
+    raw = pd.DataFrame({"x": np.zeros(5)})
+    assert schema.reverse(raw, np.random.default_rng(4))["title"].tolist() == \
+        again.reverse(raw, np.random.default_rng(4))["title"].tolist()
+
+
+def test_fresh_identifiers_keep_the_real_format():
+    rng = np.random.default_rng(2)
+    import uuid
+
+    df = text_frame({
+        "code": [f"A-{v:05d}" for v in rng.permutation(100_000)[:N]],
+        "padded": [f"r{i:07d}" for i in range(N)],   # leading zeros
+        "uuid": [str(uuid.UUID(int=int(rng.integers(0, 2**62)) << 64 | int(rng.integers(0, 2**62)))) for _ in range(N)],
+        "case": [f"case-{i}" for i in range(N)],
+        "odd": [f"{'x' * (i % 7)}#{i}!" if i % 2 else f"{i}?{'y' * (i % 5)}" for i in range(N)],
+        "x": [str(v) for v in rng.normal(size=N)],
+    })
+    schema = infer_schema(df)
+    assert all(schema[c].id_like and not schema[c].text for c in ("code", "padded", "uuid", "case", "odd"))
+    out = BaselineSynthesizer(random_state=1).fit(df, schema).sample(1000, random_state=0)
+    assert out["code"].str.fullmatch(r"A-\d{5}").all()
+    assert out["padded"].str.fullmatch(r"r000\d{4}").all()   # every real one starts "r000": so do the fresh ones
+    assert out["uuid"].str.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").all()
+    assert out["case"].str.fullmatch(r"case-[1-9]\d*").all()
+    assert out["odd"].str.fullmatch(r"synthetic-\d+").all()  # no regular format: plain fresh identifiers
+    for column in ("code", "padded", "uuid", "case", "odd"):
+        assert out[column].is_unique, column
+    assert out["code"].nunique() == 1000 and not out["code"].is_monotonic_increasing  # scattered, not a counter
+
+
+def test_identifiers_fall_back_when_the_format_cannot_hold_the_rows():
+    df = text_frame({"code": [f"Z{i:02d}" for i in range(60)], "x": [str(v % 7) for v in range(60)]})
+    schema = infer_schema(df)
+    out = schema.reverse(pd.DataFrame({"x": np.zeros(500)}), np.random.default_rng(0))["code"]
+    assert out.is_unique and out.str.startswith("synthetic-").all()  # "Z" + 2 digits holds 100 values, not 500

@@ -246,3 +246,71 @@ def test_s3_parquet_and_csv_out_and_back():
     assert read_table("s3://out/t.csv", na_values=[])["NA"].tolist() == ["NA", "b", "NA"]
     with pytest.raises(OutputError, match="cannot write s3://nobucket/t.csv: NoSuchBucket"):
         write_table("s3://nobucket/t.csv", df)
+
+
+# --------------------------------------------------------------------------- writing in the input's dialect
+
+def _run_cli(*args):
+    from advsynth.cli import main
+
+    assert main([str(a) for a in args]) == 0
+
+
+def test_synthetic_csv_keeps_fixed_decimals_and_full_precision(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    n = 200
+    pd.DataFrame({
+        "price": [f"{v:.2f}" for v in rng.uniform(1, 50, n)],       # always two decimals: "1.50"
+        "full": rng.normal(size=n),                                  # pandas' shortest repr, full precision
+        "loose": rng.choice(["1.5", "2.25", "3"], n),                # mixed counts: written as numbers are
+        "group": rng.choice(["a", "b"], n),
+    }).to_csv(tmp_path / "real.csv", index=False)
+    _run_cli("run", "--data", tmp_path / "real.csv", "--out", tmp_path / "run", "--generator", "baseline")
+    text = pd.read_csv(tmp_path / "run" / "synthetic.csv", dtype=str)
+    assert text["price"].str.fullmatch(r"\d+\.\d\d").all()          # "2.50", never "2.5"
+    assert (text["price"].str.endswith("0")).any()
+    assert text["loose"].isin(["1.5", "2.25", "3.0"]).all()
+    full = text["full"].str.replace("-", "").str.replace(".", "").str.lstrip("0").str.len()
+    assert full.median() >= 15                                        # never rounded
+    typed = read_table(tmp_path / "run" / "synthetic.csv")
+    assert typed["price"].dtype == float and typed["full"].dtype == float
+
+
+def test_decimal_comma_input_is_written_back_in_its_dialect_and_evaluates_alike(tmp_path):
+    import json
+
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    rows = ["price;qty;score;group"] + [
+        f"{rng.uniform(1, 99):.2f};{rng.integers(1, 9)};{rng.normal()!r};{rng.choice(['a', 'b'])}".replace(".", ",")
+        for _ in range(300)]
+    (tmp_path / "real.csv").write_text("\n".join(rows) + "\n")
+    _run_cli("run", "--data", tmp_path / "real.csv", "--out", tmp_path / "run", "--generator", "baseline")
+    lines = (tmp_path / "run" / "synthetic.csv").read_text().splitlines()
+    assert lines[0] == "price;qty;score;group"
+    fields = [line.split(";") for line in lines[1:]]
+    assert all(len(f) == 4 and "." not in line for f, line in zip(fields, lines[1:]))
+    assert all(pd.Series([f[0] for f in fields]).str.fullmatch(r"\d+,\d\d"))
+    typed = read_table(tmp_path / "run" / "synthetic.csv")          # re-reading sniffs ';' and ','
+    assert typed["price"].dtype == float and typed["score"].dtype == float and typed["qty"].dtype == "int64"
+    # advsynth evaluate on that file reads every number (no wrong types) and reaches the run's AUC
+    _run_cli("evaluate", "--real", tmp_path / "real.csv", "--synthetic", tmp_path / "run" / "synthetic.csv",
+             "--out", tmp_path / "eval")
+    ran = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    judged = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert judged["input"]["wrong_types"] == {}
+    assert judged["detector"]["roc_auc"] == pytest.approx(ran["detector"]["roc_auc"], abs=1e-12)
+    assert judged["fidelity"]["summary"]["mean_ks"] == pytest.approx(ran["fidelity"]["summary"]["mean_ks"], abs=1e-12)
+
+
+def test_parquet_output_of_a_decimal_comma_csv_stays_typed(tmp_path):
+    pytest.importorskip("pyarrow")
+    rows = ["price;group"] + [f"{1 + i % 17},{i % 100:02d};{'ab'[i % 2]}" for i in range(120)]
+    (tmp_path / "real.csv").write_text("\n".join(rows) + "\n")
+    _run_cli("run", "--data", tmp_path / "real.csv", "--out", tmp_path / "run", "--generator", "baseline",
+             "--format", "parquet")
+    out = pd.read_parquet(tmp_path / "run" / "synthetic.parquet")
+    assert out["price"].dtype == float and out["price"].notna().all()

@@ -108,6 +108,9 @@ def summary(metrics: dict, out: Path | None = None) -> str:
     if det.get("null_roc_auc") is not None:
         lines.append(f"real-vs-real null AUC {det['null_roc_auc']:.3f} (0.5 means the detector finds nothing)")
     lines.append("top giveaway columns: " + ", ".join(f"{c} {s:.0%}" for c, s in top))
+    if metrics.get("excluded_columns"):  # a user must know what the AUC does not cover
+        lines.append("not judged (identifiers and free text unique per row, drawn fresh apart from the other "
+                     "columns; the detector leaves them out): " + ", ".join(metrics["excluded_columns"]))
     levels = (det.get("giveaways") or {}).get("levels") or {}
     for column, rows in list(levels.items())[:2]:
         shown = [r for r in rows if abs(r["difference"]) >= 0.005][:2]

@@ -18,6 +18,7 @@ Three steps, each in one place:
 from __future__ import annotations
 
 import logging
+import math
 import re
 from datetime import timedelta, timezone
 
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 OTHER_LEVEL = "__other__"  # a categorical value outside the kept levels (see Schema.model_frame)
 TEXT_FACTS = "advsynth.text_facts"  # df.attrs key: per column, what its text said (decimals, format, tokens)
+CSV_DIALECT = "advsynth.csv_dialect"  # df.attrs key: the delimiter and decimal mark a CSV was read with
+CSV_SEP = "advsynth.csv_sep"  # df.attrs key: the delimiter Schema.text_frame asks io.csv_text to write with
 MAX_LEVELS = 1000  # levels kept per categorical column (the detector sees each of them); the rest is one bucket sampled from the empirical tail
 TAIL_SAMPLE = 1000  # values of that tail kept (bounded schema.json)
 MAX_SNAP_VALUES = 5000  # a numeric column with at most this many distinct values, each seen 5 times on average, comes back as them
@@ -119,6 +122,11 @@ def _parse_numbers(name, col: pd.Series, decimal: str):
     frac = written.str.extract(r"\.(\d*)$", expand=False).str.len()
     decimals = int(frac.max()) if frac.notna().any() else 0
     fact = {"decimals": decimals if len(written) == len(good) else None}
+    # every number written with the same count of decimals ("1.50", "2.25"): the output is written so too
+    if len(written) == len(good) and frac.notna().all() and frac.nunique() == 1 and decimals > 0:
+        fact["text_decimals"] = decimals
+    if decimal != ".":
+        fact["decimal"] = decimal
     if tokens:
         fact["tokens"] = tokens
     finite = unique_numbers[np.isfinite(unique_numbers)]
@@ -357,6 +365,21 @@ class NumericTransformer(ColumnTransformer):
     def reverse_transform(self, values, rng):
         return _cast(self._finish(np.asarray(values, dtype=float)), self.spec.dtype or "float64")
 
+    def to_text(self, series):
+        """Numbers as the real column's text wrote them: its fixed count of decimals ("1.50")
+        when it had one, else the shortest text that reads back as the same float (full
+        precision is never rounded), with the file's decimal mark; missing stays missing."""
+        s = self.spec
+        if not pd.api.types.is_float_dtype(series) or not (s.text_decimals or (s.decimal and s.decimal != ".")):
+            return series
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        text = np.char.mod(f"%.{s.text_decimals}f", values) if s.text_decimals else values.astype(str)
+        if s.decimal and s.decimal != ".":
+            text = np.char.replace(text, ".", s.decimal)
+        out = text.astype(object)
+        out[np.isnan(values)] = None
+        return pd.Series(out, index=series.index, dtype=object)
+
 
 class IntegerTransformer(NumericTransformer):
     """Whole numbers (int64, nullable Int64, or whole floats): back as whole numbers of the same dtype."""
@@ -567,15 +590,156 @@ class MissingTransformer(ColumnTransformer):
 
 
 class IdTransformer(ColumnTransformer):
-    """One distinct value per row: not modelled (nothing may memorise it); fresh identifiers in the output."""
+    """One distinct value per row: not modelled (nothing may memorise it); fresh identifiers in the output.
+
+    Fresh identifiers keep the real ones' format when it is regular (``fit_id_format``): the
+    same length, the characters that never change ("r00…", "case-"), each other position from
+    the same character class (digits, hex, letters), so "A-10293" comes back as "A-57120", not
+    "synthetic-1". A drawn identifier may coincide with a real one (as integer IDs 1..n do).
+    """
 
     modelled = False
 
     def reverse_transform(self, n, rng):
         if self.spec.kind == "integer":
             return _cast(np.arange(1, n + 1, dtype=np.int64), self.spec.dtype or "int64", np.zeros(n, bool))
-        return _cast(np.array([f"synthetic-{i}" for i in range(1, n + 1)], dtype=object), self.spec.dtype,
-                     np.zeros(n, bool))
+        values = draw_ids(self.spec.id_format, n, rng)
+        if values is None:
+            values = np.array([f"synthetic-{i}" for i in range(1, n + 1)], dtype=object)
+        return _cast(values, self.spec.dtype, np.zeros(n, bool))
+
+
+# character classes an identifier position may draw from, smallest first
+_ID_ALPHABETS = {
+    "digit": "0123456789", "hex": "0123456789abcdef", "HEX": "0123456789ABCDEF",
+    "lower": "abcdefghijklmnopqrstuvwxyz", "upper": "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    "alnum": "0123456789abcdefghijklmnopqrstuvwxyz", "ALNUM": "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    "mixed": "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+}
+ID_FORMAT_SAMPLE = 5000  # identifiers read to learn their format
+_ID_STRIDE = 2_147_483_647  # a prime: coprime with any product of the alphabets' sizes
+
+
+def fit_id_format(values: pd.Series) -> dict | None:
+    """The format of text identifiers, or None when it is irregular (then ``synthetic-N``).
+
+    ``{"template": [char or class name, ...]}`` when every identifier has the same length:
+    a position that holds one character in every sampled value is that literal, any other
+    the smallest class holding its characters. ``{"prefix": p}`` when the identifiers are a
+    common prefix followed by a number of varying width ("case-7", "case-1204").
+    """
+    text = values.astype(str)
+    sample = text.iloc[np.sort(np.random.default_rng(0).choice(len(text), min(len(text), ID_FORMAT_SAMPLE),
+                                                                replace=False))]
+    lengths = text.str.len()
+    if lengths.nunique() == 1:
+        grid = np.array([list(v) for v in sample], dtype="<U1")
+        template = []
+        for column in grid.T:
+            chars = set(column.tolist())
+            if len(chars) == 1:
+                template.append(str(column[0]))
+                continue
+            cls = next((name for name, alphabet in _ID_ALPHABETS.items() if chars <= set(alphabet)), None)
+            if cls is None:
+                return None
+            template.append({"class": cls})
+        return {"template": template}
+    prefix = str(pd.Series(sample).str.extract(r"^(\D*)", expand=False).mode().iloc[0])
+    rest = text.str.slice(len(prefix))
+    if text.str.startswith(prefix).all() and rest.str.fullmatch(r"[1-9]\d*|0").all():
+        return {"prefix": prefix}
+    return None
+
+
+def draw_ids(fmt: dict | None, n: int, rng: np.random.Generator) -> np.ndarray | None:
+    """``n`` distinct identifiers in format ``fmt`` (``fit_id_format``), None if it cannot hold ``n``.
+
+    A template's varying positions spell distinct numbers (mixed radix, a random start and a
+    fixed stride), so the identifiers are distinct; past 2**62 combinations (UUID-like) each position is drawn
+    independently (a repeat among 10 million draws has probability below 1e-5).
+    """
+    if not fmt:
+        return None
+    if "prefix" in fmt:
+        start = int(rng.integers(0, 1000))
+        return np.char.add(fmt["prefix"], (np.arange(n, dtype=np.int64) + start + 1).astype(str)).astype(object)
+    template = fmt["template"]
+    slots = [i for i, t in enumerate(template) if isinstance(t, dict)]
+    bases = [len(_ID_ALPHABETS[template[i]["class"]]) for i in slots]
+    capacity = math.prod(bases)  # exact (a float product loses digits past 2**53)
+    if capacity < n:
+        return None
+    chars = np.empty((n, len(template)), dtype="<U1")
+    for i, t in enumerate(template):
+        if not isinstance(t, dict):
+            chars[:, i] = t
+    if capacity > 2**62:
+        for i, base in zip(slots, bases):
+            chars[:, i] = np.array(list(_ID_ALPHABETS[template[i]["class"]]))[rng.integers(0, base, n)]
+    else:
+        # start + i * stride (mod capacity): distinct for i < capacity as the stride, a prime above
+        # every alphabet's size, shares no factor with the capacity; scattered, not consecutive
+        size = capacity
+        number = (int(rng.integers(0, size)) + np.arange(n, dtype=np.int64) * _ID_STRIDE % size) % size
+        for i, base in zip(reversed(slots), reversed(bases)):
+            chars[:, i] = np.array(list(_ID_ALPHABETS[template[i]["class"]]))[number % base]
+            number //= base
+    return np.array(["".join(row) for row in chars], dtype=object)
+
+
+class TextTransformer(ColumnTransformer):
+    """Free text with one distinct value per row (titles, comments): not modelled jointly with
+    the other columns; each output row is new text drawn word by word.
+
+    ``fit_text`` keeps the distribution of the number of words and the frequencies of at most
+    ``MAX_VOCABULARY`` words (only words found in at least two values: a word one row alone
+    holds is not copied out), so the output reads like the column without being any real row,
+    in bounded memory whatever the table. Drawn with the run's generator: same seed, same text.
+    """
+
+    modelled = False
+
+    def reverse_transform(self, n, rng):
+        t = self.spec.text
+        lengths = np.asarray(t["lengths"], dtype=np.int64)
+        p = lengths[:, 1] / lengths[:, 1].sum()
+        words_per_row = lengths[rng.choice(len(lengths), size=n, p=p), 0]
+        weights = np.asarray(t["counts"], dtype=float)
+        words = np.asarray(t["words"], dtype=object)[rng.choice(len(weights), size=int(words_per_row.sum()),
+                                                                p=weights / weights.sum())]
+        ends = np.cumsum(words_per_row)
+        out = np.array([" ".join(words[e - k: e]) for e, k in zip(ends, words_per_row)], dtype=object)
+        return _cast(out, self.spec.dtype, np.zeros(n, bool))
+
+
+MAX_VOCABULARY = 2000   # words kept per free-text column
+TEXT_FIT_ROWS = 20_000  # values read to learn a free-text column (bounded time and memory)
+MAX_TEXT_WORDS = 200    # longest text drawn, in words
+
+
+def is_free_text(values: pd.Series) -> bool:
+    """Words with spaces, of varying length (titles, comments), as opposed to codes
+    ("A-10293", UUIDs): most values hold a space and their lengths differ."""
+    text = values.astype(str).str.strip()
+    sample = text.iloc[:ID_FORMAT_SAMPLE]
+    return bool(sample.str.contains(r"\s", regex=True).mean() >= 0.5 and sample.str.len().nunique() > 1)
+
+
+def fit_text(values: pd.Series) -> dict:
+    """Word-count distribution and word frequencies of a free-text column (see ``TextTransformer``)."""
+    text = values.astype(str)
+    if len(text) > TEXT_FIT_ROWS:
+        text = text.iloc[np.sort(np.random.default_rng(0).choice(len(text), TEXT_FIT_ROWS, replace=False))]
+    words = text.str.split()
+    lengths = np.clip(words.str.len().to_numpy(), 1, MAX_TEXT_WORDS)
+    counts = words.explode().dropna().value_counts(sort=True)
+    shared = counts[counts >= 2]
+    kept = (shared if len(shared) else counts).iloc[:MAX_VOCABULARY]
+    kept = kept.sort_index(kind="stable").sort_values(ascending=False, kind="stable")  # ties by word: deterministic
+    histogram = np.bincount(lengths)
+    return {"words": [str(w) for w in kept.index], "counts": [int(c) for c in kept.to_numpy()],
+            "lengths": [[int(k), int(c)] for k, c in enumerate(histogram) if c]}
 
 
 def _plain(value):
@@ -594,7 +758,7 @@ def transformer_for(spec) -> ColumnTransformer:
     if spec.passthrough == "missing":
         return MissingTransformer(spec)
     if spec.id_like:
-        return IdTransformer(spec)
+        return TextTransformer(spec) if spec.text else IdTransformer(spec)
     return {"numeric": NumericTransformer, "integer": IntegerTransformer, "categorical": CategoricalTransformer,
             "boolean": BooleanTransformer, "datetime": DatetimeTransformer}[spec.kind](spec)
 
@@ -664,10 +828,21 @@ def fit_column(spec, series: pd.Series, declared: str | None, text_fact: dict | 
         if "decimals" in text_fact and spec.kind == "numeric":
             spec.decimals = text_fact["decimals"]
             spec.full_precision = spec.decimals is None
+            spec.text_decimals = text_fact.get("text_decimals")
+        spec.decimal = text_fact.get("decimal")
     if spec.kind in ("categorical", "integer") and declared is None and present.nunique() == len(series) \
             and not isinstance(series.dtype, pd.CategoricalDtype):
         spec.id_like = True
+        if spec.kind == "categorical" and is_free_text(present):
+            spec.text = fit_text(present)
+            log.warning("column '%s' is free text with one distinct value per row: excluded from the generator "
+                        "and the detector; synthetic rows get new text drawn from its words (%d kept) and lengths",
+                        spec.name, len(spec.text["words"]))
+            return TextTransformer(spec)
+        if spec.kind == "categorical":
+            spec.id_format = fit_id_format(present)
         log.warning("column '%s' has one distinct value per row (an ID?): excluded from the generator "
-                    "and the detector; synthetic rows get fresh identifiers", spec.name)
+                    "and the detector; synthetic rows get fresh identifiers%s", spec.name,
+                    " in the same format" if spec.id_format else "")
         return IdTransformer(spec)
     return transformer_for(spec).fit(series)

@@ -77,8 +77,8 @@ def input_checks(schema: Schema, synthetic: pd.DataFrame) -> dict:
         if spec.is_numeric:
             if spec.kind == "datetime":
                 parsed = pd.to_datetime(col, errors="coerce")
-            else:
-                parsed = col if pd.api.types.is_numeric_dtype(col) else pd.to_numeric(col, errors="coerce")
+            else:  # read as the detector reads it (the real file's decimal mark)
+                parsed = col if pd.api.types.is_numeric_dtype(col) else spec.transformer.transform(col)
             bad = present & pd.Series(parsed, index=col.index).isna()
             if bad.any():
                 wrong[spec.name] = {"count": int(bad.sum()), "share": float(bad.sum() / n),
@@ -114,6 +114,7 @@ def evaluate_synthetic(real: pd.DataFrame, synthetic: pd.DataFrame, *, detector:
     if target is not None and target not in real.columns:
         raise InputError(f"target column '{target}' is not in the data")
     checks = input_checks(schema, synthetic)
+    synthetic = schema.numbers_from_text(synthetic)  # "1,5" in a decimal-comma table is 1.5 for every metric
     for column, info in checks["wrong_types"].items():
         log.warning("synthetic column '%s' holds %d value(s) that are not %s (e.g. %s): the detector sees them "
                     "as missing", column, info["count"], info["expected"], ", ".join(info["examples"][:3]))

@@ -244,7 +244,9 @@ def _read_csv(raw: bytes, uri, *, header, names, na_values, skipinitialspace, se
         decimal = "," if sep != "," and _uses_decimal_commas(df) else "."
     log.info("read %s: %d rows x %d columns, delimiter %r (%s), decimal %r", uri, len(df), len(df.columns),
              sep, "sniffed" if sniffed else "given", decimal)
-    return columns.parse_text_frame(df, decimal=decimal) if parse else df
+    out = columns.parse_text_frame(df, decimal=decimal) if parse else df
+    out.attrs[columns.CSV_DIALECT] = {"sep": sep, "decimal": decimal}  # a synthetic CSV is written alike
+    return out
 
 
 def _read_parquet(raw: bytes, uri, names: list[str] | None) -> pd.DataFrame:
@@ -313,8 +315,17 @@ def write_text_atomic(uri: str | os.PathLike, text: str) -> None:
     write_bytes_atomic(uri, text.encode("utf-8"))
 
 
+def csv_text(df: pd.DataFrame, *, header: bool = True) -> str:
+    """``df`` as CSV text, with the delimiter ``Schema.text_frame`` recorded in its attrs (the
+    real file's: a ``;`` file with decimal commas gets a ``;`` synthetic file), else a comma."""
+    from .columns import CSV_SEP
+
+    sep = df.attrs.get(CSV_SEP) or ","
+    return df.to_csv(index=False, header=header, lineterminator="\n", sep=sep)
+
+
 def write_csv_atomic(uri: str | os.PathLike, df: pd.DataFrame, *, header: bool = True) -> None:
-    write_text_atomic(uri, df.to_csv(index=False, header=header, lineterminator="\n"))
+    write_text_atomic(uri, csv_text(df, header=header))
 
 
 TABLE_FORMATS = ("csv", "parquet")

@@ -37,7 +37,7 @@ from . import __version__
 from .config import RunConfig
 from .detection import balance_indices, detect, null_on_real
 from .errors import ConfigError, InputError, OutputError
-from .io import describe_os_error, is_parquet, read_table, table_format, write_csv_atomic, write_text_atomic
+from .io import csv_text, describe_os_error, is_parquet, read_table, table_format, write_csv_atomic, write_text_atomic
 from .protocol import DetectorConfig
 from .resources import check_run_fits
 from .metrics.evaluate import evaluate_extras, split_real
@@ -154,12 +154,12 @@ class SyntheticWriter:
         self._parquet = None
 
     def write(self, frame: pd.DataFrame) -> None:
-        text = self.schema.text_frame(frame)
+        text = self.schema.text_frame(frame, self.format)
         if self.format == "csv":
             first = self._fh is None
             if first:
                 self._fh = open(self.path, "w", encoding="utf-8", newline="")
-            text.to_csv(self._fh, index=False, header=first, lineterminator="\n")
+            self._fh.write(csv_text(text, header=first))  # the real file's delimiter and number text
             return
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -311,7 +311,7 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
     if extras is not None:
         metrics.update({k: extras[k] for k in ("fidelity", "privacy", "utility")})
     if out_path is not None:
-        write_run(out_path, schema.text_frame(synthetic) if synthetic_file is None else synthetic_file, metrics,
+        write_run(out_path, schema.text_frame(synthetic, fmt) if synthetic_file is None else synthetic_file, metrics,
                   schema.to_json(), scores=result.scores_frame(),
                   config=dataclasses.asdict(cfg) | {"generator": name}, fmt=fmt)
     return metrics

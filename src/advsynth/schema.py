@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 import pandas as pd
 
-from .columns import OTHER_LEVEL, TEXT_FACTS, _UNIT_NS, fit_column, transformer_for  # noqa: F401
+from .columns import CSV_DIALECT, CSV_SEP, OTHER_LEVEL, TEXT_FACTS, _UNIT_NS, fit_column, transformer_for  # noqa: F401
 from .errors import ConfigError, InputError
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,9 @@ class ColumnSpec:
     step: int | None = None  # datetime: every value lies on minimum + k * step (in ``unit``s)
     fraction: int = 0
     passthrough: str | None = None  # "constant" or "missing": not modelled, written back as such
+    id_format: dict | None = None  # ID-like text: the identifiers' format (columns.fit_id_format)
+    text_decimals: int | None = None  # numeric read from text written with a fixed count of decimals ("1.50")
+    text: dict | None = None  # ID-like free text: word counts and frequencies (columns.fit_text)
     constant: object = None
 
     @property
@@ -75,6 +78,8 @@ class ColumnSpec:
 @dataclass
 class Schema:
     columns: list[ColumnSpec]
+    # the real CSV's delimiter and decimal mark ({"sep": ";", "decimal": ","}): synthetic CSV is written alike
+    dialect: dict = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
@@ -97,12 +102,13 @@ class Schema:
         raise KeyError(name)
 
     def to_dict(self) -> dict:
-        return {"columns": [asdict(c) for c in self.columns]}
+        return {"columns": [asdict(c) for c in self.columns], "dialect": dict(self.dialect)}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Schema":
         known = {f.name for f in fields(ColumnSpec)}
-        return cls([ColumnSpec(**{k: v for k, v in c.items() if k in known}) for c in data["columns"]])
+        return cls([ColumnSpec(**{k: v for k, v in c.items() if k in known}) for c in data["columns"]],
+                   dialect=dict(data.get("dialect") or {}))
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, default=_json_default)
@@ -155,12 +161,29 @@ class Schema:
                            else t.reverse_transform(n, rng)).reset_index(drop=True)
         return pd.DataFrame(out, columns=self.names)
 
-    def text_frame(self, df: pd.DataFrame) -> pd.DataFrame:
-        """``df`` as it is written to CSV: datetimes read from text in their original text format."""
+    def text_frame(self, df: pd.DataFrame, fmt: str = "csv") -> pd.DataFrame:
+        """``df`` as it is written: datetimes read from text in their original text format; for
+        CSV (``fmt``) also numbers in the real text's fixed decimals and decimal mark, and the
+        frame's ``attrs[CSV_SEP]`` naming the real file's delimiter (``io.csv_text`` writes
+        with it), so the synthetic CSV reads back exactly as the real one does. Parquet stays typed."""
         out = df.copy(deep=False)
         for c in self.columns:
-            if c.kind == "datetime" and c.text_format and c.name in out.columns:
+            if c.name not in out.columns or c.id_like or c.passthrough:
+                continue
+            if (c.kind == "datetime" and c.text_format) or (fmt == "csv" and c.kind == "numeric"):
                 out[c.name] = c.transformer.to_text(out[c.name])
+        if fmt == "csv" and self.dialect.get("sep"):
+            out.attrs[CSV_SEP] = self.dialect["sep"]
+        return out
+
+    def numbers_from_text(self, df: pd.DataFrame) -> pd.DataFrame:
+        """``df`` with the text of numeric columns written with a decimal comma ("1,5") read as
+        floats, as their transformers read them; other columns untouched."""
+        out = df.copy(deep=False)
+        for c in self.modelled:
+            if c.kind == "numeric" and c.decimal not in (None, ".") and c.name in out.columns \
+                    and not pd.api.types.is_numeric_dtype(out[c.name]):
+                out[c.name] = np.asarray(c.transformer.transform(out[c.name]), dtype=float)
         return out
 
     def validate_frame(self, df: pd.DataFrame, what: str = "table") -> None:
@@ -221,7 +244,7 @@ def infer_schema(df: pd.DataFrame, types: dict[str, str] | None = None) -> Schem
         spec = ColumnSpec(name=str(name), kind="categorical")
         fit_column(spec, df[name], types.get(name), facts.get(name))
         specs.append(spec)
-    schema = Schema(specs)
+    schema = Schema(specs, dialect=dict(df.attrs.get(CSV_DIALECT) or {}))
     if not schema.modelled:
         raise InputError("no column left to model: every column is an identifier, constant or empty")
     return schema

@@ -215,7 +215,8 @@ def read_xgboost_csv(folder: Path, what: str, files: Optional[Sequence[Path]] = 
     frames = []
     for path in files if files is not None else contract.data_files(folder, what):
         frame = read_table(path, header=False)
-        non_numeric = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+        # an all-empty column is a feature no row has (sparse one-hot: absent = missing), read as NaN
+        non_numeric = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c]) and frame[c].notna().any()]
         if non_numeric:
             col = non_numeric[0]
             example = frame[col].dropna().astype(str).iloc[0] if frame[col].notna().any() else ""
