@@ -318,6 +318,23 @@ def test_dcr_mixed_distance_units():
     assert result["ratio_median"] is None  # undefined, not a division by zero
 
 
+def test_dcr_matrix_is_sparse_for_many_levels_and_gives_the_dense_distances():
+    """A thousand-level column must not become a dense 20,000 x 1,000 block (gigabytes on wide tables)."""
+    from scipy import sparse
+    from sklearn.metrics import pairwise_distances
+
+    from advsynth.metrics.privacy import _RowEncoder
+
+    rng = np.random.default_rng(3)
+    frame = lambda n: pd.DataFrame({"n": rng.normal(size=n), "c": rng.integers(0, 1000, n).astype(str)})  # noqa: E731
+    train, other = frame(2000), frame(300)
+    encoder = _RowEncoder(["n"], ["c"], []).fit(train, (other,))
+    a, b = encoder.transform(train), encoder.transform(other)
+    assert sparse.issparse(a) and a.shape[1] > 800 and a.nnz <= 2 * len(train)
+    dense = pairwise_distances(b.toarray(), a.toarray()).min(axis=1)
+    assert np.allclose(pairwise_distances(b, a).min(axis=1), dense)
+
+
 def test_dcr_sampling_is_bounded_and_deterministic():
     train, holdout, fresh = draw(1500, 40), draw(800, 41), draw(800, 42)
     kwargs = dict(sample_size=300, train_sample_size=500)

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.neighbors import NearestNeighbors
 
 from .fidelity import MetricInputError, _as_float, _category_keys, _validate
@@ -129,7 +130,13 @@ class _RowEncoder:
         numeric = len(self.center_) + sum(self.indicator_.values())
         return numeric + sum(len(levels) + 1 for levels in self.levels_.values())
 
-    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+    def transform(self, frame: pd.DataFrame):
+        """The rows as a matrix: dense when every column is numeric, else sparse CSR.
+
+        Why sparse: a categorical's one-hot block has one entry per row, however many levels
+        it has; dense, 20,000 rows of a table with a few thousand-level columns would take
+        gigabytes. The distances are the same either way.
+        """
         blocks = []
         for col in [*self.numeric, *self.datetime]:
             values = (_as_float(frame[col], col in self.datetime) - self.center_[col]) / self.scale_[col]
@@ -137,14 +144,17 @@ class _RowEncoder:
             blocks.append(np.where(missing, 0.0, values)[:, None])
             if self.indicator_[col]:
                 blocks.append(missing.astype("float64")[:, None])
+        if not self.categorical:
+            return np.hstack(blocks) if blocks else np.zeros((len(frame), 0))
+        blocks = [sparse.csr_matrix(block) for block in blocks]
+        rows = np.arange(len(frame))
         for col in self.categorical:
             levels = self.levels_[col]
             other = len(levels)
             codes = pd.Series(_category_keys(frame[col])).map(levels).fillna(other).to_numpy(dtype=np.int64)
-            onehot = np.zeros((len(frame), other + 1))
-            onehot[np.arange(len(frame)), codes] = 1.0 / np.sqrt(2.0)
-            blocks.append(onehot)
-        return np.hstack(blocks) if blocks else np.zeros((len(frame), 0))
+            blocks.append(sparse.csr_matrix((np.full(len(frame), 1.0 / np.sqrt(2.0)), (rows, codes)),
+                                            shape=(len(frame), other + 1)))
+        return sparse.hstack(blocks, format="csr")
 
 
 def _sample(frame: pd.DataFrame, size: int, seed: np.random.SeedSequence) -> pd.DataFrame:
