@@ -198,3 +198,23 @@ def test_current_shard_from_sagemaker_resource_config(tmp_path, monkeypatch):
     config.write_text(json.dumps({"current_host": "algo-9", "hosts": ["algo-1"]}))
     with pytest.raises(ConfigError, match="algo-9"):
         current_shard(config)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_gmm_draw_is_the_mixture_then_pca_inverse_in_one_product(covariance_type):
+    """The vectorised draw (one noise call, one affine map per component) gives the rows of the
+    two-step draw: component k's mean + noise @ L_k^T, then PCA's inverse, noise drawn in component order."""
+    real = make_mixed(600, seed=3)
+    gen = make_generator("gmm", random_state=0, max_components=6, n_candidates=2,
+                         covariance_type=covariance_type).fit(real, infer_schema(real))
+    counts = np.random.default_rng(1).multinomial(500, gen.mixture_.weights_ / gen.mixture_.weights_.sum())
+    assert (counts > 0).sum() >= 2
+    drawn = gen._draw_encoded(counts, np.random.default_rng(5))
+    rng = np.random.default_rng(5)
+    d = gen.mixture_.means_.shape[1]
+    Z = np.vstack([gen.mixture_.means_[k] + rng.standard_normal((c, d)) @ gen._cholesky_[k].T
+                   for k, c in enumerate(counts)])
+    np.testing.assert_allclose(drawn, gen.pca_.inverse_transform(Z), rtol=1e-9, atol=1e-9)
+    # refitting drops the maps of the previous fit
+    gen.fit(make_mixed(600, seed=4), infer_schema(real))
+    assert gen._affine_ is None
