@@ -32,10 +32,12 @@ import argparse
 import json
 import math
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,6 +62,45 @@ def build_table(n: int, path: Path, config: Path, fmt: str) -> None:
         write_table(path, table)
 
 
+def _cpu() -> float:
+    """CPU seconds of this process so far, every thread (XGBoost's and BLAS's included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _record_cpu(cpu: dict) -> None:
+    """Wrap the run's phase timers so each phase's process CPU seconds land in ``cpu``.
+
+    Process CPU: a phase that overlaps the null (fit, sample) includes the null's thread;
+    ``null_overlapped`` is that thread's own CPU time (XGBoost with one thread runs in it).
+    The streamed ``sample`` and ``write`` phases are timed together as ``sample+write``.
+    """
+    import advsynth.run as run_module
+
+    timed, timed_call, streamed = run_module._timed, run_module._timed_call, run_module._sample_streamed
+
+    @contextmanager
+    def cpu_timed(timings, phase):
+        start = _cpu()
+        with timed(timings, phase):
+            yield
+        cpu[phase] = round(_cpu() - start, 1)
+
+    def cpu_timed_call(func, *args, **kwargs):
+        start = time.thread_time()
+        value = timed_call(func, *args, **kwargs)
+        cpu["null_overlapped"] = round(time.thread_time() - start, 1)
+        return value
+
+    def cpu_streamed(*args, **kwargs):
+        start = _cpu()
+        value = streamed(*args, **kwargs)
+        cpu["sample+write"] = round(_cpu() - start, 1)
+        return value
+
+    run_module._timed, run_module._timed_call, run_module._sample_streamed = cpu_timed, cpu_timed_call, cpu_streamed
+
+
 def worker(data: str, out: str, sampling_only: bool) -> None:
     """The child: one run (or, with ``sampling_only``, fit + in-memory sampling); prints JSON timings."""
     from advsynth.config import config_for_csv
@@ -74,20 +115,27 @@ def worker(data: str, out: str, sampling_only: bool) -> None:
         real = load_real(cfg)
         schema = infer_schema(real)
         gen = make_generator(cfg.generator, random_state=0).fit(real, schema)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), _cpu()
         gen.sample(len(real), random_state=0)
         seconds = time.perf_counter() - start
-        print(json.dumps({"timings_s": {"sample": seconds, "total": seconds}, "n_synthetic": len(real)}))
+        cpu = round(_cpu() - cpu_start, 1)
+        print(json.dumps({"timings_s": {"sample": seconds, "total": seconds}, "n_synthetic": len(real),
+                          "cpu_s": {"sample": cpu, "total": cpu}}))
         return
+    cpu: dict = {}
+    _record_cpu(cpu)
+    cpu_start = _cpu()
     metrics = run(cfg, out)
+    cpu["total"] = round(_cpu() - cpu_start, 1)
     det = metrics["detector"]
     print(json.dumps({"timings_s": metrics["timings_s"], "n_synthetic": metrics["n_synthetic"],
                       "rows_per_class": det.get("rows_per_class"), "auc": det["roc_auc"],
-                      "ci": det["roc_auc_ci"], "null": det.get("null_roc_auc")}))
+                      "ci": det["roc_auc_ci"], "null": det.get("null_roc_auc"), "cpu_s": cpu,
+                      "null_rows_per_class": det.get("null_rows_per_class"), "nthread": det["config"]["nthread"]}))
 
 
-def run_child(data: Path, out: Path, sampling_only: bool) -> tuple[dict, float, float]:
-    """One size in a child process: (its JSON, wall seconds, peak RSS in MB)."""
+def run_child(data: Path, out: Path, sampling_only: bool) -> tuple[dict, float, float, float]:
+    """One size in a child process: (its JSON, wall seconds, peak RSS in MB, CPU seconds incl. start-up)."""
     cmd = [sys.executable, __file__, "--worker", str(data), str(out)] + (["--sampling-only"] if sampling_only else [])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
     start = time.perf_counter()
@@ -98,7 +146,8 @@ def run_child(data: Path, out: Path, sampling_only: bool) -> tuple[dict, float, 
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"run on {data} failed with exit code {proc.returncode}")
-    return json.loads(stdout.strip().splitlines()[-1]), wall, usage.ru_maxrss / 1024  # Linux: KiB
+    cpu = usage.ru_utime + usage.ru_stime
+    return json.loads(stdout.strip().splitlines()[-1]), wall, usage.ru_maxrss / 1024, cpu  # Linux: KiB
 
 
 def exponent(sizes: list[int], totals: list[float]) -> float | None:
@@ -130,7 +179,7 @@ def main() -> None:
             data = Path(tmp) / f"adult_{n}.{args.format}"
             build_table(n, data, Path(args.config), args.format)
             load = os.getloadavg()[0]
-            result, wall, peak = run_child(data, Path(tmp) / f"run_{n}", args.sampling_only)
+            result, wall, peak, usage_cpu = run_child(data, Path(tmp) / f"run_{n}", args.sampling_only)
             t = result["timings_s"]
             totals.append(t["total"])
             rate = result["n_synthetic"] / t["sample"] if t.get("sample") else float("nan")
@@ -139,6 +188,10 @@ def main() -> None:
                   + f" {wall:>7.1f} {peak:>8.0f} {rate:>13,.0f} {str(result.get('rows_per_class') or '-'):>9}"
                   + f" {auc if auc is None else format(auc, '.3f'):>6} {null if null is None else format(null, '.3f'):>6}",
                   flush=True)
+            print(f"{'':>10} {'cpu s':>5} " + " ".join(
+                f"{result['cpu_s'][p]:>7.1f}" if p in result.get("cpu_s", {}) else f"{'-':>7}" for p in PHASES)
+                + (f"  sample+write {result['cpu_s']['sample+write']:.1f}" if "sample+write" in result.get("cpu_s", {}) else "")
+                + (f"  child cpu {usage_cpu:.1f}") + f"  load after {os.getloadavg()[0]:.1f}", flush=True)
             data.unlink()
     b = exponent(args.sizes, totals)
     if b is not None:
