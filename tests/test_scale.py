@@ -218,3 +218,41 @@ def test_gmm_draw_is_the_mixture_then_pca_inverse_in_one_product(covariance_type
     # refitting drops the maps of the previous fit
     gen.fit(make_mixed(600, seed=4), infer_schema(real))
     assert gen._affine_ is None
+
+
+def test_conditional_entropy_matches_the_crosstab_definition():
+    from advsynth.encoding import _conditional_entropy, _entropy
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        n = int(rng.integers(1, 2000))
+        a = rng.integers(0, int(rng.integers(1, 30)), n)
+        b = (a * int(rng.integers(0, 3)) + rng.integers(0, int(rng.integers(1, 20)), n)) % 25
+        joint = pd.crosstab(a, b).to_numpy(dtype=float)
+        expected = float(sum(row.sum() / joint.sum() * _entropy(row) for row in joint))
+        assert _conditional_entropy(a, b) == expected
+
+
+def test_level_codes_of_model_frames_match_the_per_row_lookup():
+    """The per-distinct-value mapping gives each row's position in the block's levels, as looking
+    each row's value up would (missing -> MISSING, the tail -> REST, unknown -> -1)."""
+    from advsynth.encoding import MISSING, REST, TableEncoder, _CategoricalBlock, _level_codes
+
+    real = make_mixed(800, seed=5)
+    real["count"] = real["count"].astype(float)
+    real.loc[::9, "count"] = np.nan
+    real["word"] = np.random.default_rng(1).choice([f"w{i}" for i in range(30)], 800)
+    schema = infer_schema(real)
+    mf = schema.model_frame(real)
+    encoder = TableEncoder(max_onehot_levels=12, tail_onehot_levels=4).fit(mf, schema)
+    blocks = [b for b in encoder.blocks_ if isinstance(b, _CategoricalBlock)]
+    assert {b.spec.name for b in blocks} >= {"group", "count", "word"} and any(b.rest_levels for b in blocks)
+    other = mf.copy()
+    other["count"] = other["count"] + 0.5  # numbers outside the levels
+    for b in blocks:
+        for frame in (mf, other, mf.iloc[::-3]):
+            col = frame[b.spec.name]
+            keys = [MISSING if pd.isna(v) else (REST if v in b.rest_levels else (float(v) if b.spec.is_numeric else v))
+                    for v in col.astype(object)]
+            expected = [b.levels.index(k) if k in b.levels else -1 for k in keys]
+            assert _level_codes(b, col).tolist() == expected
