@@ -13,8 +13,10 @@ Each table is Adult's rows (read as config/adult.yaml reads them) drawn with rep
 * phase wall times from the run's ``metrics.json`` ``timings_s`` (``null_overlapped`` runs on
   the second core during ``fit``/``sample``, so phases do not add up to ``total``);
 * ``wall``: the child's wall time, interpreter start and imports included;
-* ``sample rows/s``: draw + invert + type in memory (the run's ``sample`` phase, which excludes
-  writing: see ``write``);
+* ``sample rows/s``: with ``--sampling-only``, draw + invert + type in memory (blocks drawn
+  as a run draws them, ``SAMPLE_WORKERS`` threads, nothing written); in a full run, rows over
+  ``sample`` + ``write`` (threads draw the next blocks while one is written, so the run's
+  ``sample`` alone is only the time the writer waited);
 * ``det rows``: rows per class the detector trained and tested on (``DetectorConfig.max_rows_per_class``);
 * the fitted exponent b of ``total ~ a * rows**b`` across the sizes (1 is linear).
 
@@ -115,8 +117,11 @@ def worker(data: str, out: str, sampling_only: bool) -> None:
         real = load_real(cfg)
         schema = infer_schema(real)
         gen = make_generator(cfg.generator, random_state=0).fit(real, schema)
+        from advsynth.run import SAMPLE_WORKERS, sample_blocks
+
         start, cpu_start = time.perf_counter(), _cpu()
-        gen.sample(len(real), random_state=0)
+        for _ in sample_blocks(gen, len(real), 0, workers=SAMPLE_WORKERS):  # as a run draws them, unwritten
+            pass
         seconds = time.perf_counter() - start
         cpu = round(_cpu() - cpu_start, 1)
         print(json.dumps({"timings_s": {"sample": seconds, "total": seconds}, "n_synthetic": len(real),
@@ -182,7 +187,10 @@ def main() -> None:
             result, wall, peak, usage_cpu = run_child(data, Path(tmp) / f"run_{n}", args.sampling_only)
             t = result["timings_s"]
             totals.append(t["total"])
-            rate = result["n_synthetic"] / t["sample"] if t.get("sample") else float("nan")
+            # a streamed run draws the next blocks while one is written: its sampling rate is rows
+            # over sample + write (--sampling-only measures draw + invert + type alone)
+            drawn = t.get("sample", 0) + (0 if args.sampling_only else t.get("write", 0))
+            rate = result["n_synthetic"] / drawn if drawn else float("nan")
             auc, null = result.get("auc"), result.get("null")
             print(f"{n:>10} {load:>5.1f} " + " ".join(f"{t[p]:>7.1f}" if p in t else f"{'-':>7}" for p in PHASES)
                   + f" {wall:>7.1f} {peak:>8.0f} {rate:>13,.0f} {str(result.get('rows_per_class') or '-'):>9}"

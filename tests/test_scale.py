@@ -209,12 +209,13 @@ def test_gmm_draw_is_the_mixture_then_pca_inverse_in_one_product(covariance_type
                          covariance_type=covariance_type).fit(real, infer_schema(real))
     counts = np.random.default_rng(1).multinomial(500, gen.mixture_.weights_ / gen.mixture_.weights_.sum())
     assert (counts > 0).sum() >= 2
-    drawn = gen._draw_encoded(counts, np.random.default_rng(5))
-    rng = np.random.default_rng(5)
     d = gen.mixture_.means_.shape[1]
+    order = np.random.default_rng(6).permutation(500)
+    drawn = gen._draw_encoded(counts, np.random.default_rng(5).standard_normal((500, d)), order)
+    rng = np.random.default_rng(5)
     Z = np.vstack([gen.mixture_.means_[k] + rng.standard_normal((c, d)) @ gen._cholesky_[k].T
                    for k, c in enumerate(counts)])
-    np.testing.assert_allclose(drawn, gen.pca_.inverse_transform(Z), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(drawn, gen.pca_.inverse_transform(Z)[order], rtol=1e-9, atol=1e-9)
     # refitting drops the maps of the previous fit
     gen.fit(make_mixed(600, seed=4), infer_schema(real))
     assert gen._affine_ is None
@@ -256,3 +257,17 @@ def test_level_codes_of_model_frames_match_the_per_row_lookup():
                     for v in col.astype(object)]
             expected = [b.levels.index(k) if k in b.levels else -1 for k in keys]
             assert _level_codes(b, col).tolist() == expected
+
+
+def test_threaded_blocks_are_the_same_rows_in_the_same_order():
+    real = make_mixed(500, seed=2)
+    gen = make_generator("gmm", random_state=0, max_components=4, n_candidates=2).fit(real, infer_schema(real))
+    one = list(sample_blocks(gen, 730, seed=4, block_rows=100))
+    two = list(sample_blocks(gen, 730, seed=4, block_rows=100, workers=2))
+    assert [first for first, _ in two] == list(range(0, 730, 100)) and len(two[-1][1]) == 30
+    for (_, a), (_, b) in zip(one, two):
+        pd.testing.assert_frame_equal(a, b)
+    stream = sample_blocks(gen, 730, seed=4, block_rows=100, workers=2)
+    first, block = next(stream)
+    stream.close()  # a consumer that stops early: pending blocks are dropped, nothing hangs
+    pd.testing.assert_frame_equal(block, one[0][1])

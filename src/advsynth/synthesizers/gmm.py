@@ -211,9 +211,11 @@ class GMMSynthesizer(Synthesizer):
         weights = np.asarray(self.mixture_.weights_, dtype=np.float64)
         weights = weights / weights.sum()
         counts = rng.multinomial(n, weights)
-        X = self._draw_encoded(counts, rng)
-        order = rng.permutation(n)  # rows come out grouped by component otherwise
-        X, components = X[order], np.repeat(np.arange(len(counts)), counts)[order]
+        noise = rng.standard_normal((n, self.mixture_.means_.shape[1]))  # in component order
+        order = rng.permutation(n)  # row i is the grouped draw order[i]: rows come out grouped by component otherwise
+        X = self._draw_encoded(counts, noise, order)
+        del noise
+        components = np.repeat(np.arange(len(counts)), counts)[order]
         out = self.encoder_.inverse_transform(X, rng)
         if getattr(self, "latent_", None) is not None:
             for name, values in self.latent_.sample(components, rng).items():
@@ -221,29 +223,34 @@ class GMMSynthesizer(Synthesizer):
             out = enforce_implied_missing(out, self.encoder_.implied_missing_)
         return out
 
-    def _draw_encoded(self, counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """``counts[k]`` draws of component k, already mapped back from PCA space (rows grouped by component).
+    def _draw_encoded(self, counts: np.ndarray, noise: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
+        """Rows of the mixture, already mapped back from PCA space: grouped row j (the first
+        ``counts[0]`` rows from component 0, and so on) is component k's draw from ``noise[j]``;
+        with ``order`` row i of the result is grouped row ``order[i]``.
 
         Component k's draw ``mean_k + e L_k^T`` (e standard normal, L_k its Cholesky factor) and
         PCA's inverse ``z C + m`` are one affine map, ``e (L_k^T C) + (mean_k C + m)``, so each
-        row costs one d x p product instead of a d x d and a d x p one, and one ``standard_normal``
-        call draws every row's noise (the same numbers, in the same order, as one call per
-        component: the rows are those of the former per-component loop up to rounding). float64:
-        float32 would halve the products' time, but they are a small part of sampling and float32
-        noise is another random stream (other rows for the same seed). BLAS runs on one thread: on
-        a busy machine OpenBLAS threads spin-wait (see ``_fit``), and one thread gives the same
-        sums whatever the machine's core count.
+        row costs one d x p product instead of a d x d and a d x p one, and the noise is one
+        ``standard_normal`` call (the same numbers, in the same order, as one call per component:
+        the rows are those of the former per-component loop up to rounding). Each component's rows
+        are written straight to their shuffled places, so no grouped copy of the matrix is held.
+        float64: float32 would halve the products' time, but they are a small part of sampling and
+        float32 noise is another random stream. BLAS runs on one thread: on a busy machine OpenBLAS
+        threads spin-wait (see ``_fit``), and one thread gives the same sums on any machine.
         """
         maps, offsets = self._affine_maps()
-        n, p = int(counts.sum()), maps.shape[2]
-        noise = rng.standard_normal((n, maps.shape[1]))
-        X = np.empty((n, p))
+        n = int(counts.sum())
+        X = np.empty((n, maps.shape[2]))
+        place = np.arange(n)
+        if order is not None:
+            place[order] = np.arange(n)  # grouped row j goes to row place[j]
         bounds = np.concatenate([[0], np.cumsum(counts)])
         with threadpool_limits(1, user_api="blas"):
             for k in np.flatnonzero(counts):  # k <= max_components products, each over all of its rows
                 lo, hi = bounds[k], bounds[k + 1]
-                np.matmul(noise[lo:hi], maps[k], out=X[lo:hi])
-                X[lo:hi] += offsets[k]
+                block = noise[lo:hi] @ maps[k]
+                block += offsets[k]
+                X[place[lo:hi]] = block
         return X
 
     def _affine_maps(self) -> tuple[np.ndarray, np.ndarray]:
