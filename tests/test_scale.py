@@ -271,3 +271,35 @@ def test_threaded_blocks_are_the_same_rows_in_the_same_order():
     first, block = next(stream)
     stream.close()  # a consumer that stops early: pending blocks are dropped, nothing hangs
     pd.testing.assert_frame_equal(block, one[0][1])
+
+
+def test_automatic_threads_one_for_small_tables_every_core_for_large(monkeypatch):
+    import advsynth.resources as resources
+    from advsynth.protocol import AUTO_THREADS_MIN_ROWS
+
+    monkeypatch.setattr(resources, "available_cores", lambda: 6)
+    auto = DetectorConfig()
+    assert auto.nthread == 0 and auto.threads(None) == 1 and auto.threads(AUTO_THREADS_MIN_ROWS - 1) == 1
+    assert auto.threads(AUTO_THREADS_MIN_ROWS) == 6 and auto.xgb_params(rows=10 ** 6)["nthread"] == 6
+    assert DetectorConfig(nthread=3).threads(10 ** 6) == 3 and DetectorConfig(nthread=1).xgb_params(rows=10 ** 6)["nthread"] == 1
+    with pytest.raises(ConfigError, match="nthread"):
+        DetectorConfig(nthread=-1)
+
+
+def test_available_cores_is_a_positive_count():
+    from advsynth.resources import available_cores
+
+    assert 1 <= available_cores() <= (__import__("os").cpu_count() or 1)
+
+
+def test_detector_scores_do_not_depend_on_the_thread_count():
+    """What makes automatic threads safe: the same trees, bit for bit, whatever nthread is."""
+    from advsynth.detection import _fit_and_score, stacked_features
+
+    real, synth = make_mixed(3000, seed=1), make_mixed(3000, seed=2)
+    schema = infer_schema(real)
+    mr, ms = schema.model_frame(real), schema.model_frame(synth)
+    X, y = stacked_features(DetectorFeatures.fit_model_frames(schema, mr, ms), mr, ms)
+    config = DetectorConfig(rounds=60, early_stopping_rounds=10)
+    scores = [_fit_and_score(X, y, config, 0, nthread)[2] for nthread in (1, 2, 3)]
+    assert np.array_equal(scores[0], scores[1]) and np.array_equal(scores[0], scores[2])
