@@ -260,7 +260,7 @@ def train_detector(X: np.ndarray, y: np.ndarray, config: DetectorConfig, *, seed
     """Train the XGBoost detector; with validation rows and ``early_stopping_rounds`` it stops
     when the validation AUC stalls and returns only the trees up to the best round (the same
     call the detector container makes)."""
-    params = config.xgb_params(seed=seed, nthread=nthread)
+    params = config.xgb_params(seed=seed, nthread=nthread, rows=len(X))
     # QuantileDMatrix holds the hist method's bin indices (about one byte per cell) instead of a
     # second float copy of X; same bins, same trees as a DMatrix with tree_method "hist"
     dtrain = xgb.QuantileDMatrix(X, label=y, nthread=params["nthread"])
@@ -388,7 +388,7 @@ def result_from_scores(booster: xgb.Booster, features: DetectorFeatures, split: 
         n_test=int(len(split.test)),
         test_size=float(config.test_size),
         rounds=int(config.rounds),
-        params=config.xgb_params(seed=seed),
+        params=config.xgb_params(seed=seed, rows=len(split.train)),
         n_validation=int(len(split.validation)),
         best_rounds=int(booster.num_boosted_rounds()),
         n_features=int(len(features.columns)),
