@@ -136,7 +136,7 @@ def worker(data: str, out: str, sampling_only: bool) -> None:
     print(json.dumps({"timings_s": metrics["timings_s"], "n_synthetic": metrics["n_synthetic"],
                       "rows_per_class": det.get("rows_per_class"), "auc": det["roc_auc"],
                       "ci": det["roc_auc_ci"], "null": det.get("null_roc_auc"), "cpu_s": cpu,
-                      "null_rows_per_class": det.get("null_rows_per_class"), "nthread": det["config"]["nthread"]}))
+                      "null_rows_per_class": det.get("null_rows_per_class"), "nthread": det["params"]["nthread"]}))
 
 
 def run_child(data: Path, out: Path, sampling_only: bool) -> tuple[dict, float, float, float]:
@@ -194,7 +194,8 @@ def main() -> None:
             auc, null = result.get("auc"), result.get("null")
             print(f"{n:>10} {load:>5.1f} " + " ".join(f"{t[p]:>7.1f}" if p in t else f"{'-':>7}" for p in PHASES)
                   + f" {wall:>7.1f} {peak:>8.0f} {rate:>13,.0f} {str(result.get('rows_per_class') or '-'):>9}"
-                  + f" {auc if auc is None else format(auc, '.3f'):>6} {null if null is None else format(null, '.3f'):>6}",
+                  + f" {auc if auc is None else format(auc, '.3f'):>6} {null if null is None else format(null, '.3f'):>6}"
+                  + (f" nthread {result['nthread']}" if "nthread" in result else ""),
                   flush=True)
             print(f"{'':>10} {'cpu s':>5} " + " ".join(
                 f"{result['cpu_s'][p]:>7.1f}" if p in result.get("cpu_s", {}) else f"{'-':>7}" for p in PHASES)
