@@ -194,7 +194,7 @@ def main() -> None:
             auc, null = result.get("auc"), result.get("null")
             print(f"{n:>10} {load:>5.1f} " + " ".join(f"{t[p]:>7.1f}" if p in t else f"{'-':>7}" for p in PHASES)
                   + f" {wall:>7.1f} {peak:>8.0f} {rate:>13,.0f} {str(result.get('rows_per_class') or '-'):>9}"
-                  + f" {auc if auc is None else format(auc, '.3f'):>6} {null if null is None else format(null, '.3f'):>6}"
+                  + f" {'-' if auc is None else format(auc, '.3f'):>6} {'-' if null is None else format(null, '.3f'):>6}"
                   + (f" nthread {result['nthread']}" if "nthread" in result else ""),
                   flush=True)
             print(f"{'':>10} {'cpu s':>5} " + " ".join(
