@@ -13,7 +13,12 @@ sampling job split over instances writes the same rows). A table of at most one 
 exactly ``generator.sample(n, random_state=seed)``. Each block is typed and written to
 ``synthetic.csv`` (or ``.parquet``) as it is drawn; only the synthetic rows the detector uses
 (``DetectorConfig.max_rows_per_class``, chosen exactly as ``detection.balance`` would) stay in
-memory, so memory is bounded by the block and the cap, not by ``--rows``.
+memory, so memory is bounded by the block and the cap, not by ``--rows``. ``SAMPLE_WORKERS``
+threads draw the next blocks while one is written (at most that many wait in memory); the
+rows do not depend on it.
+
+Cores: the real-vs-real null trains on one thread beside the generator's (single-threaded)
+fit; the detector then uses every core for a large table (``DetectorConfig.nthread`` 0).
 """
 
 from __future__ import annotations
