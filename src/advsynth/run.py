@@ -251,8 +251,10 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
     if cfg.target is not None and cfg.target not in real.columns:
         raise InputError(f"target column '{cfg.target}' is not in the data")
     n_rows = int(cfg.rows or len(real))
-    # before any fitting: fail early, not by OOM; a streamed table holds only the detector's rows and a block
-    held = n_rows if n_rows <= SAMPLE_BLOCK_ROWS else min(n_rows, detector.max_rows_per_class + SAMPLE_BLOCK_ROWS)
+    # before any fitting: fail early, not by OOM; a streamed table holds only the detector's rows, the
+    # block being written and the ones the sampling threads draw ahead
+    held = n_rows if n_rows <= SAMPLE_BLOCK_ROWS else min(
+        n_rows, detector.max_rows_per_class + (1 + SAMPLE_WORKERS) * SAMPLE_BLOCK_ROWS)
     check_run_fits(len(real), n_rows, len(real.columns), held_synthetic=held)
     train, holdout = split_real(real, cfg.seed, cfg.holdout)
     with ThreadPoolExecutor(max_workers=1) as pool:
