@@ -153,8 +153,7 @@ def worker(data: str, out: str, sampling_only: bool) -> None:
     det = metrics["detector"]
     print(json.dumps({"timings_s": metrics["timings_s"], "n_synthetic": metrics["n_synthetic"],
                       "rows_per_class": det.get("rows_per_class"), "auc": det["roc_auc"],
-                      "ci": det["roc_auc_ci"], "null": det.get("null_roc_auc"), "cpu_s": cpu,
-                      "null_rows_per_class": det.get("null_rows_per_class"), "nthread": det["params"]["nthread"]}))
+                      "ci": det["roc_auc_ci"], "null": det.get("null_roc_auc"), "cpu_s": cpu, "nthread": det["params"]["nthread"]}))
 
 
 def run_child(data: Path, out: Path, sampling_only: bool) -> tuple[dict, float, float, float]:
