@@ -13,17 +13,37 @@ Each table is Adult's rows (read as config/adult.yaml reads them) drawn with rep
 * phase wall times from the run's ``metrics.json`` ``timings_s`` (``null_overlapped`` runs on
   the second core during ``fit``/``sample``, so phases do not add up to ``total``);
 * ``wall``: the child's wall time, interpreter start and imports included;
-* ``sample rows/s``: draw + invert + type in memory (the run's ``sample`` phase, which excludes
-  writing: see ``write``);
+* ``sample rows/s``: with ``--sampling-only``, draw + invert + type in memory (blocks drawn
+  as a run draws them, ``SAMPLE_WORKERS`` threads, nothing written); in a full run, rows over
+  ``sample`` + ``write`` (threads draw the next blocks while one is written, so the run's
+  ``sample`` alone is only the time the writer waited);
 * ``det rows``: rows per class the detector trained and tested on (``DetectorConfig.max_rows_per_class``);
 * the fitted exponent b of ``total ~ a * rows**b`` across the sizes (1 is linear).
 
 The machine is shared: the load average before each size is printed, and heavy runs should
 be started with ``nice``.
 
-Measured (2 shared cores, load 4-6; README "Large tables"): 100 k rows 98 s, 0.73 GB;
-1 M rows 137 s, 1.74 GB, sampling 57,000 rows/s, detect 74 s on 250,000 rows per class;
-10 M rows (Parquet) 418 s, 5.79 GB. Before this work 1 M rows took 208 s and 5.2 GB.
+The machine is shared by other jobs, so wall times swing with its load; the CPU seconds
+(``getrusage``: every thread of the run, start-up excluded) are the load-insensitive figure.
+Measured on 2 shared cores (issue 11, second round; load average at the start of each size:
+before 0.9 at 100 k and 6.8 at 1 M, after 8.4 and 7.4). CPU seconds too move by about 15 %
+with the load (``read``, untouched, went from 8.1 to 6.6):
+
+    phase (1 M rows)      before: wall / CPU s     after: wall / CPU s
+    read                  16.3 /   8.1             11.3 /  6.6
+    fit (null beside)     49.3 /  25.8             32.9 / 17.7
+    sample + write        34.2 /  22.0             23.0 / 11.3
+    detect (250k/class)  133.3 /  57.4            100.5 / 51.2   (nthread 1 -> 2, same AUC 0.876)
+    total                233.9 / 114.2            168.6 / 87.5   peak RSS 1.77 -> 1.73 GB
+    100 k rows total     126.2 /  42.5             69.3 / 34.6   peak RSS 0.73 -> 0.72 GB
+
+10 M rows (``--format parquet``, load 8.7): 700 s wall, 230 CPU-s (read 41, fit 30, sample + write
+93, detect 59, null 8), peak RSS 5.72 GB (before: 5.79 GB, 418 s wall at load 4-6), AUC 0.877.
+
+``--sampling-only`` at 1 M rows (in-memory blocks, load 7): 7.9 CPU-s, 86,000 rows/s wall;
+the former code drew the same rows in 14.3 CPU-s. The AUC and the null are unchanged to the
+last digit: the rows are the same (the draw was reorganised, not changed) and XGBoost's hist
+trees do not depend on the thread count.
 """
 
 from __future__ import annotations
@@ -32,10 +52,12 @@ import argparse
 import json
 import math
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,6 +82,45 @@ def build_table(n: int, path: Path, config: Path, fmt: str) -> None:
         write_table(path, table)
 
 
+def _cpu() -> float:
+    """CPU seconds of this process so far, every thread (XGBoost's and BLAS's included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _record_cpu(cpu: dict) -> None:
+    """Wrap the run's phase timers so each phase's process CPU seconds land in ``cpu``.
+
+    Process CPU: a phase that overlaps the null (fit, sample) includes the null's thread;
+    ``null_overlapped`` is that thread's own CPU time (XGBoost with one thread runs in it).
+    The streamed ``sample`` and ``write`` phases are timed together as ``sample+write``.
+    """
+    import advsynth.run as run_module
+
+    timed, timed_call, streamed = run_module._timed, run_module._timed_call, run_module._sample_streamed
+
+    @contextmanager
+    def cpu_timed(timings, phase):
+        start = _cpu()
+        with timed(timings, phase):
+            yield
+        cpu[phase] = round(_cpu() - start, 1)
+
+    def cpu_timed_call(func, *args, **kwargs):
+        start = time.thread_time()
+        value = timed_call(func, *args, **kwargs)
+        cpu["null_overlapped"] = round(time.thread_time() - start, 1)
+        return value
+
+    def cpu_streamed(*args, **kwargs):
+        start = _cpu()
+        value = streamed(*args, **kwargs)
+        cpu["sample+write"] = round(_cpu() - start, 1)
+        return value
+
+    run_module._timed, run_module._timed_call, run_module._sample_streamed = cpu_timed, cpu_timed_call, cpu_streamed
+
+
 def worker(data: str, out: str, sampling_only: bool) -> None:
     """The child: one run (or, with ``sampling_only``, fit + in-memory sampling); prints JSON timings."""
     from advsynth.config import config_for_csv
@@ -74,20 +135,29 @@ def worker(data: str, out: str, sampling_only: bool) -> None:
         real = load_real(cfg)
         schema = infer_schema(real)
         gen = make_generator(cfg.generator, random_state=0).fit(real, schema)
-        start = time.perf_counter()
-        gen.sample(len(real), random_state=0)
+        from advsynth.run import SAMPLE_WORKERS, sample_blocks
+
+        start, cpu_start = time.perf_counter(), _cpu()
+        for _ in sample_blocks(gen, len(real), 0, workers=SAMPLE_WORKERS):  # as a run draws them, unwritten
+            pass
         seconds = time.perf_counter() - start
-        print(json.dumps({"timings_s": {"sample": seconds, "total": seconds}, "n_synthetic": len(real)}))
+        cpu = round(_cpu() - cpu_start, 1)
+        print(json.dumps({"timings_s": {"sample": seconds, "total": seconds}, "n_synthetic": len(real),
+                          "cpu_s": {"sample": cpu, "total": cpu}}))
         return
+    cpu: dict = {}
+    _record_cpu(cpu)
+    cpu_start = _cpu()
     metrics = run(cfg, out)
+    cpu["total"] = round(_cpu() - cpu_start, 1)
     det = metrics["detector"]
     print(json.dumps({"timings_s": metrics["timings_s"], "n_synthetic": metrics["n_synthetic"],
                       "rows_per_class": det.get("rows_per_class"), "auc": det["roc_auc"],
-                      "ci": det["roc_auc_ci"], "null": det.get("null_roc_auc")}))
+                      "ci": det["roc_auc_ci"], "null": det.get("null_roc_auc"), "cpu_s": cpu, "nthread": det["params"]["nthread"]}))
 
 
-def run_child(data: Path, out: Path, sampling_only: bool) -> tuple[dict, float, float]:
-    """One size in a child process: (its JSON, wall seconds, peak RSS in MB)."""
+def run_child(data: Path, out: Path, sampling_only: bool) -> tuple[dict, float, float, float]:
+    """One size in a child process: (its JSON, wall seconds, peak RSS in MB, CPU seconds incl. start-up)."""
     cmd = [sys.executable, __file__, "--worker", str(data), str(out)] + (["--sampling-only"] if sampling_only else [])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
     start = time.perf_counter()
@@ -98,7 +168,8 @@ def run_child(data: Path, out: Path, sampling_only: bool) -> tuple[dict, float, 
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"run on {data} failed with exit code {proc.returncode}")
-    return json.loads(stdout.strip().splitlines()[-1]), wall, usage.ru_maxrss / 1024  # Linux: KiB
+    cpu = usage.ru_utime + usage.ru_stime
+    return json.loads(stdout.strip().splitlines()[-1]), wall, usage.ru_maxrss / 1024, cpu  # Linux: KiB
 
 
 def exponent(sizes: list[int], totals: list[float]) -> float | None:
@@ -130,15 +201,23 @@ def main() -> None:
             data = Path(tmp) / f"adult_{n}.{args.format}"
             build_table(n, data, Path(args.config), args.format)
             load = os.getloadavg()[0]
-            result, wall, peak = run_child(data, Path(tmp) / f"run_{n}", args.sampling_only)
+            result, wall, peak, usage_cpu = run_child(data, Path(tmp) / f"run_{n}", args.sampling_only)
             t = result["timings_s"]
             totals.append(t["total"])
-            rate = result["n_synthetic"] / t["sample"] if t.get("sample") else float("nan")
+            # a streamed run draws the next blocks while one is written: its sampling rate is rows
+            # over sample + write (--sampling-only measures draw + invert + type alone)
+            drawn = t.get("sample", 0) + (0 if args.sampling_only else t.get("write", 0))
+            rate = result["n_synthetic"] / drawn if drawn else float("nan")
             auc, null = result.get("auc"), result.get("null")
             print(f"{n:>10} {load:>5.1f} " + " ".join(f"{t[p]:>7.1f}" if p in t else f"{'-':>7}" for p in PHASES)
                   + f" {wall:>7.1f} {peak:>8.0f} {rate:>13,.0f} {str(result.get('rows_per_class') or '-'):>9}"
-                  + f" {auc if auc is None else format(auc, '.3f'):>6} {null if null is None else format(null, '.3f'):>6}",
+                  + f" {'-' if auc is None else format(auc, '.3f'):>6} {'-' if null is None else format(null, '.3f'):>6}"
+                  + (f" nthread {result['nthread']}" if "nthread" in result else ""),
                   flush=True)
+            print(f"{'':>10} {'cpu s':>5} " + " ".join(
+                f"{result['cpu_s'][p]:>7.1f}" if p in result.get("cpu_s", {}) else f"{'-':>7}" for p in PHASES)
+                + (f"  sample+write {result['cpu_s']['sample+write']:.1f}" if "sample+write" in result.get("cpu_s", {}) else "")
+                + (f"  child cpu {usage_cpu:.1f}") + f"  load after {os.getloadavg()[0]:.1f}", flush=True)
             data.unlink()
     b = exponent(args.sizes, totals)
     if b is not None:

@@ -420,12 +420,13 @@ def test_run_that_cannot_fit_in_memory_is_refused_before_it_starts(tmp_path, cap
     from advsynth import resources
     from advsynth.synthesizers.baseline import BaselineSynthesizer
 
-    # 10 M synthetic rows are streamed to disk: the run holds the detector's 250,000 rows and one block
+    # 10 M synthetic rows are streamed to disk: the run holds the detector's 250,000 rows, the block being
+    # written and the two the sampling threads draw ahead
     monkeypatch.setattr(resources, "available_memory", lambda: 2**27)
     monkeypatch.setattr(BaselineSynthesizer, "fit", lambda *a, **k: pytest.fail("fitted although it cannot fit"))
     assert_main_error(capsys, ["run", "--data", small_csv, "--out", tmp_path / "run", "--generator", "baseline",
                                "--rows", "10000000"],
-                      "10000000 synthetic rows + 100 real rows x 5 columns need about 0.6 GB of memory but only "
+                      "10000000 synthetic rows + 100 real rows x 5 columns need about 0.7 GB of memory but only "
                       "0.1 GB is available")
     assert_nothing_left(tmp_path, "d.csv")
 

@@ -198,3 +198,108 @@ def test_current_shard_from_sagemaker_resource_config(tmp_path, monkeypatch):
     config.write_text(json.dumps({"current_host": "algo-9", "hosts": ["algo-1"]}))
     with pytest.raises(ConfigError, match="algo-9"):
         current_shard(config)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_gmm_draw_is_the_mixture_then_pca_inverse_in_one_product(covariance_type):
+    """The vectorised draw (one noise call, one affine map per component) gives the rows of the
+    two-step draw: component k's mean + noise @ L_k^T, then PCA's inverse, noise drawn in component order."""
+    real = make_mixed(600, seed=3)
+    gen = make_generator("gmm", random_state=0, max_components=6, n_candidates=2,
+                         covariance_type=covariance_type).fit(real, infer_schema(real))
+    counts = np.random.default_rng(1).multinomial(500, gen.mixture_.weights_ / gen.mixture_.weights_.sum())
+    assert (counts > 0).sum() >= 2
+    d = gen.mixture_.means_.shape[1]
+    order = np.random.default_rng(6).permutation(500)
+    drawn = gen._draw_encoded(counts, np.random.default_rng(5).standard_normal((500, d)), order)
+    rng = np.random.default_rng(5)
+    Z = np.vstack([gen.mixture_.means_[k] + rng.standard_normal((c, d)) @ gen._cholesky_[k].T
+                   for k, c in enumerate(counts)])
+    np.testing.assert_allclose(drawn, gen.pca_.inverse_transform(Z)[order], rtol=1e-9, atol=1e-9)
+    # refitting drops the maps of the previous fit
+    gen.fit(make_mixed(600, seed=4), infer_schema(real))
+    assert gen._affine_ is None
+
+
+def test_conditional_entropy_matches_the_crosstab_definition():
+    from advsynth.encoding import _conditional_entropy, _entropy
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        n = int(rng.integers(1, 2000))
+        a = rng.integers(0, int(rng.integers(1, 30)), n)
+        b = (a * int(rng.integers(0, 3)) + rng.integers(0, int(rng.integers(1, 20)), n)) % 25
+        joint = pd.crosstab(a, b).to_numpy(dtype=float)
+        expected = float(sum(row.sum() / joint.sum() * _entropy(row) for row in joint))
+        assert _conditional_entropy(a, b) == expected
+
+
+def test_level_codes_of_model_frames_match_the_per_row_lookup():
+    """The per-distinct-value mapping gives each row's position in the block's levels, as looking
+    each row's value up would (missing -> MISSING, the tail -> REST, unknown -> -1)."""
+    from advsynth.encoding import MISSING, REST, TableEncoder, _CategoricalBlock, _level_codes
+
+    real = make_mixed(800, seed=5)
+    real["count"] = real["count"].astype(float)
+    real.loc[::9, "count"] = np.nan
+    real["word"] = np.random.default_rng(1).choice([f"w{i}" for i in range(30)], 800)
+    schema = infer_schema(real)
+    mf = schema.model_frame(real)
+    encoder = TableEncoder(max_onehot_levels=12, tail_onehot_levels=4).fit(mf, schema)
+    blocks = [b for b in encoder.blocks_ if isinstance(b, _CategoricalBlock)]
+    assert {b.spec.name for b in blocks} >= {"group", "count", "word"} and any(b.rest_levels for b in blocks)
+    other = mf.copy()
+    other["count"] = other["count"] + 0.5  # numbers outside the levels
+    for b in blocks:
+        for frame in (mf, other, mf.iloc[::-3]):
+            col = frame[b.spec.name]
+            keys = [MISSING if pd.isna(v) else (REST if v in b.rest_levels else (float(v) if b.spec.is_numeric else v))
+                    for v in col.astype(object)]
+            expected = [b.levels.index(k) if k in b.levels else -1 for k in keys]
+            assert _level_codes(b, col).tolist() == expected
+
+
+def test_threaded_blocks_are_the_same_rows_in_the_same_order():
+    real = make_mixed(500, seed=2)
+    gen = make_generator("gmm", random_state=0, max_components=4, n_candidates=2).fit(real, infer_schema(real))
+    one = list(sample_blocks(gen, 730, seed=4, block_rows=100))
+    two = list(sample_blocks(gen, 730, seed=4, block_rows=100, workers=2))
+    assert [first for first, _ in two] == list(range(0, 730, 100)) and len(two[-1][1]) == 30
+    for (_, a), (_, b) in zip(one, two):
+        pd.testing.assert_frame_equal(a, b)
+    stream = sample_blocks(gen, 730, seed=4, block_rows=100, workers=2)
+    first, block = next(stream)
+    stream.close()  # a consumer that stops early: pending blocks are dropped, nothing hangs
+    pd.testing.assert_frame_equal(block, one[0][1])
+
+
+def test_automatic_threads_one_for_small_tables_every_core_for_large(monkeypatch):
+    import advsynth.resources as resources
+    from advsynth.protocol import AUTO_THREADS_MIN_ROWS
+
+    monkeypatch.setattr(resources, "available_cores", lambda: 6)
+    auto = DetectorConfig()
+    assert auto.nthread == 0 and auto.threads(None) == 1 and auto.threads(AUTO_THREADS_MIN_ROWS - 1) == 1
+    assert auto.threads(AUTO_THREADS_MIN_ROWS) == 6 and auto.xgb_params(rows=10 ** 6)["nthread"] == 6
+    assert DetectorConfig(nthread=3).threads(10 ** 6) == 3 and DetectorConfig(nthread=1).xgb_params(rows=10 ** 6)["nthread"] == 1
+    with pytest.raises(ConfigError, match="nthread"):
+        DetectorConfig(nthread=-1)
+
+
+def test_available_cores_is_a_positive_count():
+    from advsynth.resources import available_cores
+
+    assert 1 <= available_cores() <= (__import__("os").cpu_count() or 1)
+
+
+def test_detector_scores_do_not_depend_on_the_thread_count():
+    """What makes automatic threads safe: the same trees, bit for bit, whatever nthread is."""
+    from advsynth.detection import _fit_and_score, stacked_features
+
+    real, synth = make_mixed(3000, seed=1), make_mixed(3000, seed=2)
+    schema = infer_schema(real)
+    mr, ms = schema.model_frame(real), schema.model_frame(synth)
+    X, y = stacked_features(DetectorFeatures.fit_model_frames(schema, mr, ms), mr, ms)
+    config = DetectorConfig(rounds=60, early_stopping_rounds=10)
+    scores = [_fit_and_score(X, y, config, 0, nthread)[2] for nthread in (1, 2, 3)]
+    assert np.array_equal(scores[0], scores[1]) and np.array_equal(scores[0], scores[2])

@@ -312,7 +312,7 @@ def train_detector(X: np.ndarray, y: np.ndarray, config: DetectorConfig, *, seed
     """Train the XGBoost detector; with validation rows and ``early_stopping_rounds`` it stops
     when the validation AUC stalls and returns only the trees up to the best round (the same
     call the detector container makes)."""
-    params = config.xgb_params(seed=seed, nthread=nthread)
+    params = config.xgb_params(seed=seed, nthread=nthread, rows=X.shape[0])
     # QuantileDMatrix holds the hist method's bin indices instead of a second float copy of X;
     # same bins, same trees as a DMatrix with tree_method "hist". Built from a sparse matrix: from
     # a dense one XGBoost's index takes several bytes per cell, missing or not (626 MB for the
@@ -443,7 +443,7 @@ def result_from_scores(booster: xgb.Booster, features: DetectorFeatures, split: 
         n_test=int(len(split.test)),
         test_size=float(config.test_size),
         rounds=int(config.rounds),
-        params=config.xgb_params(seed=seed),
+        params=config.xgb_params(seed=seed, rows=len(split.train)),
         n_validation=int(len(split.validation)),
         best_rounds=int(booster.num_boosted_rounds()),
         n_features=int(len(features.columns)),

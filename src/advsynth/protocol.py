@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field, fields
 
 from .errors import ConfigError
 
+# training rows from which ``nthread`` 0 uses every core (below it one thread is faster on a busy machine)
+AUTO_THREADS_MIN_ROWS = 100_000
 # XGBoost parameters the protocol sets itself; ``params`` may add others but not these.
 _OWNED_PARAMS = {"max_depth", "eta", "colsample_bytree", "learning_rate", "seed", "random_state", "num_boost_round", "n_estimators"}
 
@@ -30,7 +32,17 @@ class DetectorConfig:
     test_size : share of the balanced rows held out for the reported AUC.
     cv : 0 for the held-out protocol; K ≥ 2 for K-fold cross-validation (mean, SD, folds).
     null : also run the real-vs-real null.
-    nthread : XGBoost threads.
+    nthread : XGBoost threads; 0 (the default) chooses: one thread when the detector trains on
+        fewer than ``AUTO_THREADS_MIN_ROWS`` rows, else every core the process may use
+        (``advsynth.resources.available_cores``). XGBoost's hist trees are the same for any
+        thread count (checked bit for bit: 250,000 Adult-like rows per class, 1,000 rounds, 1 and
+        2 threads give identical scores), so the choice changes the time, never the numbers; the
+        count used is recorded in ``params``. Why not always every core: on a small table (Adult,
+        32k rows per class) the threads' synchronisation costs more than they save on a busy
+        machine (6.5 s with one thread vs 8-15 s with two at load 9). advsynth sets
+        ``OMP_WAIT_POLICY=PASSIVE`` (unless set), so threads waiting for work sleep instead of
+        spinning: without it two threads on a busy machine burned 4x the CPU of one (250k rows per
+        class at load 9: 308 vs 83 CPU seconds, 1,004 vs 253 s wall).
     max_rows_per_class : the most rows of each class (real, synthetic) the detector uses, and
         of each real half the null uses; larger tables are subsampled uniformly (seeded). Past
         a few hundred thousand rows per class the held-out AUC's interval is already about
@@ -50,8 +62,7 @@ class DetectorConfig:
     0.009 and on fair 0.010 below the panel's best (fair prefers all columns per tree: 0.782).
     Patience matters: with 10 rounds the detector stops before it finds interactions with no
     marginal signal (joint missingness). The validation slice is 10 % of the training rows, so
-    the trees keep 63 % of all rows. ``nthread`` 1: on a busy machine two OpenMP threads
-    spin-wait and run 2-10x slower (Adult: 12.1 s vs 6.7 s at load 5); raise it on a dedicated one.
+    the trees keep 63 % of all rows. ``nthread`` 0 (automatic): see above.
     """
 
     rounds: int = 1000
@@ -62,7 +73,7 @@ class DetectorConfig:
     test_size: float = 0.3
     cv: int = 0
     null: bool = True
-    nthread: int = 1
+    nthread: int = 0
     max_rows_per_class: int = 250_000
     colsample_bytree: float = 0.5
     params: dict = field(default_factory=dict)
@@ -72,7 +83,7 @@ class DetectorConfig:
         _check_int("max_depth", self.max_depth, 1)
         _check_int("early_stopping_rounds", self.early_stopping_rounds, 0)
         _check_int("cv", self.cv, 0)
-        _check_int("nthread", self.nthread, 1)
+        _check_int("nthread", self.nthread, 0)
         _check_int("max_rows_per_class", self.max_rows_per_class, 10)
         if self.cv == 1:
             raise ConfigError("detector.cv must be 0 (held-out) or at least 2 folds, got 1")
@@ -114,8 +125,18 @@ class DetectorConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def xgb_params(self, seed: int = 0, nthread: int | None = None) -> dict:
-        """The parameters ``xgboost.train`` receives."""
+    def threads(self, rows: int | None = None) -> int:
+        """The XGBoost threads for training on ``rows`` rows (see ``nthread``; unknown rows: one)."""
+        if self.nthread:
+            return int(self.nthread)
+        if rows is None or int(rows) < AUTO_THREADS_MIN_ROWS:
+            return 1
+        from .resources import available_cores
+
+        return available_cores()
+
+    def xgb_params(self, seed: int = 0, nthread: int | None = None, rows: int | None = None) -> dict:
+        """The parameters ``xgboost.train`` receives (``rows``: the training rows, for ``nthread`` 0)."""
         return {
             "objective": "binary:logistic",
             "eval_metric": "auc",
@@ -123,7 +144,7 @@ class DetectorConfig:
             "max_depth": int(self.max_depth),
             "eta": float(self.eta),
             "colsample_bytree": float(self.colsample_bytree),
-            "nthread": int(nthread or self.nthread),
+            "nthread": int(nthread or self.threads(rows)),
             **self.params,
             "seed": int(seed),
         }

@@ -83,3 +83,19 @@ def check_run_fits(n_real: int, n_synthetic: int, n_columns: int, available: int
         raise ConfigError(f"{n_synthetic} synthetic rows + {n_real} real rows x {n_columns} columns need about "
                           f"{_gb(need)} of memory but only {_gb(available)} is available; ask for fewer --rows")
     return need
+
+
+def available_cores() -> int:
+    """CPU cores this process may use: its CPU affinity (or the machine's count), capped by a
+    cgroup (container) CPU quota when one is set."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, int(int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)

@@ -13,7 +13,12 @@ sampling job split over instances writes the same rows). A table of at most one 
 exactly ``generator.sample(n, random_state=seed)``. Each block is typed and written to
 ``synthetic.csv`` (or ``.parquet``) as it is drawn; only the synthetic rows the detector uses
 (``DetectorConfig.max_rows_per_class``, chosen exactly as ``detection.balance`` would) stay in
-memory, so memory is bounded by the block and the cap, not by ``--rows``.
+memory, so memory is bounded by the block and the cap, not by ``--rows``. ``SAMPLE_WORKERS``
+threads draw the next blocks while one is written (at most that many wait in memory); the
+rows do not depend on it.
+
+Cores: the real-vs-real null trains on one thread beside the generator's (single-threaded)
+fit; the detector then uses every core for a large table (``DetectorConfig.nthread`` 0).
 """
 
 from __future__ import annotations
@@ -26,12 +31,14 @@ import platform
 import shutil
 import tempfile
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from . import __version__
 from .config import RunConfig
@@ -48,6 +55,7 @@ from .synthesizers.adversarial import Refiner, gmm_params, select_by_detector
 log = logging.getLogger(__name__)
 
 SAMPLE_BLOCK_ROWS = 100_000  # rows per seed stream; part of the seed contract: changing it changes the rows
+SAMPLE_WORKERS = 2  # threads drawing blocks of a streamed table (the rows do not depend on it)
 
 
 def load_real(cfg: RunConfig) -> pd.DataFrame:
@@ -73,18 +81,40 @@ def block_seed(seed: int, block: int) -> int:
     return int(np.random.SeedSequence(int(seed), spawn_key=(int(block),)).generate_state(1, np.uint32)[0])
 
 
-def sample_blocks(gen, n_rows: int, seed: int, blocks=None, block_rows: int | None = None):
+def sample_blocks(gen, n_rows: int, seed: int, blocks=None, block_rows: int | None = None, workers: int = 1):
     """Yield ``(first_row, frame)`` for each block of a ``n_rows``-row synthetic table.
 
     ``blocks``: the block numbers to draw (default all, in order), e.g. one instance's share of
     a sharded job; any subset gives the same rows as the whole table's draw at those positions.
+    ``workers``: threads drawing blocks ahead of the consumer (numpy's sorting, products and
+    random draws release the GIL). Each block has its own seed, so the rows do not depend on it;
+    at most ``workers`` blocks wait in memory beside the one being consumed.
     """
     block_rows = int(block_rows or SAMPLE_BLOCK_ROWS)
     n_blocks = -(-int(n_rows) // block_rows)
+    jobs = []
     for b in range(n_blocks) if blocks is None else blocks:
         first = b * block_rows
-        size = min(block_rows, int(n_rows) - first)
-        yield first, gen.sample(size, random_state=block_seed(seed, b))
+        jobs.append((first, min(block_rows, int(n_rows) - first), block_seed(seed, b)))
+    if int(workers) <= 1 or len(jobs) <= 1:
+        for first, size, block_seed_ in jobs:
+            yield first, gen.sample(size, random_state=block_seed_)
+        return
+    # BLAS on one thread for the whole draw: the threads then never race to set its limit
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(max_workers=int(workers)) as pool:
+        pending = deque()
+        try:
+            for first, size, block_seed_ in jobs:
+                pending.append((first, pool.submit(gen.sample, size, random_state=block_seed_)))
+                if len(pending) > int(workers):
+                    first_done, future = pending.popleft()
+                    yield first_done, future.result()
+            while pending:
+                first_done, future = pending.popleft()
+                yield first_done, future.result()
+        finally:
+            for _, future in pending:  # the consumer stopped early: drop the blocks not yet started
+                future.cancel()
 
 
 def shard_blocks(n_rows: int, n_shards: int, shard: int, block_rows: int | None = None) -> range:
@@ -129,7 +159,7 @@ def write_shard(gen, n_rows: int, seed: int, schema, folder: str | Path, shard: 
     os.close(fd)
     writer = SyntheticWriter(Path(name), fmt, schema)
     try:
-        for _, block in sample_blocks(gen, n_rows, seed, blocks=blocks):
+        for _, block in sample_blocks(gen, n_rows, seed, blocks=blocks, workers=SAMPLE_WORKERS):
             writer.write(block)
         writer.close()
         os.chmod(name, 0o644)
@@ -221,8 +251,10 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
     if cfg.target is not None and cfg.target not in real.columns:
         raise InputError(f"target column '{cfg.target}' is not in the data")
     n_rows = int(cfg.rows or len(real))
-    # before any fitting: fail early, not by OOM; a streamed table holds only the detector's rows and a block
-    held = n_rows if n_rows <= SAMPLE_BLOCK_ROWS else min(n_rows, detector.max_rows_per_class + SAMPLE_BLOCK_ROWS)
+    # before any fitting: fail early, not by OOM; a streamed table holds only the detector's rows, the
+    # block being written and the ones the sampling threads draw ahead
+    held = n_rows if n_rows <= SAMPLE_BLOCK_ROWS else min(
+        n_rows, detector.max_rows_per_class + (1 + SAMPLE_WORKERS) * SAMPLE_BLOCK_ROWS)
     check_run_fits(len(real), n_rows, len(real.columns), held_synthetic=held)
     train, holdout = split_real(real, cfg.seed, cfg.holdout)
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -331,7 +363,9 @@ def _sample_streamed(gen, n_rows: int, seed: int, schema, fmt: str, out_path: Pa
     """Draw ``n_rows`` block by block (``sample_blocks``), writing each block to a hidden file
     beside ``out_path`` (``write_run`` moves it in) and keeping only the rows in ``keep``
     (sorted row numbers; None keeps all). Returns the kept rows and the file (None without
-    ``out_path``). ``timings`` gets ``sample`` (draw + invert + type) and ``write``."""
+    ``out_path``). ``timings`` gets ``write`` (typing to text and writing) and ``sample``: the
+    time spent waiting for drawn blocks (draw + invert + type); ``SAMPLE_WORKERS`` threads draw
+    the next blocks while one is written, so ``sample`` + ``write`` is the phase's wall time."""
     timings["sample"] = timings["write"] = 0.0
     writer = path = None
     made = []
@@ -346,7 +380,7 @@ def _sample_streamed(gen, n_rows: int, seed: int, schema, fmt: str, out_path: Pa
     kept = []
     try:
         start = time.perf_counter()
-        for first, block in sample_blocks(gen, n_rows, seed):
+        for first, block in sample_blocks(gen, n_rows, seed, workers=SAMPLE_WORKERS):
             middle = time.perf_counter()
             timings["sample"] += middle - start
             if writer is not None:

@@ -152,6 +152,7 @@ class GMMSynthesizer(Synthesizer):
 
     def _fit_single_threaded(self, df: pd.DataFrame) -> None:
         self._check_params()
+        self._affine_ = None  # the sampling maps of a previous fit
         self.encoder_ = TableEncoder(point_mass_share=self.point_mass_share, match_marginals=bool(self.match_marginals),
                                      random_state=self.random_state).fit(
             df, self.schema_
@@ -210,21 +211,61 @@ class GMMSynthesizer(Synthesizer):
         weights = np.asarray(self.mixture_.weights_, dtype=np.float64)
         weights = weights / weights.sum()
         counts = rng.multinomial(n, weights)
-        d = self.mixture_.means_.shape[1]
-        Z = np.empty((n, d))
-        start = 0
-        for k, count in enumerate(counts):
-            noise = rng.standard_normal((count, d))
-            Z[start : start + count] = self.mixture_.means_[k] + noise @ self._cholesky_[k].T
-            start += count
-        order = rng.permutation(n)  # rows come out grouped by component otherwise
-        Z, components = Z[order], np.repeat(np.arange(len(counts)), counts)[order]
-        out = self.encoder_.inverse_transform(self.pca_.inverse_transform(Z), rng)
+        noise = rng.standard_normal((n, self.mixture_.means_.shape[1]))  # in component order
+        order = rng.permutation(n)  # row i is the grouped draw order[i]: rows come out grouped by component otherwise
+        X = self._draw_encoded(counts, noise, order)
+        del noise
+        components = np.repeat(np.arange(len(counts)), counts)[order]
+        out = self.encoder_.inverse_transform(X, rng)
         if getattr(self, "latent_", None) is not None:
             for name, values in self.latent_.sample(components, rng).items():
                 out[name] = values.astype(float) if self.schema_[name].is_numeric else values
             out = enforce_implied_missing(out, self.encoder_.implied_missing_)
         return out
+
+    def _draw_encoded(self, counts: np.ndarray, noise: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
+        """Rows of the mixture, already mapped back from PCA space: grouped row j (the first
+        ``counts[0]`` rows from component 0, and so on) is component k's draw from ``noise[j]``;
+        with ``order`` row i of the result is grouped row ``order[i]``.
+
+        Component k's draw ``mean_k + e L_k^T`` (e standard normal, L_k its Cholesky factor) and
+        PCA's inverse ``z C + m`` are one affine map, ``e (L_k^T C) + (mean_k C + m)``, so each
+        row costs one d x p product instead of a d x d and a d x p one, and the noise is one
+        ``standard_normal`` call (the same numbers, in the same order, as one call per component:
+        the rows are those of the former per-component loop up to rounding). Each component's rows
+        are written straight to their shuffled places, so no grouped copy of the matrix is held.
+        float64: float32 would halve the products' time, but they are a small part of sampling and
+        float32 noise is another random stream. BLAS runs on one thread: on a busy machine OpenBLAS
+        threads spin-wait (see ``_fit``), and one thread gives the same sums on any machine.
+        """
+        maps, offsets = self._affine_maps()
+        n = int(counts.sum())
+        X = np.empty((n, maps.shape[2]))
+        place = np.arange(n)
+        if order is not None:
+            place[order] = np.arange(n)  # grouped row j goes to row place[j]
+        bounds = np.concatenate([[0], np.cumsum(counts)])
+        with threadpool_limits(1, user_api="blas"):
+            for k in np.flatnonzero(counts):  # k <= max_components products, each over all of its rows
+                lo, hi = bounds[k], bounds[k + 1]
+                block = noise[lo:hi] @ maps[k]
+                block += offsets[k]
+                X[place[lo:hi]] = block
+        return X
+
+    def _affine_maps(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per component, the (d, p) matrix ``L_k^T C`` and the p-vector ``mean_k C + m`` of ``_draw_encoded``
+        (computed once per fit)."""
+        cached = getattr(self, "_affine_", None)
+        if cached is None:
+            pca = self.pca_
+            C = np.asarray(pca.components_, dtype=np.float64)
+            if getattr(pca, "whiten", False):
+                C = np.sqrt(pca.explained_variance_)[:, None] * C
+            maps = np.einsum("kji,jp->kip", self._cholesky_, C)  # L_k^T C
+            offsets = np.asarray(self.mixture_.means_, dtype=np.float64) @ C + pca.mean_
+            cached = self._affine_ = (maps, offsets)
+        return cached
 
 
 def _subsample(Z: np.ndarray, rows: int | None, rng: np.random.Generator) -> np.ndarray:
