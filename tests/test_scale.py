@@ -172,7 +172,7 @@ def test_shards_partition_the_blocks_and_concatenate_to_the_whole_table(tmp_path
     real = make_mixed(400, seed=1)
     schema = infer_schema(real)
     gen = make_generator("baseline", random_state=0).fit(real, schema)
-    paths = [write_shard(gen, 450, 3, schema, tmp_path / "s", i, 2) for i in range(2)]
+    paths = [write_shard(gen, 450, 3, schema, tmp_path / "s", i, 2)[0] for i in range(2)]
     assert [p.name for p in paths] == ["synthetic-00000-of-00002.csv", "synthetic-00001-of-00002.csv"]
     whole = pd.concat([b for _, b in sample_blocks(gen, 450, 3)], ignore_index=True)
     expected = schema.text_frame(whole).to_csv(index=False, lineterminator="\n")
@@ -180,7 +180,11 @@ def test_shards_partition_the_blocks_and_concatenate_to_the_whole_table(tmp_path
     assert "\n".join(lines) + "\n" == expected
     with pytest.raises(ConfigError, match="at most 5 instances"):
         write_shard(gen, 450, 3, schema, tmp_path / "s", 0, 6)
-    parquet = write_shard(gen, 450, 3, schema, tmp_path / "p", 1, 2, fmt="parquet")
+    keep = np.array([5, 120, 300, 449])   # rows the detector will use: each shard returns its own
+    kept = [write_shard(gen, 450, 3, schema, tmp_path / "k", i, 2, keep=keep)[1] for i in range(2)]
+    assert [len(k) for k in kept] == [2, 2]
+    assert pd.concat(kept, ignore_index=True).equals(whole.iloc[keep].reset_index(drop=True))
+    parquet, _ = write_shard(gen, 450, 3, schema, tmp_path / "p", 1, 2, fmt="parquet")
     assert len(read_table(parquet)) == 250 and not list((tmp_path / "p").glob(".*"))
 
 

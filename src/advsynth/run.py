@@ -143,24 +143,38 @@ def current_shard(resource_config: str | Path = "/opt/ml/config/resourceconfig.j
     return hosts.index(current), len(hosts)
 
 
+def shard_file_name(stem: str, shard: int, n_shards: int, ext: str = "csv") -> str:
+    """``stem-SSSSS-of-NNNNN.ext``: unique per instance under one S3 prefix, sorting in shard order."""
+    return f"{stem}-{int(shard):05d}-of-{int(n_shards):05d}.{ext}"
+
+
 def write_shard(gen, n_rows: int, seed: int, schema, folder: str | Path, shard: int, n_shards: int,
-                fmt: str = "csv") -> Path:
+                fmt: str = "csv", keep: np.ndarray | None = None) -> tuple[Path, pd.DataFrame | None]:
     """Draw this shard's blocks of an ``n_rows`` table and write them to
     ``folder/synthetic-SSSSS-of-NNNNN.fmt`` (every shard a complete CSV with its header, or a
-    Parquet file). Same seed → the same rows as the single-machine run, whatever ``n_shards``."""
+    Parquet file). Same seed → the same rows as the single-machine run, whatever ``n_shards``.
+
+    ``keep`` (sorted global row numbers, e.g. the rows the detector will use) returns those of
+    them that fall in this shard, collected while streaming; without it the second value is None.
+    """
     blocks = shard_blocks(n_rows, n_shards, shard)
     if not blocks:
-        raise ConfigError(f"{n_shards} sampling instances for {n_rows} rows leave shard {shard} without a block of "
-                          f"{SAMPLE_BLOCK_ROWS:,} rows; use at most {-(-int(n_rows) // SAMPLE_BLOCK_ROWS)} instances")
+        raise ConfigError(f"{n_shards} sampling instances for {n_rows} rows leave instance {shard + 1} without a "
+                          f"block of {SAMPLE_BLOCK_ROWS:,} rows; use at most {-(-int(n_rows) // SAMPLE_BLOCK_ROWS)} "
+                          "instances")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"synthetic-{int(shard):05d}-of-{int(n_shards):05d}.{fmt}"
+    target = folder / shard_file_name("synthetic", shard, n_shards, fmt)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
     os.close(fd)
     writer = SyntheticWriter(Path(name), fmt, schema)
+    kept = []
     try:
-        for _, block in sample_blocks(gen, n_rows, seed, blocks=blocks, workers=SAMPLE_WORKERS):
+        for first, block in sample_blocks(gen, n_rows, seed, blocks=blocks, workers=SAMPLE_WORKERS):
             writer.write(block)
+            if keep is not None:
+                lo, hi = np.searchsorted(keep, [first, first + len(block)])
+                kept.append(block.iloc[keep[lo:hi] - first])
         writer.close()
         os.chmod(name, 0o644)
         os.replace(name, target)
@@ -168,7 +182,7 @@ def write_shard(gen, n_rows: int, seed: int, schema, folder: str | Path, shard: 
         writer.close()
         Path(name).unlink(missing_ok=True)
         raise
-    return target
+    return target, (pd.concat(kept, ignore_index=True) if keep is not None else None)
 
 
 class SyntheticWriter:

@@ -372,47 +372,13 @@ def _given_synthetic(folder: Path, real: pd.DataFrame, schema, many: bool = Fals
 
 
 # ---------------------------------------------------------------- sample (N instances)
-def shard_file_name(stem: str, shard: int, n_shards: int, ext: str = "csv") -> str:
-    """``stem-SSSSS-of-NNNNN.ext``: unique per instance under one S3 prefix, sorting in shard order."""
-    return f"{stem}-{int(shard):05d}-of-{int(n_shards):05d}.{ext}"
-
-
-def _draw_shard(gen, n_rows: int, seed: int, schema, folder: Path, shard: int, n_shards: int,
-                keep: Optional[np.ndarray]) -> pd.DataFrame:
-    """Draw this instance's blocks of the ``n_rows``-row table (``advsynth.run.shard_blocks``: the
-    same rows one instance would draw for ``seed``), stream them to its shard file in ``folder``
-    and return the rows of ``keep`` (sorted global row numbers, None = all) that fall in them."""
-    from ..run import SAMPLE_BLOCK_ROWS, SyntheticWriter, sample_blocks, shard_blocks
-
-    blocks = shard_blocks(n_rows, n_shards, shard)
-    if not blocks:
-        raise ConfigError(f"{n_shards} sampling instances for {n_rows} rows leave instance {shard + 1} without a "
-                          f"block of {SAMPLE_BLOCK_ROWS:,} rows; use at most {-(-int(n_rows) // SAMPLE_BLOCK_ROWS)} "
-                          "instances (SampleInstanceCount) or more rows (SampleRows)")
-    kept = []
-    with _atomic_target(folder / shard_file_name("synthetic", shard, n_shards)) as tmp:
-        writer = SyntheticWriter(tmp, "csv", schema)
-        try:
-            for first, block in sample_blocks(gen, n_rows, seed, blocks=blocks):
-                writer.write(block)
-                if keep is None:
-                    kept.append(block)
-                else:
-                    lo, hi = np.searchsorted(keep, [first, first + len(block)])
-                    kept.append(block.iloc[keep[lo:hi] - first])
-        finally:
-            writer.close()
-        os.chmod(tmp, 0o644)
-    return pd.concat(kept, ignore_index=True)
-
-
 def sample(argv: Optional[List[str]] = None) -> None:
     """Draw this instance's share of the synthetic table (processing job on SampleInstanceCount
     instances): ``synthetic/synthetic-SSSSS-of-NNNNN.csv`` and, in ``selected/``, its rows among
     those ``detection.balance`` gives the detector (at most ``max_rows_per_class``), which
     ``prepare`` turns into the detector's splits. Cost: O(rows / instances) per instance."""
     from ..detection import balance_indices
-    from ..run import SAMPLE_BLOCK_ROWS, SyntheticWriter, current_shard, shard_blocks
+    from ..run import SAMPLE_BLOCK_ROWS, SyntheticWriter, current_shard, shard_blocks, shard_file_name, write_shard
     from ..schema import Schema
     from ..synthesizers import Synthesizer
 
@@ -437,8 +403,13 @@ def sample(argv: Optional[List[str]] = None) -> None:
     schema.validate_frame(real, "real table")
     n_rows = int(args.rows or len(real))
     keep = balance_indices(len(real), n_rows, args.seed, detector.max_rows_per_class)[1]
+    if keep is None:  # the detector uses every row (at most max_rows_per_class of them)
+        keep = np.arange(n_rows)
     start = time.perf_counter()
-    selected = _draw_shard(generator, n_rows, args.seed, schema, proc("synthetic"), shard, n_shards, keep)
+    try:
+        _, selected = write_shard(generator, n_rows, args.seed, schema, proc("synthetic"), shard, n_shards, keep=keep)
+    except ConfigError as err:  # too many instances: say which pipeline parameter to change
+        raise ConfigError(f"{err} (SampleInstanceCount) or more rows (SampleRows)") from None
     seconds = time.perf_counter() - start
     if len(selected):  # an instance none of whose rows the detector uses writes no file
         with _atomic_target(proc("selected", shard_file_name("selected", shard, n_shards))) as tmp:
@@ -481,6 +452,7 @@ def prepare(argv: Optional[List[str]] = None) -> None:
     job on that many instances with ``ShardedByS3Key`` gives every instance a balanced share.
     """
     from ..detection import MIN_ROWS_PER_CLASS, DetectorFeatures, balance_indices, split_rows, stack
+    from ..run import shard_file_name
     from ..schema import Schema, infer_schema
 
     parser = _Parser(prog="prepare", description="Build the detector's splits from the synthetic rows.")
