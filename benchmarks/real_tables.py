@@ -17,7 +17,8 @@ one full-precision float), randhie (20,190 rows of integers and discrete floats)
 synthetic stress table: identifiers, a case id shared by 2-3 rows, free-text titles,
 3,000-level cities, zip codes with leading zeros, UTC / offset / date timestamps, nullable
 integers, a 99 %-missing column, stray "n/a" tokens, text booleans, a constant and an
-empty column.
+empty column; and a second 100,000 x 30 stress table, ``levels``: 20 categoricals of 500 to
+5,000 Zipf-skewed levels and 10 numbers.
 
 Measured on the 2-core reference machine (shared with other jobs, so wall times are loose),
 seed 0, the detector on ``Schema.model_frame`` as `advsynth run` uses it on this branch:
@@ -150,6 +151,21 @@ def stress_table(n: int, seed: int = 0) -> pd.DataFrame:
     return df
 
 
+def levels_table(n: int, seed: int = 0) -> pd.DataFrame:
+    """100,000 x 30 of many-level codes: 20 categoricals of 500 to 5,000 levels (Zipf-skewed, so
+    each has a long tail of rare levels) and 10 numbers tied to them. The shape that makes any
+    dense one-hot encoding (detector, privacy, utility) take gigabytes."""
+    rng = np.random.default_rng(seed)
+    df = {}
+    for i in range(20):
+        levels = 500 + 250 * i
+        df[f"code{i:02d}"] = [f"L{c}" for c in np.minimum(rng.zipf(1.2, n), levels)]
+    first = pd.Series(df["code00"]).str[1:].astype(int).to_numpy()
+    for i in range(10):
+        df[f"x{i}"] = np.round(np.log1p(first) * (i + 1) + rng.normal(size=n), 3)
+    return pd.DataFrame(df)
+
+
 def run_one(csv: Path, generator: str, out: Path, seed: int) -> dict:
     cmd = [sys.executable, "-c", _CHILD, "run", "--data", str(csv), "--out", str(out), "--generator", generator,
            "--seed", str(seed)]
@@ -176,13 +192,14 @@ def main() -> None:
     parser.add_argument("--stress-rows", type=int, default=100_000)
     args = parser.parse_args()
     tables = {**sklearn_tables(), **statsmodels_tables()}
-    tables["stress"] = None  # built on demand: it is large
+    tables["stress"] = tables["levels"] = None  # built on demand: they are large
     names = args.tables or list(tables)
     print(f"{'table':<14} {'rows':>7} {'cols':>4} {'generator':<9} {'auc':>6} {'null':>6} {'top column':<16} "
           f"{'share':>6} {'wall s':>7} {'peak MB':>8}")
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
-            df = stress_table(args.stress_rows, args.seed) if name == "stress" else tables[name]
+            builder = {"stress": stress_table, "levels": levels_table}.get(name)
+            df = builder(args.stress_rows, args.seed) if builder else tables[name]
             csv = Path(tmp) / f"{name}.csv"
             df.to_csv(csv, index=False)
             for generator in args.generators:
