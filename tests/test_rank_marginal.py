@@ -53,3 +53,14 @@ def test_gmm_smooth_decoding_end_to_end():
     assert (out == 50).mean() == pytest.approx(200 / 2100, abs=0.01)
     with pytest.raises(ConfigError, match="marginal_values"):
         GMMSynthesizer(marginal_values="nearest").fit(df, schema)
+
+
+def test_smooth_decimals_copy_no_rare_value():
+    """Two-decimal values (as the typing layer rounds them): no output equals a rare training value."""
+    rng = np.random.default_rng(3)
+    values = np.round(rng.gamma(2.0, 3.0, size=600), 2)
+    counts = pd.Series(values).value_counts()
+    rare = counts.index[counts < 3].to_numpy()
+    ranks = (np.arange(2000) + 0.5) / 2000
+    out = RankMarginal.fit(values, "smooth", ColumnSpec("x", "numeric", decimals=2)).at_ranks(ranks)
+    assert np.array_equal(out, np.round(out, 2)) and not np.isin(out, rare).any()

@@ -336,7 +336,7 @@ class RankMarginal:
     reference: np.ndarray  # sorted order statistics (an evenly spaced subset beyond MAX_REFERENCE)
     heaps: np.ndarray  # sorted heaped values ("smooth")
     rare: np.ndarray  # sorted training values below the heap count, which "smooth" never outputs
-    step: float | None  # the column's precision (None: full precision)
+    decimals: int | None  # the column's precision (None: full precision)
 
     MAX_NUDGE = 8
 
@@ -354,8 +354,7 @@ class RankMarginal:
             values = values[np.linspace(0, len(values) - 1, MAX_REFERENCE).round().astype(int)]
         heavy = counts >= max(int(heap_min_count), 2)
         decimals = 0 if spec.kind in ("integer", "datetime") else spec.decimals
-        step = None if decimals is None else 10.0 ** -int(decimals)
-        return cls(mode, values, uniques[heavy], uniques[~heavy], step)
+        return cls(mode, values, uniques[heavy], uniques[~heavy], None if decimals is None else int(decimals))
 
     def at_ranks(self, ranks: np.ndarray) -> np.ndarray:
         """The output at each rank in (0, 1)."""
@@ -375,8 +374,8 @@ class RankMarginal:
         to_lo |= lo_heap & hi_heap & ~to_hi
         to_hi |= lo_heap & hi_heap & ~to_lo
         out[to_lo], out[to_hi] = ref[lo][to_lo], ref[hi][to_hi]
-        if self.step is not None:
-            out = np.round(out / self.step) * self.step
+        if self.decimals is not None:  # as the typing layer rounds (np.round(x, d), not x / step * step)
+            out = np.round(out, self.decimals)
         return self._avoid_rare(out, ~(to_lo | to_hi))
 
     def _avoid_rare(self, out: np.ndarray, free: np.ndarray) -> np.ndarray:
@@ -387,7 +386,7 @@ class RankMarginal:
         if not hit.any():
             return out
         values = out[hit]
-        if self.step is None:
+        if self.decimals is None:
             ref = np.unique(self.reference)
             above = np.minimum(np.searchsorted(ref, values, side="right"), len(ref) - 1)
             below = np.maximum(np.searchsorted(ref, values, side="left") - 1, 0)
@@ -398,7 +397,7 @@ class RankMarginal:
         pending = np.ones(len(values), bool)
         for k in range(1, self.MAX_NUDGE + 1):
             for sign in (1, -1):
-                candidate = np.round((values + sign * k * self.step) / self.step) * self.step
+                candidate = np.round(values + sign * k * 10.0 ** -self.decimals, self.decimals)
                 inside = (candidate >= self.reference[0]) & (candidate <= self.reference[-1])  # bounds clip
                 ok = pending & inside & ~_member(candidate, self.rare)
                 moved[ok], pending[ok] = candidate[ok], False
