@@ -64,3 +64,14 @@ def test_smooth_decimals_copy_no_rare_value():
     ranks = (np.arange(2000) + 0.5) / 2000
     out = RankMarginal.fit(values, "smooth", ColumnSpec("x", "numeric", decimals=2)).at_ranks(ranks)
     assert np.array_equal(out, np.round(out, 2)) and not np.isin(out, rare).any()
+
+
+def test_reference_is_bounded(monkeypatch):
+    import advsynth.encoding as encoding
+
+    monkeypatch.setattr(encoding, "MAX_REFERENCE", 500)
+    values = np.random.default_rng(4).integers(0, 10**9, size=5000).astype(float)
+    marginal = RankMarginal.fit(values, "smooth", ColumnSpec("x", "integer"))
+    assert len(marginal.reference) == 500 and len(marginal.rare) <= 500
+    out = marginal.at_ranks((np.arange(3000) + 0.5) / 3000)
+    assert not np.isin(out, marginal.reference).any()

@@ -350,11 +350,13 @@ class RankMarginal:
             grid = np.quantile(values, np.linspace(0, 1, max(2, min(n_quantiles, len(values)))))
             return cls(mode, grid, np.empty(0), np.empty(0), None)
         uniques, counts = np.unique(values, return_counts=True)
-        if len(values) > MAX_REFERENCE:
-            values = values[np.linspace(0, len(values) - 1, MAX_REFERENCE).round().astype(int)]
         heavy = counts >= max(int(heap_min_count), 2)
+        heaps, rare = uniques[heavy], uniques[~heavy]
+        if len(values) > MAX_REFERENCE:  # bounded: the reference and its heaps and rare values, not every row
+            values = values[np.linspace(0, len(values) - 1, MAX_REFERENCE).round().astype(int)]
+            heaps, rare = heaps[_member(heaps, values)], rare[_member(rare, values)]
         decimals = 0 if spec.kind in ("integer", "datetime") else spec.decimals
-        return cls(mode, values, uniques[heavy], uniques[~heavy], None if decimals is None else int(decimals))
+        return cls(mode, values, heaps, rare, None if decimals is None else int(decimals))
 
     def at_ranks(self, ranks: np.ndarray) -> np.ndarray:
         """The output at each rank in (0, 1)."""
