@@ -107,6 +107,9 @@ def summary(metrics: dict, out: Path | None = None) -> str:
                      + " ".join(f"{a:.3f}" for a in cv["folds"]) + ")")
     if det.get("null_roc_auc") is not None:
         lines.append(f"real-vs-real null AUC {det['null_roc_auc']:.3f} (0.5 means the detector finds nothing)")
+    from .report import holdout_only_line
+
+    lines.append(holdout_only_line(metrics))
     lines.append("top giveaway columns: " + ", ".join(f"{c} {s:.0%}" for c, s in top))
     if metrics.get("excluded_columns"):  # a user must know what the AUC does not cover
         lines.append("not judged (identifiers and free text unique per row, drawn fresh apart from the other "

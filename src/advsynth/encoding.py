@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from sklearn.preprocessing import QuantileTransformer
 
+from .errors import ConfigError
 from .schema import ColumnSpec, Schema
 
 MISSING = "__missing__"
@@ -48,7 +49,7 @@ class _NumericBlock:
     missing_rate: float = 0.0
     offset: float = 0.0  # values enter the quantile transform as (x - offset) / scale
     scale: float = 1.0
-    quantiles: np.ndarray | None = None  # the real values' quantile grid, for ``match_marginals``
+    quantiles: "RankMarginal | None" = None  # the real values' marginal, for ``match_marginals``
 
     @property
     def width(self) -> int:
@@ -90,17 +91,24 @@ class TableEncoder:
         The mixture's dependence (the order of rows) is kept while the marginal, heaps at round
         values included (``age``, ``hours-per-week``), comes out as in the real table; a monotone
         map of each column never copies a real row.
+    marginal_values : which values rank matching outputs (see ``RankMarginal``): "smooth" (default)
+        keeps heaped values exact and interpolates between neighbouring training values elsewhere,
+        never reproducing a training value seen fewer than ``heap_min_count`` times; "exact" outputs
+        training values only; "grid" interpolates a grid of ``n_quantiles`` quantiles.
+    heap_min_count : with "smooth", a value held by at least this many training rows is a heap.
     """
 
     def __init__(self, point_mass_share: float = 0.2, max_discrete_levels: int = 20, n_quantiles: int = 1000,
                  max_onehot_levels: int = 50, tail_onehot_levels: int = 10, match_marginals: bool = False,
-                 random_state: int = 0):
+                 marginal_values: str = "smooth", heap_min_count: int = 3, random_state: int = 0):
         self.point_mass_share = point_mass_share
         self.max_discrete_levels = max_discrete_levels
         self.n_quantiles = n_quantiles
         self.max_onehot_levels = max_onehot_levels
         self.tail_onehot_levels = tail_onehot_levels
         self.match_marginals = match_marginals
+        self.marginal_values = marginal_values
+        self.heap_min_count = heap_min_count
         self.random_state = random_state
 
     def fit(self, df: pd.DataFrame, schema: Schema) -> "TableEncoder":
@@ -165,7 +173,8 @@ class TableEncoder:
         # detector split across twins scores below chance (statsmodels' co2: 0.39 with, 0.51 without)
         # -- a figure that flatters the generator instead of measuring it.
         sequence_like = spec.kind == "datetime" and len(uniques) >= SEQUENCE_SHARE * len(col[~np.isnan(col)])
-        grid = None if sequence_like else np.quantile(values, np.linspace(0, 1, max(2, min(self.n_quantiles, len(values)))))
+        grid = None if sequence_like else RankMarginal.fit(values, self.marginal_values, spec, self.heap_min_count,
+                                                             self.n_quantiles)
         return _NumericBlock(spec, transformer, 0.0, point_mass, has_missing, float(np.isnan(col).mean()),
                              offset, scale, grid)
 
@@ -315,13 +324,123 @@ def _offset_scale(values: np.ndarray) -> tuple[float, float]:
     return offset, spread if np.isfinite(spread) and spread > 0 else (abs(offset) or 1.0)
 
 
-def _by_rank(scores: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
-    """The reference quantile at each score's rank (ties broken by order): an exact marginal."""
+MARGINAL_VALUES = ("smooth", "exact", "grid")
+MAX_REFERENCE = 100_000  # order statistics a RankMarginal keeps: bounded memory whatever the rows
+
+
+@dataclass
+class RankMarginal:
+    """A numeric column's real marginal for rank matching, and which values decoding may output.
+
+    Why three modes: copying the marginal exactly hides it from the detector, but in a column of
+    (nearly) distinct values an exact copy makes each synthetic value a training value, the twin
+    of one real row. The detector's real rows include the training rows, split across its train
+    and test sets, so twins can make synthetic rows look real for the wrong reason (statsmodels'
+    co2 scored below chance). The modes:
+
+    * ``"exact"``: the training value at each rank (every output is a training value);
+    * ``"smooth"``: heaped values (held by >= ``heap_min_count`` training rows: ages, round
+      hours, capital-gain's amounts) stay exact; between them the quantile function interpolates
+      neighbouring order statistics, rounded to the column's precision, and an output that would
+      equal a rarer training value moves to the nearest free value at that precision (at most
+      ``MAX_NUDGE`` steps away, so the guarantee holds where the precision leaves room; beyond
+      ``MAX_REFERENCE`` rows the reference is a subset and the guarantee covers that subset);
+    * ``"grid"``: interpolation on ``n_quantiles`` quantiles (the first decoder; for comparison).
+    """
+
+    mode: str
+    reference: np.ndarray  # sorted order statistics (an evenly spaced subset beyond MAX_REFERENCE)
+    heaps: np.ndarray  # sorted heaped values ("smooth")
+    rare: np.ndarray  # sorted training values below the heap count, which "smooth" never outputs
+    decimals: int | None  # the column's precision (None: full precision)
+
+    MAX_NUDGE = 8
+
+    @classmethod
+    def fit(cls, values: np.ndarray, mode: str, spec: ColumnSpec, heap_min_count: int = 3,
+            n_quantiles: int = 1000) -> "RankMarginal":
+        if mode not in MARGINAL_VALUES:
+            raise ConfigError(f"marginal_values must be one of {', '.join(MARGINAL_VALUES)}, got {mode!r}")
+        values = np.sort(np.asarray(values, dtype=float))
+        if mode == "grid":
+            grid = np.quantile(values, np.linspace(0, 1, max(2, min(n_quantiles, len(values)))))
+            return cls(mode, grid, np.empty(0), np.empty(0), None)
+        uniques, counts = np.unique(values, return_counts=True)
+        heavy = counts >= max(int(heap_min_count), 2)
+        heaps, rare = uniques[heavy], uniques[~heavy]
+        if len(values) > MAX_REFERENCE:  # bounded: the reference and its heaps and rare values, not every row
+            values = values[np.linspace(0, len(values) - 1, MAX_REFERENCE).round().astype(int)]
+            heaps, rare = heaps[_member(heaps, values)], rare[_member(rare, values)]
+        decimals = 0 if spec.kind in ("integer", "datetime") else spec.decimals
+        return cls(mode, values, heaps, rare, None if decimals is None else int(decimals))
+
+    def at_ranks(self, ranks: np.ndarray) -> np.ndarray:
+        """The output at each rank in (0, 1)."""
+        ref, n = self.reference, len(self.reference)
+        if self.mode == "grid":
+            return np.interp(ranks, np.linspace(0, 1, n), ref)
+        if self.mode == "exact":
+            return ref[np.minimum((ranks * n).astype(int), n - 1)]
+        pos = np.clip(ranks * n - 0.5, 0, n - 1)  # order statistic i sits at rank (i + 0.5) / n
+        lo = np.floor(pos).astype(int)
+        hi = np.minimum(lo + 1, n - 1)
+        frac = pos - lo
+        out = ref[lo] + frac * (ref[hi] - ref[lo])
+        # a heap owns the half step on each side of its order statistics: its value, not a fraction beside it
+        lo_heap, hi_heap = _member(ref[lo], self.heaps), _member(ref[hi], self.heaps)
+        to_lo, to_hi = lo_heap & (frac < 0.5), hi_heap & (frac >= 0.5)
+        to_lo |= lo_heap & hi_heap & ~to_hi
+        to_hi |= lo_heap & hi_heap & ~to_lo
+        out[to_lo], out[to_hi] = ref[lo][to_lo], ref[hi][to_hi]
+        if self.decimals is not None:  # as the typing layer rounds (np.round(x, d), not x / step * step)
+            out = np.round(out, self.decimals)
+        return self._avoid_rare(out, ~(to_lo | to_hi))
+
+    def _avoid_rare(self, out: np.ndarray, free: np.ndarray) -> np.ndarray:
+        """Move outputs (where ``free``) equal to a rare training value to the nearest value at the
+        column's precision, inside the real range (the typing layer clips to it), that is none (full
+        precision: half-way to the next reference value)."""
+        hit = free & _member(out, self.rare)
+        if not hit.any():
+            return out
+        values = out[hit]
+        if self.decimals is None:
+            ref = np.unique(self.reference)
+            above = np.minimum(np.searchsorted(ref, values, side="right"), len(ref) - 1)
+            below = np.maximum(np.searchsorted(ref, values, side="left") - 1, 0)
+            neighbour = np.where(ref[above] > values, ref[above], ref[below])
+            out[hit] = values + 0.5 * (neighbour - values)
+            return out
+        moved = values.copy()
+        pending = np.ones(len(values), bool)
+        for k in range(1, self.MAX_NUDGE + 1):
+            for sign in (1, -1):
+                candidate = np.round(values + sign * k * 10.0 ** -self.decimals, self.decimals)
+                inside = (candidate >= self.reference[0]) & (candidate <= self.reference[-1])  # bounds clip
+                ok = pending & inside & ~_member(candidate, self.rare)
+                moved[ok], pending[ok] = candidate[ok], False
+            if not pending.any():
+                break
+        out[hit] = moved
+        return out
+
+
+def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """Which ``values`` are in the sorted array ``sorted_set`` (O(n log m))."""
+    if sorted_set.size == 0:
+        return np.zeros(len(values), bool)
+    where = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return sorted_set[where] == values
+
+
+def _by_rank(scores: np.ndarray, marginal: RankMarginal) -> np.ndarray:
+    """The marginal's output at each score's rank (ties broken by order): the real marginal, with
+    the mixture's order of rows (its dependence on the other columns) kept."""
     if scores.size == 0:
         return scores
     ranks = np.empty(len(scores))
     ranks[np.argsort(scores, kind="stable")] = (np.arange(len(scores)) + 0.5) / len(scores)
-    return np.interp(ranks, np.linspace(0, 1, len(quantiles)), quantiles)
+    return marginal.at_ranks(ranks)
 
 
 def _top_share(flags: np.ndarray, share: float) -> np.ndarray:

@@ -285,6 +285,19 @@ def _chart_corr_diff(corr: dict) -> str | None:
 # --------------------------------------------------------------------------- run report
 
 
+def holdout_only_line(metrics: dict) -> str:
+    """The holdout-only AUC beside the verdict, or why there is none (one wording for summary and report)."""
+    only = metrics.get("holdout_only")
+    if not only:
+        return "holdout-only AUC: not computed (--no-extras skips it)"
+    if only.get("roc_auc") is None:
+        return f"holdout-only AUC: not computed ({only.get('skipped')})"
+    lo, hi = only["roc_auc_ci"]
+    return (f"holdout-only AUC {only['roc_auc']:.3f} (95% CI {lo:.3f}-{hi:.3f}): the same detector with its real rows "
+            f"limited to the {only['n_holdout']:,} holdout rows the generator never saw (weaker for having fewer rows; "
+            "a verdict well below it means the synthetic rows mirror the training rows)")
+
+
 def _verdict(det: dict) -> str:
     auc, (lo, hi) = det["roc_auc"], det["roc_auc_ci"]
     null = det.get("null_roc_auc")
@@ -413,6 +426,7 @@ def write_report(run_dir: str | Path, real: pd.DataFrame | None = None) -> Path:
             f"<p class=note>{metrics['n_synthetic']:,} synthetic rows vs {metrics['n_real']:,} real; "
             f"detector trained on {det['n_train']:,} rows and scored on {det['n_test']:,} held-out rows. "
             "AUC 0.5 means the detector does no better than chance; 1.0 means every fake is caught.</p>"]
+    body.append(f"<p class=note>{html.escape(holdout_only_line(metrics))}.</p>")
     edge_note = _k_at_edge_note(metrics)
     if edge_note:
         body.append(edge_note)

@@ -20,7 +20,7 @@ from sklearn.decomposition import PCA
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
-from ..encoding import LatentCategoricals, TableEncoder, discrete_columns, enforce_implied_missing, tied_groups
+from ..encoding import MARGINAL_VALUES, LatentCategoricals, TableEncoder, discrete_columns, enforce_implied_missing, tied_groups
 from ..errors import ConfigError
 from .base import Synthesizer
 
@@ -56,6 +56,9 @@ class GMMSynthesizer(Synthesizer):
     latent_prior : pseudo-rows shrinking each component's frequencies towards the overall ones.
     match_marginals : continuous columns are decoded by rank onto the real quantiles (see
         ``TableEncoder``): exact marginals and heaps, the mixture's dependence kept.
+    marginal_values, heap_min_count : which values rank matching outputs (``advsynth.encoding.RankMarginal``):
+        "smooth" keeps heaps (values of >= heap_min_count training rows) exact and never copies a
+        rarer training value; "exact" outputs training values only; "grid" a 1000-quantile grid.
     max_encoded_cells : the encoded matrix PCA is fitted on holds at most this many floats
         (rows are subsampled beyond it), so memory stays bounded whatever the table's size.
     n_jobs : threads for the sweep's candidate fits (each fit is seeded on its own, so the
@@ -83,6 +86,8 @@ class GMMSynthesizer(Synthesizer):
         latent_tie: float = 0.05,
         latent_prior: float = 1.0,
         match_marginals: bool = True,
+        marginal_values: str = "smooth",
+        heap_min_count: int = 3,
         n_jobs: int = 2,
         max_encoded_cells: int = 20_000_000,
         random_state: int = 0,
@@ -103,6 +108,8 @@ class GMMSynthesizer(Synthesizer):
         self.latent_tie = latent_tie
         self.latent_prior = latent_prior
         self.match_marginals = match_marginals
+        self.marginal_values = marginal_values
+        self.heap_min_count = heap_min_count
         self.n_jobs = n_jobs
         self.max_encoded_cells = max_encoded_cells
         self.random_state = random_state
@@ -118,6 +125,8 @@ class GMMSynthesizer(Synthesizer):
             raise ConfigError(f"criterion must be one of {', '.join(CRITERIA)}, got {self.criterion!r}")
         if self.covariance_type not in COVARIANCE_TYPES:
             raise ConfigError(f"covariance_type must be one of {', '.join(COVARIANCE_TYPES)}, got {self.covariance_type!r}")
+        if self.marginal_values not in MARGINAL_VALUES:
+            raise ConfigError(f"marginal_values must be one of {', '.join(MARGINAL_VALUES)}, got {self.marginal_values!r}")
         if self.categorical_decoding not in DECODINGS:
             raise ConfigError(f"categorical_decoding must be one of {', '.join(DECODINGS)}, got {self.categorical_decoding!r}")
 
@@ -154,6 +163,7 @@ class GMMSynthesizer(Synthesizer):
         self._check_params()
         self._affine_ = None  # the sampling maps of a previous fit
         self.encoder_ = TableEncoder(point_mass_share=self.point_mass_share, match_marginals=bool(self.match_marginals),
+                                     marginal_values=self.marginal_values, heap_min_count=int(self.heap_min_count),
                                      random_state=self.random_state).fit(
             df, self.schema_
         )
