@@ -84,21 +84,6 @@ def show(row: dict, label: str) -> None:
           f"{f(row['k'], 'd'):>4} {row['fit']:>6.1f} {row['total']:>6.1f}  {row['chosen'] or ''}", flush=True)
 
 
-
-def lift_search_budget(seconds: float | None) -> None:
-    """Set the adversarial search's wall-clock budget for this process (None: no budget).
-
-    ``select_by_detector`` stops after the candidate that crosses ``time_budget`` (100 s), so on
-    a loaded machine it may try one candidate only and keep the configured settings: a result
-    that depends on the machine's load. Benchmarks lift it so every seed runs the whole search.
-    """
-    import functools
-
-    import advsynth.run
-    from advsynth.synthesizers.adversarial import select_by_detector
-
-    advsynth.run.select_by_detector = functools.partial(select_by_detector, time_budget=seconds)
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default=str(ROOT / "config" / "adult.yaml"))
@@ -106,11 +91,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["plain", "improved", "adversarial"],
                         choices=["plain", "improved", "adversarial"])
     parser.add_argument("--tables", nargs="*", help="the other real tables (scikit-learn, statsmodels): all, or the named ones")
-    parser.add_argument("--search-budget", type=float, default=0,
-                        help="the adversarial search's wall-clock budget in seconds (0, the default here: none, so "
-                        "the search does not depend on the machine's load; `advsynth run` uses 100)")
     args = parser.parse_args()
-    lift_search_budget(args.search_budget or None)
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"{'table':<14} {'model':<11} {'seed':>4} {'fresh':>6} {'holdout':>8} {'selection':>9} {'dcr':>5} {'copies/holdout':>13} "
           f"{'k':>4} {'fit':>6} {'total':>6}  chosen")

@@ -100,21 +100,6 @@ def time_ctgan(epochs: int) -> None:
           f"load average after: {os.getloadavg()}")
 
 
-
-def lift_search_budget(seconds: float | None) -> None:
-    """Set the adversarial search's wall-clock budget for this process (None: no budget).
-
-    ``select_by_detector`` stops after the candidate that crosses ``time_budget`` (100 s), so on
-    a loaded machine it may try one candidate only and keep the configured settings: a result
-    that depends on the machine's load. Benchmarks lift it so every seed runs the whole search.
-    """
-    import functools
-
-    import advsynth.run
-    from advsynth.synthesizers.adversarial import select_by_detector
-
-    advsynth.run.select_by_detector = functools.partial(select_by_detector, time_budget=seconds)
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default=str(ROOT / "config" / "race.yaml"))
@@ -124,11 +109,7 @@ def main() -> int:
     ap.add_argument("--bench", nargs="+", help="print the table of these finished benchmark folders and exit; a "
                     "run (dataset, variant, seed) in several folders is taken from the last one (re-run a subset, then merge)")
     ap.add_argument("--time-ctgan", type=int, metavar="EPOCHS", help="time one CTGAN fit on Adult and exit")
-    ap.add_argument("--search-budget", type=float, default=0,
-                    help="the adversarial search's wall-clock budget in seconds (0, the default here: none, so the "
-                    "search does not depend on the machine's load; `advsynth run` uses 100)")
     args = ap.parse_args()
-    lift_search_budget(args.search_budget or None)
     if args.time_ctgan:
         time_ctgan(args.time_ctgan)
         return 0
