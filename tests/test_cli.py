@@ -454,3 +454,17 @@ def test_summary_warns_when_the_auc_is_significantly_below_chance():
     assert "significantly below 0.5" in summary(metrics)
     metrics["detector"].update(roc_auc=0.49, roc_auc_ci=[0.46, 0.52])
     assert "significantly below 0.5" not in summary(metrics)
+
+
+def test_summary_warns_when_the_holdout_only_auc_is_significantly_above_the_verdict():
+    """co2-like: a generator close to its training rows scores lower against them than against unseen rows."""
+    from advsynth.cli import summary
+
+    metrics = {"generator": "gmm", "name": "t", "n_synthetic": 100, "n_real": 100, "seed": 0,
+               "timings_s": {"total": 1.0},
+               "detector": {"roc_auc": 0.45, "roc_auc_ci": [0.42, 0.48], "p_value": 0.9, "precision": 0.4,
+                            "recall": 0.4, "column_importance": {"a": 1.0}},
+               "holdout_only": {"roc_auc": 0.55, "roc_auc_ci": [0.51, 0.59], "n_holdout": 400}}
+    assert "significantly above the verdict" in summary(metrics)
+    metrics["holdout_only"].update(roc_auc=0.47, roc_auc_ci=[0.43, 0.51])   # overlapping: no warning
+    assert "significantly above the verdict" not in summary(metrics)

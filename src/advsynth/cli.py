@@ -144,6 +144,12 @@ def summary(metrics: dict, out: Path | None = None) -> str:
         lines.append("warning: the AUC is significantly below 0.5: the detector calls synthetic rows real more often "
                      "than real rows, which happens when synthetic values mirror the real rows (twins across the "
                      "detector's split); read it as 'not detected', not as better than real")
+    only = metrics.get("holdout_only") or {}
+    if only.get("roc_auc") is not None and det["roc_auc_ci"][1] < only["roc_auc_ci"][0]:
+        # fewer real rows make the holdout-only detector weaker, so it should not score higher
+        lines.append(f"warning: the holdout-only AUC {only['roc_auc']:.3f} is significantly above the verdict "
+                     f"{det['roc_auc']:.3f}: the synthetic rows are closer to the generator's training rows than "
+                     "to unseen real rows; the holdout-only AUC is the fairer figure for this table")
     fit = metrics.get("generator_fit") or {}
     if fit.get("k_at_edge"):
         which = "largest" if fit["k_at_edge"] == "max" else "smallest"
