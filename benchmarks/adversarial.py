@@ -8,8 +8,7 @@ Models:
   plain        the GMM before issue 10: AIC over k in 1..60 on 4,000 rows, argmax decoding, no marginal matching
   improved     the default GMM of config/adult.yaml (latent-class native-country, rank-matched marginals,
                calibrated argmax, missingness implications; k as the config sets it)
-  adversarial  `advsynth run --adversarial`: settings chosen by a detector on the training rows,
-               detector-guided rejection sampling
+  adversarial  `advsynth run --adversarial`: settings chosen by a detector on the training rows
 
 Columns: fresh = the run's detector AUC (all real rows vs fresh synthetic draws: the verdict);
 holdout = the holdout-only AUC (the same detector, real rows limited to the holdout no fit saw);
@@ -18,14 +17,16 @@ dcr = privacy DCR ratio (synthetic vs holdout median distance to training rows, 
 copies = exact-copy rate of training rows vs the holdout's own rate; fit = generator fit (incl. the
 adversarial search); total = wall time of the run. The null is off (it does not depend on the model).
 
-Measured 2026-11-28 on the shared 2-core machine (load average 4-5), Adult:
-    seed  plain   improved  adversarial (selection)  adversarial dcr  total s (plain/improved/adversarial)
-    0     0.7335  0.6729    0.6327 (0.5674) k=320     0.978            33.8 / 29.3 / 93.7
-    1     0.7327  0.6818    0.6418 (0.5282) k=320     0.973            27.5 / 27.4 / 90.1
-    2     0.7211  0.6822    0.6427 (0.5615) k=240     0.958            22.0 / 28.3 / 90.5
-Exact copies 0.0000 everywhere (holdout's own rate 0.0006-0.0015). Other tables (--tables, seed 0): the
-adversarial GMM equals the improved one where the search is skipped (< 500 validation rows) and beats plain
-on co2 (0.398 vs 0.511), fair (0.639 vs 0.660) and randhie (0.853 vs 0.897).
+Measured 2026-11-28 on the quiet 2-core machine (load average <= 1.1), Adult, the strong default
+detector (``--models improved adversarial``):
+    seed  improved (holdout-only)  adversarial (holdout-only, selection)  chosen                 dcr    total s (improved/adversarial)
+    0     0.6754 (0.6018)          0.6314 (0.5780, 0.5584)                k=320, fit_rows 20000  1.009  19.2 / 166.0
+    1     0.6861 (0.6160)          0.6476 (0.5804, 0.5322)                k=320                  0.973  19.1 / 155.9
+    2     0.6735 (0.5874)          0.6273 (0.5694, 0.5672)                k=320, fit_rows 20000  0.988  18.4 / 176.6
+Exact copies 0.0000-0.0001 (holdout's own rate 0.0006-0.0015). Other tables (--tables, seeds 0-2, the
+former search stages): the adversarial GMM equals the improved one where the search is skipped (< 500
+validation rows) or keeps the configured settings (co2 0.482, fair 0.615), and beats it on randhie
+(0.854 vs 0.902).
 """
 
 from __future__ import annotations
