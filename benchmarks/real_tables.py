@@ -20,36 +20,36 @@ integers, a 99 %-missing column, stray "n/a" tokens, text booleans, a constant a
 empty column; and a second 100,000 x 30 stress table, ``levels``: 20 categoricals of 500 to
 5,000 Zipf-skewed levels and 10 numbers.
 
-Measured on the 2-core reference machine (shared with other jobs, so wall times are loose),
-seed 0, the detector on ``Schema.model_frame`` as `advsynth run` uses it on this branch:
+Measured 2026-11-28 on the 2-core reference machine (load 1-4, so wall times are loose), seed 0,
+the default detector:
 
     table             rows cols generator    auc   null top column        share  wall s  peak MB
-    diabetes           442   11 gmm        0.467  0.533 target            16.0%     3.4      247
-    diabetes           442   11 baseline   0.979  0.533 s4                34.3%     4.6      243
-    wine               178   14 gmm        0.564  0.605 proanthocyanins   10.8%     4.6      244
-    wine               178   14 baseline   0.967  0.605 flavanoids        13.3%     6.2      240
-    breast_cancer      569   31 gmm        0.423  0.455 symmetry error     5.7%    11.7      256
-    breast_cancer      569   31 baseline   0.999  0.455 area error        25.0%     6.4      249
-    macrodata          203   15 gmm        0.583  0.544 infl              13.7%     5.3      244
-    macrodata          203   15 baseline   0.999  0.544 realinv           15.0%    10.0      242
-    co2               2284    2 gmm        0.648  0.504 week              62.6%     8.1      251
-    co2               2284    2 baseline   0.950  0.504 week              61.6%     8.3      245
-    grunfeld           220    5 gmm        0.594  0.477 value             32.5%     9.4      245
-    grunfeld           220    5 baseline   0.974  0.477 invest            39.8%     3.4      242
-    fair              6366    9 gmm        0.675  0.526 affairs           39.4%    19.9      271
-    fair              6366    9 baseline   0.960  0.526 yrs_married       25.6%     6.1      258
-    randhie          20190   10 gmm        0.862  0.497 lpi               32.9%    10.2      302
-    randhie          20190   10 baseline   0.996  0.497 physlm            33.7%     6.7      284
-    stress          100000   30 gmm        0.700  0.492 visits            18.9%    65.2     1773
-    stress          100000   30 baseline   0.990  0.492 created           31.8%    56.5     2355
+    diabetes           442   11 gmm        0.375  0.483 target            28.5%     3.8      245
+    diabetes           442   11 baseline   0.975  0.483 s4                38.5%     3.6      243
+    wine               178   14 gmm        0.459  0.583 color_intensity   13.3%     4.4      244
+    wine               178   14 baseline   0.971  0.583 flavanoids        14.5%     3.1      239
+    breast_cancer      569   31 gmm        0.463  0.494 mean concave poi  19.0%     7.0      263
+    breast_cancer      569   31 baseline   0.999  0.494 area error        14.7%     5.4      255
+    macrodata          203   15 gmm        0.696  0.491 date              18.1%     4.1      244
+    macrodata          203   15 baseline   0.982  0.491 pop               27.1%     3.7      241
+    co2               2284    2 gmm        0.511  0.498 week              99.9%     4.4      251
+    co2               2284    2 baseline   0.628  0.498 co2               54.3%     3.7      245
+    grunfeld           220    5 gmm        0.430  0.493 value             34.3%     4.4      243
+    grunfeld           220    5 baseline   0.941  0.493 value             48.1%     3.5      240
+    fair              6366    9 gmm        0.624  0.513 affairs           40.2%    11.3      273
+    fair              6366    9 baseline   0.960  0.513 affairs           24.1%     4.9      267
+    randhie          20190   10 gmm        0.899  0.489 lpi               27.5%    15.0      464
+    randhie          20190   10 baseline   0.997  0.489 lpi               26.6%     7.7      437
+    stress          100000   30 gmm        0.789  0.499 visits            28.7%   150.1      868
+    stress          100000   30 baseline   0.992  0.499 local_time        29.1%   108.9      774
+    levels          100000   30 gmm        0.929  0.499 code00            11.4%   462.5     1165
+    levels          100000   30 baseline   1.000  0.499 code00            18.2%   125.3     1040
 
-Before the typing layer (main at 1ef4a89): diabetes 1.000 / 1.000 (``sex`` 99.9 %), fair
-GMM 0.785 (``affairs`` 60 %) and baseline 1.000, randhie baseline 1.000; the stress table
-does not fit in memory. co2's ``week`` carries > 50 % because the table has two columns:
-``week`` alone scores 0.44 (no artefact; weekly dates stay on their weekday), the GMM misses
-the seasonal co2-week relation. The baseline's 2.36 GB on the stress table is the detector
-(dense float32 one-hot of ~310 features x 200,000 rows, copied by vstack / train_test_split /
-DMatrix, while the null trains alongside): reading, typing, fitting and sampling stay < 600 MB.
+The stress table peaked at 2.25 GB (baseline) before the detector's features and DCR's rows
+became sparse matrices. Before the typing layer: diabetes 1.000 / 1.000 (``sex`` 99.9 %), and
+the stress table did not fit in memory. co2's ``week`` carries > 50 % because the table has two
+columns and the GMM scores at chance. Tables of a few hundred rows move by +/- 0.07-0.14
+between seeds.
 """
 
 from __future__ import annotations
