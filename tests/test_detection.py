@@ -193,6 +193,20 @@ def test_config_params_add_to_the_default_params():
     assert DetectorConfig.from_dict({"colsample_bytree": 1.0}).xgb_params()["colsample_bytree"] == 1.0
 
 
+def test_max_bin_in_params_reaches_the_binned_matrices():
+    """``max_bin`` is fixed when XGBoost bins the matrix: passing it only to ``xgb.train`` failed."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(1200, 2)).astype(np.float32)
+    y = (X[:, 0] + rng.normal(scale=0.5, size=1200) > 0).astype(float)
+    kw = dict(X_val=X[1000:], y_val=y[1000:])
+    coarse = train_detector(X[:1000], y[:1000], FAST.replace(params={"max_bin": 4}), **kw)
+    fine = train_detector(X[:1000], y[:1000], FAST, **kw)
+    # four bins leave at most three distinct thresholds per feature
+    thresholds = coarse.trees_to_dataframe().query("Feature != 'Leaf'").groupby("Feature")["Split"].nunique()
+    assert thresholds.max() <= 3
+    assert fine.trees_to_dataframe().query("Feature != 'Leaf'").groupby("Feature")["Split"].nunique().max() > 3
+
+
 def test_infinite_values_reach_the_detector_as_extremes():
     rng = np.random.default_rng(11)
     real = pd.DataFrame({"v": rng.normal(0, 1, 400), "w": rng.normal(0, 1, 400)})

@@ -317,14 +317,17 @@ def train_detector(X: np.ndarray, y: np.ndarray, config: DetectorConfig, *, seed
     # same bins, same trees as a DMatrix with tree_method "hist". Built from a sparse matrix: from
     # a dense one XGBoost's index takes several bytes per cell, missing or not (626 MB for the
     # stress table's 126,000 x 379 training rows, 85 MB from the same rows as CSR)
-    dtrain = xgb.QuantileDMatrix(as_sparse(X), label=y, nthread=params["nthread"])
+    # ``max_bin`` (a ``params`` key) is fixed when the bins are built, so the matrix takes it too
+    bins = {"max_bin": int(params["max_bin"])} if "max_bin" in params else {}
+    dtrain = xgb.QuantileDMatrix(as_sparse(X), label=y, nthread=params["nthread"], **bins)
     # the training AUC is only logged (the container's log format); computing it every round
     # would cost as much as the boosting itself
     watch = [(dtrain, "train")] if verbose_eval else []
     early = None
     if X_val is not None and X_val.shape[0]:
-        watch.append((xgb.QuantileDMatrix(as_sparse(X_val), label=y_val, ref=dtrain, nthread=params["nthread"]),
-                      "validation"))
+        # a plain DMatrix: XGBoost scores a QuantileDMatrix built with ``ref`` about eight times
+        # slower (24 vs 3 ms a round on 35,000 rows), and predictions, AUC and best round are the same
+        watch.append((xgb.DMatrix(as_sparse(X_val), label=y_val, nthread=params["nthread"]), "validation"))
         early = config.early_stopping_rounds or None
     booster = xgb.train(params, dtrain, num_boost_round=config.rounds, evals=watch,
                         early_stopping_rounds=early, verbose_eval=verbose_eval)
