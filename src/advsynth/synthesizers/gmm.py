@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 CRITERIA = ("bic", "aic")
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 DECODINGS = ("latent", "argmax")
+CALIBRATION_ROWS = 50_000  # rows drawn once per fit to tune the one-hot blocks' biases (TableEncoder.calibrate)
 
 
 class GMMSynthesizer(Synthesizer):
@@ -196,6 +197,12 @@ class GMMSynthesizer(Synthesizer):
         if not self.mixture_.converged_:
             log.warning("EM did not converge in %d iterations for k=%d", self.max_iter, self.n_components_)
         self._cholesky_ = _cholesky_factors(self.mixture_)
+        # columns the latent classes draw are never decoded from the mixture's coordinates
+        drawn = {c for group in (self.latent_.groups if self.latent_ is not None else []) for c in group}
+        self.decoded_ = [b.spec.name for b in self.encoder_.blocks_ if b.spec.name not in drawn]
+        # the one-hot blocks' level biases, tuned once on rows of this mixture (own seed stream)
+        self.encoder_.calibrate(self._draw(CALIBRATION_ROWS, np.random.default_rng([self.random_state, 2]))[0],
+                                self.decoded_)
         log.info(
             "PCA kept %d of %d features; %s chose k=%d from %s",
             self.pca_.n_components_, self.encoder_.n_features_, self.criterion, self.n_components_, sorted(self.selection_),
@@ -216,7 +223,8 @@ class GMMSynthesizer(Synthesizer):
         log.debug("k=%d %s=%.1f", k, self.criterion, value)
         return value
 
-    def _sample_raw(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+    def _draw(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` encoded rows of the mixture (PCA undone; the features of ``decoded_`` only) and each row's component."""
         # float64 before normalising: float32 weights need not sum to 1 in float64 (multinomial refuses them)
         weights = np.asarray(self.mixture_.weights_, dtype=np.float64)
         weights = weights / weights.sum()
@@ -224,9 +232,11 @@ class GMMSynthesizer(Synthesizer):
         noise = rng.standard_normal((n, self.mixture_.means_.shape[1]))  # in component order
         order = rng.permutation(n)  # row i is the grouped draw order[i]: rows come out grouped by component otherwise
         X = self._draw_encoded(counts, noise, order)
-        del noise
-        components = np.repeat(np.arange(len(counts)), counts)[order]
-        out = self.encoder_.inverse_transform(X, rng)
+        return X, np.repeat(np.arange(len(counts)), counts)[order]
+
+    def _sample_raw(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        X, components = self._draw(n, rng)
+        out = self.encoder_.inverse_transform(X, rng, getattr(self, "decoded_", None))
         if getattr(self, "latent_", None) is not None:
             for name, values in self.latent_.sample(components, rng).items():
                 out[name] = values.astype(float) if self.schema_[name].is_numeric else values
@@ -272,8 +282,10 @@ class GMMSynthesizer(Synthesizer):
             C = np.asarray(pca.components_, dtype=np.float64)
             if getattr(pca, "whiten", False):
                 C = np.sqrt(pca.explained_variance_)[:, None] * C
+            keep = self.encoder_.feature_index(getattr(self, "decoded_", None))  # the decoded columns' features
+            C = C[:, keep]
             maps = np.einsum("kji,jp->kip", self._cholesky_, C)  # L_k^T C
-            offsets = np.asarray(self.mixture_.means_, dtype=np.float64) @ C + pca.mean_
+            offsets = np.asarray(self.mixture_.means_, dtype=np.float64) @ C + pca.mean_[keep]
             cached = self._affine_ = (maps, offsets)
         return cached
 
