@@ -222,3 +222,23 @@ def test_date_sequences_are_not_rank_matched_so_no_twins_fool_the_detector():
     fake = GMMSynthesizer(max_components=8, n_candidates=2, random_state=0).fit(df).sample(n)
     result = detect(df, fake, schema=schema, seed=0, null=False)
     assert result.roc_auc_ci[1] >= 0.5  # not significantly below chance
+
+
+def test_level_shares_are_tuned_once_per_fit_and_hold_for_any_batch_size():
+    """The one-hot blocks' biases are tuned when the mixture is fitted, so every batch, 50 rows or
+    20,000, is decoded alike and the levels keep their real shares."""
+    real = make_mixed(3000, seed=11)
+    gen = GMMSynthesizer(max_components=6, n_candidates=2, categorical_decoding="argmax", random_state=0).fit(real)
+    block = next(b for b in gen.encoder_.blocks_ if b.spec.name == "group")
+    assert block.bias is not None and np.any(block.bias != 0)
+    real_shares = real["group"].value_counts(normalize=True, dropna=False)
+    big = gen.sample(20_000, random_state=1)["group"].value_counts(normalize=True, dropna=False)
+    assert (big.reindex(real_shares.index) - real_shares).abs().max() < 0.02
+    # a small batch is decoded by the same biases: its rows are the large batch's decoding of the same draw
+    X, _ = gen._draw(50, np.random.default_rng(2))
+    small = gen.encoder_.inverse_transform(X, np.random.default_rng(3), gen.decoded_)["group"]
+    part = X[:, gen.encoder_.feature_index(["group"])]
+    expected = np.array(block.levels, dtype=object)[np.argmax(part + block.bias, axis=1)]
+    expected[expected == "__missing__"] = np.nan
+    pd.testing.assert_series_equal(small.astype(object), pd.Series(expected, name="group").astype(object),
+                                   check_names=False)
