@@ -309,3 +309,25 @@ def test_detector_scores_do_not_depend_on_the_thread_count():
     config = DetectorConfig(rounds=60, early_stopping_rounds=10)
     scores = [_fit_and_score(X, y, config, 0, nthread)[2] for nthread in (1, 2, 3)]
     assert np.array_equal(scores[0], scores[1]) and np.array_equal(scores[0], scores[2])
+
+
+def test_identifiers_are_distinct_across_blocks_and_shards():
+    """An identifier is numbered by its row's place in the whole table: a table drawn in blocks
+    (streamed, or sharded over instances) has the identifiers of one draw, never a repeat."""
+    n = 600
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({
+        "rid": np.arange(1, n + 1) * 7,                                   # integer identifiers
+        "code": [f"A-{v:05d}" for v in rng.permutation(100_000)[:n]],    # a template
+        "case": [f"case-{i}" for i in range(n)],                          # a prefix and a number
+        "x": rng.normal(size=n),
+    })
+    schema = infer_schema(real)
+    assert all(schema[c].id_like for c in ("rid", "code", "case"))
+    gen = make_generator("baseline", random_state=0).fit(real, schema)
+    whole = gen.sample(250, random_state=0)
+    blocks = pd.concat([frame for _, frame in sample_blocks(gen, 250, 0, block_rows=60, workers=2)], ignore_index=True)
+    for column in ("rid", "code", "case"):
+        assert blocks[column].is_unique, column
+        assert blocks[column].tolist() == whole[column].tolist(), column
+    assert blocks["rid"].tolist() == list(range(1, 251))

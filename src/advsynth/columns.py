@@ -562,7 +562,7 @@ class ConstantTransformer(ColumnTransformer):
         self.spec.constant = _plain(present.iloc[0])
         return self
 
-    def reverse_transform(self, n, rng):
+    def reverse_transform(self, n, rng, first_row=0):
         s = self.spec
         missing = rng.random(n) < s.missing_rate if s.missing_rate else np.zeros(n, bool)
         if s.dtype and s.dtype.startswith("datetime64"):
@@ -580,7 +580,7 @@ class MissingTransformer(ColumnTransformer):
 
     modelled = False
 
-    def reverse_transform(self, n, rng):
+    def reverse_transform(self, n, rng, first_row=0):
         s = self.spec
         if s.dtype and s.dtype.startswith("datetime64"):
             return pd.Series(np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]"))
@@ -596,16 +596,21 @@ class IdTransformer(ColumnTransformer):
     same length, the characters that never change ("r00…", "case-"), each other position from
     the same character class (digits, hex, letters), so "A-10293" comes back as "A-57120", not
     "synthetic-1". A drawn identifier may coincide with a real one (as integer IDs 1..n do).
+
+    The identifier is a function of the row's place in the whole table (``first_row`` is the
+    place of this batch's first row), so a table drawn in blocks, or in shards on several
+    instances, has distinct identifiers throughout, as one draw would.
     """
 
     modelled = False
 
-    def reverse_transform(self, n, rng):
+    def reverse_transform(self, n, rng, first_row=0):
+        rows = np.arange(int(first_row), int(first_row) + n, dtype=np.int64)
         if self.spec.kind == "integer":
-            return _cast(np.arange(1, n + 1, dtype=np.int64), self.spec.dtype or "int64", np.zeros(n, bool))
-        values = draw_ids(self.spec.id_format, n, rng)
+            return _cast(rows + 1, self.spec.dtype or "int64", np.zeros(n, bool))
+        values = draw_ids(self.spec.id_format, rows, rng)
         if values is None:
-            values = np.array([f"synthetic-{i}" for i in range(1, n + 1)], dtype=object)
+            values = np.char.add("synthetic-", (rows + 1).astype(str)).astype(object)
         return _cast(values, self.spec.dtype, np.zeros(n, bool))
 
 
@@ -652,23 +657,26 @@ def fit_id_format(values: pd.Series) -> dict | None:
     return None
 
 
-def draw_ids(fmt: dict | None, n: int, rng: np.random.Generator) -> np.ndarray | None:
-    """``n`` distinct identifiers in format ``fmt`` (``fit_id_format``), None if it cannot hold ``n``.
+def draw_ids(fmt: dict | None, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+    """Identifiers in format ``fmt`` (``fit_id_format``) for the table's rows ``rows`` (their places
+    in the whole table), distinct for distinct rows; None if the format cannot hold them.
 
-    A template's varying positions spell distinct numbers (mixed radix, a random start and a
-    fixed stride), so the identifiers are distinct; past 2**62 combinations (UUID-like) each position is drawn
-    independently (a repeat among 10 million draws has probability below 1e-5).
+    A prefix is followed by the row's number. A template's varying positions spell the number
+    ``row * stride`` (mod the template's capacity, mixed radix), so the identifiers are distinct
+    and scattered; past 2**62 combinations (UUID-like) each position is drawn independently (a
+    repeat among 10 million draws has probability below 1e-5).
     """
     if not fmt:
         return None
+    rows = np.asarray(rows, dtype=np.int64)
+    n = len(rows)
     if "prefix" in fmt:
-        start = int(rng.integers(0, 1000))
-        return np.char.add(fmt["prefix"], (np.arange(n, dtype=np.int64) + start + 1).astype(str)).astype(object)
+        return np.char.add(fmt["prefix"], (rows + 1).astype(str)).astype(object)
     template = fmt["template"]
     slots = [i for i, t in enumerate(template) if isinstance(t, dict)]
     bases = [len(_ID_ALPHABETS[template[i]["class"]]) for i in slots]
     capacity = math.prod(bases)  # exact (a float product loses digits past 2**53)
-    if capacity < n:
+    if capacity <= (int(rows.max()) if n else 0):
         return None
     chars = np.empty((n, len(template)), dtype="<U1")
     for i, t in enumerate(template):
@@ -678,10 +686,10 @@ def draw_ids(fmt: dict | None, n: int, rng: np.random.Generator) -> np.ndarray |
         for i, base in zip(slots, bases):
             chars[:, i] = np.array(list(_ID_ALPHABETS[template[i]["class"]]))[rng.integers(0, base, n)]
     else:
-        # start + i * stride (mod capacity): distinct for i < capacity as the stride, a prime above
+        # row * stride (mod capacity): distinct for rows < capacity as the stride, a prime above
         # every alphabet's size, shares no factor with the capacity; scattered, not consecutive
         size = capacity
-        number = (int(rng.integers(0, size)) + np.arange(n, dtype=np.int64) * _ID_STRIDE % size) % size
+        number = rows * _ID_STRIDE % size  # int64: exact below 4 billion rows
         for i, base in zip(reversed(slots), reversed(bases)):
             chars[:, i] = np.array(list(_ID_ALPHABETS[template[i]["class"]]))[number % base]
             number //= base
@@ -700,7 +708,7 @@ class TextTransformer(ColumnTransformer):
 
     modelled = False
 
-    def reverse_transform(self, n, rng):
+    def reverse_transform(self, n, rng, first_row=0):
         t = self.spec.text
         lengths = np.asarray(t["lengths"], dtype=np.int64)
         p = lengths[:, 1] / lengths[:, 1].sum()

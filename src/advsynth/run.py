@@ -98,14 +98,14 @@ def sample_blocks(gen, n_rows: int, seed: int, blocks=None, block_rows: int | No
         jobs.append((first, min(block_rows, int(n_rows) - first), block_seed(seed, b)))
     if int(workers) <= 1 or len(jobs) <= 1:
         for first, size, block_seed_ in jobs:
-            yield first, gen.sample(size, random_state=block_seed_)
+            yield first, gen.sample(size, random_state=block_seed_, first_row=first)
         return
     # BLAS on one thread for the whole draw: the threads then never race to set its limit
     with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(max_workers=int(workers)) as pool:
         pending = deque()
         try:
             for first, size, block_seed_ in jobs:
-                pending.append((first, pool.submit(gen.sample, size, random_state=block_seed_)))
+                pending.append((first, pool.submit(gen.sample, size, random_state=block_seed_, first_row=first)))
                 if len(pending) > int(workers):
                     first_done, future = pending.popleft()
                     yield first_done, future.result()

@@ -142,12 +142,13 @@ class Schema:
         counts = {c.name: c.transformer.parse_failures(df[c.name]) for c in self.modelled if c.name in df.columns}
         return {k: v for k, v in counts.items() if v}
 
-    def reverse(self, raw: pd.DataFrame, rng: np.random.Generator | None = None) -> pd.DataFrame:
+    def reverse(self, raw: pd.DataFrame, rng: np.random.Generator | None = None, first_row: int = 0) -> pd.DataFrame:
         """Model values of the modelled columns → the table typed exactly like the input.
 
         ``raw`` holds floats (numeric-like) or level strings (categorical-like, ``OTHER_LEVEL``
         allowed), NaN/None where a value should be missing. Passthrough and ID-like columns are
-        written from their facts.
+        written from their facts; ``first_row`` is the place of ``raw``'s first row in the whole
+        table (identifiers are numbered by it, so blocks of one table never repeat one).
         """
         rng = rng if rng is not None else np.random.default_rng(0)
         n = len(raw)
@@ -158,7 +159,7 @@ class Schema:
             if c.is_modelled:
                 values = raw[c.name] if not c.is_numeric else raw[c.name].to_numpy()
             out[c.name] = (t.reverse_transform(values, rng) if c.is_modelled
-                           else t.reverse_transform(n, rng)).reset_index(drop=True)
+                           else t.reverse_transform(n, rng, first_row)).reset_index(drop=True)
         return pd.DataFrame(out, columns=self.names)
 
     def text_frame(self, df: pd.DataFrame, fmt: str = "csv") -> pd.DataFrame:
@@ -250,6 +251,7 @@ def infer_schema(df: pd.DataFrame, types: dict[str, str] | None = None) -> Schem
     return schema
 
 
-def type_output(raw: pd.DataFrame, schema: Schema, rng: np.random.Generator | None = None) -> pd.DataFrame:
+def type_output(raw: pd.DataFrame, schema: Schema, rng: np.random.Generator | None = None,
+                first_row: int = 0) -> pd.DataFrame:
     """Model values → the typed table (``Schema.reverse``; kept for callers of the old name)."""
-    return schema.reverse(raw, rng)
+    return schema.reverse(raw, rng, first_row)

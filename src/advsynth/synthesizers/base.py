@@ -34,15 +34,16 @@ class Synthesizer(BaseEstimator):
         self._fit(self.schema_.model_frame(df))
         return self
 
-    def sample(self, n: int, random_state: int | None = None) -> pd.DataFrame:
-        """Draw ``n`` rows; the same ``random_state`` (default: the constructor's) gives the same rows."""
+    def sample(self, n: int, random_state: int | None = None, first_row: int = 0) -> pd.DataFrame:
+        """Draw ``n`` rows; the same ``random_state`` (default: the constructor's) gives the same rows.
+        ``first_row``: where these rows start in a table drawn in blocks (numbers the identifiers)."""
         if not hasattr(self, "schema_"):
             raise InputError(f"{type(self).__name__} is not fitted: call fit() first")
         if int(n) < 1:
             raise InputError(f"number of rows to sample must be positive, got {n}")
         seed = self.random_state if random_state is None else random_state
         rng = np.random.default_rng(seed)
-        return self.schema_.reverse(self._sample_raw(int(n), rng), rng)
+        return self.schema_.reverse(self._sample_raw(int(n), rng), rng, first_row)
 
     def save(self, path) -> None:
         joblib.dump(self, path)

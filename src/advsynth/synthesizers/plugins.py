@@ -148,14 +148,14 @@ class PluginSynthesizer(Synthesizer):
         self._fit_model(self._training_frame(df))
         return self
 
-    def sample(self, n: int, random_state: int | None = None) -> pd.DataFrame:
+    def sample(self, n: int, random_state: int | None = None, first_row: int = 0) -> pd.DataFrame:
         if not hasattr(self, "model_"):
             raise InputError(f"{type(self).__name__} is not fitted: call fit() first")
         if int(n) < 1:
             raise InputError(f"number of rows to sample must be positive, got {n}")
         seed = self.random_state if random_state is None else random_state
         out = self._draw(int(n), seed)
-        return type_output(self._raw_values(out, int(n)), self.schema_)
+        return type_output(self._raw_values(out, int(n)), self.schema_, first_row=first_row)
 
     def _training_frame(self, df: pd.DataFrame) -> pd.DataFrame:
         """What the foreign class learns from: the modelled columns as read, fresh index."""
