@@ -20,30 +20,31 @@ integers, a 99 %-missing column, stray "n/a" tokens, text booleans, a constant a
 empty column; and a second 100,000 x 30 stress table, ``levels``: 20 categoricals of 500 to
 5,000 Zipf-skewed levels and 10 numbers.
 
-Measured 2026-11-28 on the 2-core reference machine (load 1-4, so wall times are loose), seed 0,
-the default detector:
+Measured 2026-11-28 (issue 11's third round) on the 2-core reference machine, load 1.5-2, seed 0,
+the default detector (the previous round, at load 1-4, took 150 s for the stress table's GMM
+and 462 s for the levels table's: mostly the load; its baseline took 125 s against 19 s now):
 
     table             rows cols generator    auc   null top column        share  wall s  peak MB
-    diabetes           442   11 gmm        0.375  0.483 target            28.5%     3.8      245
-    diabetes           442   11 baseline   0.975  0.483 s4                38.5%     3.6      243
-    wine               178   14 gmm        0.459  0.583 color_intensity   13.3%     4.4      244
-    wine               178   14 baseline   0.971  0.583 flavanoids        14.5%     3.1      239
-    breast_cancer      569   31 gmm        0.463  0.494 mean concave poi  19.0%     7.0      263
-    breast_cancer      569   31 baseline   0.999  0.494 area error        14.7%     5.4      255
-    macrodata          203   15 gmm        0.696  0.491 date              18.1%     4.1      244
-    macrodata          203   15 baseline   0.982  0.491 pop               27.1%     3.7      241
-    co2               2284    2 gmm        0.511  0.498 week              99.9%     4.4      251
-    co2               2284    2 baseline   0.628  0.498 co2               54.3%     3.7      245
-    grunfeld           220    5 gmm        0.430  0.493 value             34.3%     4.4      243
-    grunfeld           220    5 baseline   0.941  0.493 value             48.1%     3.5      240
-    fair              6366    9 gmm        0.624  0.513 affairs           40.2%    11.3      273
-    fair              6366    9 baseline   0.960  0.513 affairs           24.1%     4.9      267
-    randhie          20190   10 gmm        0.899  0.489 lpi               27.5%    15.0      464
-    randhie          20190   10 baseline   0.997  0.489 lpi               26.6%     7.7      437
-    stress          100000   30 gmm        0.789  0.499 visits            28.7%   150.1      868
-    stress          100000   30 baseline   0.992  0.499 local_time        29.1%   108.9      774
-    levels          100000   30 gmm        0.929  0.499 code00            11.4%   462.5     1165
-    levels          100000   30 baseline   1.000  0.499 code00            18.2%   125.3     1040
+    diabetes           442   11 gmm        0.375  0.483 target            28.5%     2.4      253
+    diabetes           442   11 baseline   0.975  0.483 s4                38.5%     2.2      242
+    wine               178   14 gmm        0.423  0.583 proanthocyanins   12.2%     2.2      253
+    wine               178   14 baseline   0.971  0.583 flavanoids        14.5%     2.1      240
+    breast_cancer      569   31 gmm        0.463  0.494 mean concave poi  19.0%     2.4      265
+    breast_cancer      569   31 baseline   0.999  0.494 area error        14.7%     2.8      256
+    macrodata          203   15 gmm        0.710  0.491 date              17.6%     2.4      254
+    macrodata          203   15 baseline   0.982  0.491 pop               27.1%     2.2      241
+    co2               2284    2 gmm        0.511  0.498 week              99.9%     2.6      251
+    co2               2284    2 baseline   0.628  0.498 co2               54.3%     2.2      245
+    grunfeld           220    5 gmm        0.432  0.493 value             46.2%     2.1      260
+    grunfeld           220    5 baseline   0.941  0.493 value             48.1%     2.0      240
+    fair              6366    9 gmm        0.632  0.513 affairs           40.2%     6.7      287
+    fair              6366    9 baseline   0.960  0.513 affairs           24.1%     2.2      267
+    randhie          20190   10 gmm        0.900  0.489 lpi               28.8%     7.5      476
+    randhie          20190   10 baseline   0.997  0.489 lpi               26.6%     3.8      437
+    stress          100000   30 gmm        0.766  0.499 visits            24.9%    30.5      867
+    stress          100000   30 baseline   0.992  0.499 local_time        29.1%    20.8      782
+    levels          100000   30 gmm        0.923  0.499 code00            11.3%    46.8     1168
+    levels          100000   30 baseline   1.000  0.499 code00            18.2%    18.9     1030
 
 The stress table peaked at 2.25 GB (baseline) before the detector's features and DCR's rows
 became sparse matrices. Before the typing layer: diabetes 1.000 / 1.000 (``sex`` 99.9 %), and

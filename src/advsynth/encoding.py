@@ -91,7 +91,8 @@ class TableEncoder:
         (outside its point mass and missing rows) becomes the real values' quantile at that rank.
         The mixture's dependence (the order of rows) is kept while the marginal, heaps at round
         values included (``age``, ``hours-per-week``), comes out as in the real table; a monotone
-        map of each column never copies a real row.
+        map of each column never copies a real row. One-hot blocks take the argmax of their
+        coordinates plus per-level biases that give the real level shares (``calibrate``).
     marginal_values : which values rank matching outputs (see ``RankMarginal``): "smooth" (default)
         keeps heaped values exact and interpolates between neighbouring training values elsewhere,
         never reproducing a training value seen fewer than ``heap_min_count`` times; "exact" outputs
