@@ -314,3 +314,15 @@ def test_parquet_output_of_a_decimal_comma_csv_stays_typed(tmp_path):
              "--format", "parquet")
     out = pd.read_parquet(tmp_path / "run" / "synthetic.parquet")
     assert out["price"].dtype == float and out["price"].notna().all()
+
+
+def test_header_is_read_from_a_prefix_grown_until_the_record_ends():
+    """The header record is parsed from a prefix of the text; a quoted name running past the
+    prefix (even across lines) grows it, so the record is the one the whole text gives."""
+    from advsynth.io import _raw_header
+
+    text = 'id,"a long\nquoted name",x\n1,2,3\n4,5,6\n'
+    for prefix in (1, 4, 8, 30, 1 << 16):
+        assert _raw_header(text, ",", False, prefix=prefix) == ["id", "a long\nquoted name", "x"]
+    assert _raw_header("a;b", ";", False, prefix=1) == ["a", "b"]   # no newline at all
+    assert _raw_header("", ",", False) == []

@@ -792,7 +792,8 @@ def infer_kind(series: pd.Series) -> str:
                 len(finite) == len(present) and np.all(np.abs(finite) < _SAFE_INT) and np.all(np.mod(finite, 1) == 0)):
             return "integer"
         return "numeric"
-    if set(series.dropna().astype(str).str.lower().unique()) <= _BOOL_TEXT:
+    # the distinct values first: lower-casing a million strings to find two took a second
+    if set(pd.Series(series.dropna().unique(), dtype=object).astype(str).str.lower()) <= _BOOL_TEXT:
         return "boolean"
     return "categorical"
 
@@ -813,7 +814,8 @@ def fit_column(spec, series: pd.Series, declared: str | None, text_fact: dict | 
         spec.dtype_categories = [_plain(v) for v in series.dtype.categories]
     if pd.api.types.is_datetime64_any_dtype(series) and getattr(series.dt, "tz", None) is not None:
         spec.tz = _tz_name(series.dt.tz)
-    if present.nunique() == 1 and declared is None:
+    distinct = present.nunique()
+    if distinct == 1 and declared is None:
         spec.kind, spec.passthrough = infer_kind(series), "constant"
         log.warning("column '%s' is constant (%r): not modelled, written back as the constant", spec.name,
                     present.iloc[0])
@@ -838,7 +840,7 @@ def fit_column(spec, series: pd.Series, declared: str | None, text_fact: dict | 
             spec.full_precision = spec.decimals is None
             spec.text_decimals = text_fact.get("text_decimals")
         spec.decimal = text_fact.get("decimal")
-    if spec.kind in ("categorical", "integer") and declared is None and present.nunique() == len(series) \
+    if spec.kind in ("categorical", "integer") and declared is None and distinct == len(series) \
             and not isinstance(series.dtype, pd.CategoricalDtype):
         spec.id_like = True
         if spec.kind == "categorical" and is_free_text(present):
