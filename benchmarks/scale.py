@@ -28,8 +28,8 @@ The machine is shared by other jobs, so wall times swing with its load; the CPU 
 Measured on 2 cores, quiet (load 1.0-1.1), issue 11's third round:
 
     rows        read   fit  sample write detect null  total  peak RSS  rows/s   AUC
-    100 k        0.6   7.9    0.4    -    12.4   2.7   21 s   0.67 GB  269,000  0.850
-    1 M          6.7  10.3    1.3   2.9   22.0   5.4   44 s   1.52 GB  237,000  0.871
+    100 k        0.7   8.2    0.4    -    11.4   2.6   21 s   0.67 GB  272,000  0.850
+    1 M          6.2  11.8    1.8   3.9   23.1   6.3   47 s   1.57 GB  178,000  0.871   (an hour earlier: 44 s)
     10 M (pq)   30.9  19.8   12.4   8.7   23.9   5.3  103 s   5.61 GB  473,000  0.876
 
     --sampling-only, 1 M rows: 1.6 s wall, 2.8 CPU-s, 642,000 rows/s (228,000 before this round)
