@@ -261,7 +261,8 @@ class TableEncoder:
                     values[plain] = _by_rank(part[plain, 0], block.quantiles)
                 else:
                     values = block.transformer.inverse_transform(part[:, :1]).ravel() * block.scale + block.offset
-                values[at_mass] = block.point_mass if block.point_mass is not None else np.nan
+                if block.point_mass is not None:
+                    values[at_mass] = block.point_mass
                 values[missing] = np.nan
                 decoded[block.spec.name] = values
             else:
@@ -269,12 +270,11 @@ class TableEncoder:
                 if bias is None and self.match_marginals and block.shares is not None and len(part) >= 100:
                     bias = _share_bias(part, block.shares)  # not calibrated: tuned on these rows
                 index = np.argmax(part if bias is None else part + bias, axis=1)
-                missing = index == block.levels.index(MISSING) if MISSING in block.levels else np.zeros(len(X), bool)
-                if block.spec.is_numeric:
+                if block.spec.is_numeric:  # MISSING decodes to NaN
                     categorical = np.array([np.nan if v == MISSING else v for v in block.levels], dtype=float)[index]
                 else:
-                    # a Categorical (codes into the levels): no Python string per row, and the
-                    # typing layer reads its codes instead of hashing strings
+                    # a Categorical (codes into the levels, MISSING as code -1): no Python string
+                    # per row, and the typing layer reads its codes instead of hashing strings
                     names = [v for v in block.levels if v not in (MISSING, REST)]
                     to_code = np.array([names.index(v) if v in names else -1 for v in block.levels], dtype=np.int64)
                     codes = to_code[index]
