@@ -11,14 +11,16 @@ import pytest
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ADULT = ROOT.parent / "shared" / "datasets" / "adult" / "adult.data"
+from advsynth.datasets import path as bundled_path
+
+ADULT = bundled_path("adult")  # the UCI Adult table bundled with the package (gzip; read_table decompresses it)
 ADULT_CONFIG = ROOT / "config" / "adult.yaml"
 
 
 @pytest.fixture(scope="session")
 def adult_path() -> Path:
-    # The shared Adult table sits beside the repo (see README); its absence is a broken checkout, not a skip.
-    assert ADULT.exists(), f"the shared Adult table is missing: {ADULT}"
+    # The bundled table ships with the package; its absence is a broken install, not a skip.
+    assert ADULT.exists(), f"the bundled Adult table is missing: {ADULT}"
     return ADULT
 
 

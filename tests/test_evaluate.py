@@ -98,6 +98,8 @@ def test_parquet_tables_and_holdout_extras(tmp_path):
     m = json.loads((tmp_path / "o" / "metrics.json").read_text())
     assert {"fidelity", "privacy", "utility"} <= set(m) and m["n_holdout"] == 150
     assert m["utility"]["tstr"]["target"] == "group"
+    # config.json records the target --target set (it read null when only the flag named it)
+    assert json.loads((tmp_path / "o" / "config.json").read_text())["target"] == "group"
 
 
 def test_without_holdout_no_privacy_or_utility(real_csv):

@@ -4,7 +4,8 @@ A config is a small YAML file (see ``config/adult.yaml``) parsed into typed data
 Every key is checked, and so is every value's type and range: a typo, ``header: 'no'``,
 ``seed: 1.7`` or ``rounds: "ten"`` fails with one line naming the key and what it expects,
 instead of silently falling back to a default or being read as something else. Paths in a
-config are relative to the config file, so a config works from any directory.
+config are relative to the config file, so a config works from any directory; ``advsynth:NAME`` names a table bundled with the package
+(``advsynth.datasets``), so ``config/adult.yaml`` works from any clone or install.
 
 Values are checked in ``__post_init__``, so a ``RunConfig`` built in Python (the benchmark,
 tests) is held to the same rules as one read from YAML.
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from .datasets import is_bundled
 from .errors import ConfigError
 from .io import is_s3
 from .protocol import DetectorConfig
@@ -242,7 +244,7 @@ def load_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"config {path} needs a 'data' section with a 'path'")
     check_keys(data, _DATA_KEYS, "data")
     data_path = check_str("data.path", data["path"])
-    if not is_s3(data_path) and not Path(data_path).is_absolute():
+    if not is_s3(data_path) and not is_bundled(data_path) and not Path(data_path).is_absolute():
         data_path = str((path.parent / data_path).resolve())
     detector = raw.get("detector")
     if detector is not None and not isinstance(detector, dict):

@@ -183,6 +183,8 @@ def evaluate_paths(real_path: str | None, synthetic_path: str, out_dir: str | Pa
         raise InputError("give --real REAL (or a --config whose data is the real table)")
     if seed is not None:
         cfg.seed = seed
+    if target is not None:  # --target wins over the config's, and config.json records the one used
+        cfg.target = target
     detector = DetectorConfig.coerce(cfg.detector)
     if cv is not None:
         detector = detector.replace(cv=cv)
@@ -197,7 +199,7 @@ def evaluate_paths(real_path: str | None, synthetic_path: str, out_dir: str | Pa
         holdout = read_table(holdout_path, header=cfg.data.header, names=cfg.data.columns, na_values=cfg.data.na_values,
                            skipinitialspace=cfg.data.skipinitialspace, sep=cfg.data.sep)
     metrics, result, schema, synthetic = evaluate_synthetic(
-        real, synthetic, detector=detector, types=cfg.data.types, holdout=holdout, target=target or cfg.target,
+        real, synthetic, detector=detector, types=cfg.data.types, holdout=holdout, target=cfg.target,
         seed=cfg.seed, extras=extras and cfg.extras, name=cfg.name)
     metrics["synthetic_path"] = str(synthetic_path)
     config = dataclasses.asdict(cfg) | {"generator": "external", "detector": detector.to_dict(),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import gzip
 import io
 import logging
 import os
@@ -43,7 +44,24 @@ def _s3_client():
 
 
 def read_bytes(uri: str | os.PathLike) -> bytes:
-    """Fetch a file's bytes from a local path or ``s3://bucket/key``; every failure is one line."""
+    """Fetch a file's bytes from a local path, ``s3://bucket/key`` or a bundled table
+    (``advsynth:adult``); gzip-compressed files come back decompressed. Every failure is one line."""
+    raw = _fetch_bytes(uri)
+    if raw[:2] == _GZIP_MAGIC:
+        try:
+            return gzip.decompress(raw)
+        except (OSError, EOFError) as err:
+            raise InputError(f"cannot read {uri}: a damaged gzip file ({err})") from None
+    return raw
+
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _fetch_bytes(uri: str | os.PathLike) -> bytes:
+    from .datasets import resolve
+
+    uri = resolve(uri)
     if is_s3(uri):
         from botocore.exceptions import BotoCoreError, ClientError
 
