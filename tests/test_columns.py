@@ -369,3 +369,13 @@ def test_identifiers_fall_back_when_the_format_cannot_hold_the_rows():
     schema = infer_schema(df)
     out = schema.reverse(pd.DataFrame({"x": np.zeros(500)}), np.random.default_rng(0))["code"]
     assert out.is_unique and out.str.startswith("synthetic-").all()  # "Z" + 2 digits holds 100 values, not 500
+
+
+def test_floats_written_at_full_precision_round_trip_exactly():
+    # a table written by R with 14 significant digits reads with 16 decimals; rounding at 16
+    # decimals scaled 923.9959999993443 past 2**52 and gave back 923.996
+    x = np.array([923.9959999993443, 58.19099999964237, 30.147999999811876, 25.06899999990128] * 10)
+    df = pd.DataFrame({"weight": x, "k": np.arange(40) % 3})
+    schema = infer_schema(df)
+    back = schema.reverse(schema.model_frame(df).reset_index(drop=True))
+    assert np.array_equal(back["weight"].to_numpy(), x)

@@ -447,3 +447,40 @@ def test_real_sdv_through_the_cli(tmp_path, capsys):
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["generator"] == "sdv:GaussianCopula" and 0.5 <= metrics["detector"]["roc_auc"] <= 1.0
     assert "privacy" in metrics and "utility" in metrics
+
+
+COPYING_SOURCE = '''
+class Copier:
+    """Returns its training rows as they are: integer 0/1 flags and rare codes included."""
+
+    def __init__(self, random_state=0):
+        self.random_state = random_state
+
+    def fit(self, df):
+        self.df_ = df.reset_index(drop=True)
+        return self
+
+    def sample(self, n, random_state=None):
+        return self.df_.iloc[[i % len(self.df_) for i in range(n)]].reset_index(drop=True)
+'''
+
+
+def test_a_plugins_levels_come_back_as_it_wrote_them(tmp_path, monkeypatch):
+    """A plug-in's 0/1 flags and the rare codes of a many-level column are real values: typed as
+    they were, never redrawn (0/1 integers were matched to the level text "0"/"1" and failed, so
+    half of a copied flag column was re-drawn at random; a rare code was refused)."""
+    import advsynth.columns
+
+    monkeypatch.setattr(advsynth.columns, "MAX_LEVELS", 50)  # so that 'case' keeps a tail of rare codes
+    name = f"copying_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{name}.py").write_text(textwrap.dedent(COPYING_SOURCE))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"flag": rng.integers(0, 2, 600), "x": rng.normal(size=600),
+                       "case": [f"c{i // 3}" for i in range(600)]})
+    schema = infer_schema(df)
+    assert schema["flag"].kind == "boolean" and schema["case"].tail
+    out = make_generator(f"{name}:Copier").fit(df, schema).sample(600)
+    assert out["flag"].tolist() == df["flag"].tolist()
+    assert out["case"].tolist() == df["case"].tolist()
+    sys.modules.pop(name, None)

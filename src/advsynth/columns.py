@@ -200,6 +200,15 @@ def float_values(series: pd.Series) -> np.ndarray:
     return pd.to_numeric(series.astype(object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
+def round_decimals(values: np.ndarray, decimals: int) -> np.ndarray:
+    """``np.round(values, decimals)`` where it is exact. np.round scales by 10**decimals; beyond
+    2**52 that product loses digits and the "rounded" value is another float (923.9959999993443
+    at 16 decimals came back as 923.996), so such values, already at float precision, stay."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        exact = np.abs(values) * 10.0 ** decimals < 2.0**52
+    return np.where(exact, np.round(values, decimals), values)
+
+
 def float_decimals(values: np.ndarray) -> int | None:
     """Smallest number of decimals that represents every value exactly; None: full precision."""
     values = values[np.isfinite(values)]
@@ -355,7 +364,7 @@ class NumericTransformer(ColumnTransformer):
             else:
                 out = np.full(len(out), grid[0])
         elif s.decimals is not None:
-            out = np.round(out, s.decimals)
+            out = round_decimals(out, s.decimals)
         out = out + 0.0  # no "-0.0"
         out[posinf] = np.inf
         out[neginf] = -np.inf
@@ -449,6 +458,13 @@ class CategoricalTransformer(ColumnTransformer):
         table[:-1] = s.categories
         out = table[code]  # code -1 picks the trailing None
         other = ~known & ~missing
+        if s.tail and other.any():
+            # a column with a tail of rare values: a value outside the kept levels other than the
+            # OTHER_LEVEL marker is one of them (a plug-in's output, a copy), written as it is
+            verbatim = np.asarray(uniques, dtype=object) != OTHER_LEVEL
+            keep = other & np.append(verbatim, False)[codes]
+            out[keep] = np.asarray(uniques, dtype=object)[codes[keep]]
+            other &= ~keep
         if other.any():
             pool = s.tail or s.categories  # OTHER without a real tail: a generator's invention; draw real levels
             out[other] = np.asarray(pool, dtype=object)[rng.integers(0, len(pool), other.sum())]

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from sklearn.preprocessing import QuantileTransformer
 
+from .columns import round_decimals
 from .errors import ConfigError
 from .schema import ColumnSpec, Schema
 
@@ -433,8 +434,8 @@ class RankMarginal:
         to_lo |= lo_heap & hi_heap & ~to_hi
         to_hi |= lo_heap & hi_heap & ~to_lo
         out[to_lo], out[to_hi] = ref[lo][to_lo], ref[hi][to_hi]
-        if self.decimals is not None:  # as the typing layer rounds (np.round(x, d), not x / step * step)
-            out = np.round(out, self.decimals)
+        if self.decimals is not None:  # as the typing layer rounds (round_decimals, not x / step * step)
+            out = round_decimals(out, self.decimals)
         return self._avoid_rare(out, ~(to_lo | to_hi))
 
     def _heap_at(self) -> np.ndarray:
@@ -463,7 +464,7 @@ class RankMarginal:
         pending = np.ones(len(values), bool)
         for k in range(1, self.MAX_NUDGE + 1):
             for sign in (1, -1):
-                candidate = np.round(values + sign * k * 10.0 ** -self.decimals, self.decimals)
+                candidate = round_decimals(values + sign * k * 10.0 ** -self.decimals, self.decimals)
                 inside = (candidate >= self.reference[0]) & (candidate <= self.reference[-1])  # bounds clip
                 ok = pending & inside & ~_member(candidate, self.rare)
                 moved[ok], pending[ok] = candidate[ok], False

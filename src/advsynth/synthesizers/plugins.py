@@ -185,10 +185,9 @@ class PluginSynthesizer(Synthesizer):
             elif spec.is_numeric:
                 values = pd.to_numeric(col.astype(object), errors="coerce").astype(float)
             else:
-                values = col.astype(object).where(col.notna(), None)
-                known = set(spec.categories)
-                bad = [v for v in pd.unique(values[values.notna()]) if v not in known]
-                if bad:
+                values = _level_text(col.astype(object).where(col.notna(), None), spec)
+                if values is None:
+                    bad = [v for v in pd.unique(col[col.notna()].astype(object)) if v not in set(spec.categories)]
                     raise InputError(f"{who} returned values outside the real levels of column '{spec.name}': "
                                      f"{[str(v) for v in bad[:3]]}")
             if spec.is_numeric:
@@ -201,6 +200,22 @@ class PluginSynthesizer(Synthesizer):
                     raise InputError(f"{who} returned infinite values in column '{spec.name}'")
             raw[spec.name] = values
         return pd.DataFrame(raw)
+
+
+def _level_text(values: pd.Series, spec) -> pd.Series | None:
+    """A categorical column's values as the level text the typing layer reads (``1`` and ``1.0`` are
+    the level ``1``, ``True`` is ``True``), or None when a value is no real level. A column with a
+    tail of rare values (``spec.tail``) keeps a value outside its kept levels as its own text: it is
+    one of those rare real values."""
+    categories = pd.Index(spec.categories, dtype=object)
+    position = categories.get_indexer(values.to_numpy(dtype=object))
+    text = np.array([str(v) for v in spec.categories] + [None], dtype=object)[position]
+    unknown = (position < 0) & values.notna().to_numpy()
+    if unknown.any():
+        if not spec.tail:
+            return None
+        text[unknown] = [str(v) for v in values[unknown]]
+    return pd.Series(text, index=values.index, dtype=object)
 
 
 def make_plugin(name: str, random_state: int = 0, **params) -> Synthesizer:
