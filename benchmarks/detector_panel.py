@@ -90,19 +90,12 @@ def _tables(names: list[str], seeds: list[int]):
 
 
 def _real_table(name: str) -> pd.DataFrame:
-    if name == "breast_cancer":
-        from sklearn.datasets import load_breast_cancer
-        return load_breast_cancer(as_frame=True).frame
-    if name == "wine":
-        from sklearn.datasets import load_wine
-        return load_wine(as_frame=True).frame
-    if name == "fair":  # statsmodels: 6,366 rows of survey codes and a skewed count
-        import statsmodels.api as sm
-        return sm.datasets.fair.load_pandas().data
-    if name == "randhie":  # statsmodels: 20,190 rows, counts, logs, 0/1 health flags
-        import statsmodels.api as sm
-        return sm.datasets.randhie.load_pandas().data
-    raise SystemExit(f"unknown table {name}")
+    """A table of benchmarks/tables.py (fair, randhie, breast_cancer, wine, nassCDS, diamonds, ...)
+    as ``advsynth run --data`` reads it."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from tables import load
+
+    return load(name)
 
 
 def _synth(real, schema, generator, seed, params):
@@ -118,6 +111,26 @@ def _auc(y, s) -> float:
 def _half_width(y, s) -> float:
     lo, hi = roc_auc_delong(y, s)[1]
     return (hi - lo) / 2
+
+
+def _full_onehot(real_b, synth_b, schema):
+    """Numbers as they are, every level of every categorical one-hot over both tables, a sparse matrix."""
+    import scipy.sparse as sp
+
+    blocks = []
+    frames = [real_b, synth_b]
+    mf = [schema.model_frame(f) for f in frames]
+    for spec in schema.modelled:
+        if spec.is_numeric:
+            values = np.concatenate([m[spec.name].to_numpy(dtype=float) for m in mf])
+            blocks.append(sp.csr_matrix(np.nan_to_num(values, nan=-1e30)[:, None].astype(np.float32)))
+            continue
+        keys = np.concatenate([f[spec.name].astype(object).where(f[spec.name].notna(), "(missing)").astype(str)
+                               .to_numpy() for f in frames])
+        codes, uniques = pd.factorize(keys)
+        blocks.append(sp.csr_matrix((np.ones(len(codes), np.float32), (np.arange(len(codes)), codes)),
+                                    shape=(len(codes), len(uniques))))
+    return sp.hstack(blocks, format="csr")
 
 
 def panel(real, synthetic, schema, seed: int, quick: bool) -> list[tuple[str, float, float, str]]:
@@ -148,6 +161,20 @@ def panel(real, synthetic, schema, seed: int, quick: bool) -> list[tuple[str, fl
         if best is None or val > best[0]:
             best = (val, b, f"depth {depth} colsample {colsample} {b.num_boosted_rounds()} rounds")
     rows.append(("xgb-grid", _auc(y[te], predict(best[1], X[te])), time.perf_counter() - t, best[2]))
+
+    # xgb-onehot: every level of every categorical one-hot (no bound on the width, no codes):
+    # what a user's own tuned detector would do, and what sees a many-level column level by level
+    t = time.perf_counter()
+    X1 = _full_onehot(real_b, synth_b, schema)
+    best = None
+    for depth, colsample in ((6, 0.5), (8, 0.3), (8, 1.0)):
+        cfg = config.replace(max_depth=depth, eta=0.1, rounds=3000, early_stopping_rounds=100,
+                             colsample_bytree=colsample)
+        b = train_detector(X1[tr], y[tr], cfg, seed=seed, X_val=X1[va], y_val=y[va], nthread=NTHREAD)
+        val = _auc(y[va], predict(b, X1[va]))
+        if best is None or val > best[0]:
+            best = (val, b, f"{X1.shape[1]} features, depth {depth} colsample {colsample} {b.num_boosted_rounds()} rounds")
+    rows.append(("xgb-onehot", _auc(y[te], predict(best[1], X1[te])), time.perf_counter() - t, best[2]))
 
     import lightgbm as lgb
     t = time.perf_counter()
@@ -198,7 +225,8 @@ def panel(real, synthetic, schema, seed: int, quick: bool) -> list[tuple[str, fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tables", nargs="+", default=["adult-gmm", "adult-baseline", "fair", "randhie"],
-                        help="adult-gmm, adult-baseline, fair, randhie (statsmodels), breast_cancer, wine (scikit-learn)")
+                        help="adult-gmm, adult-baseline, or any table of benchmarks/tables.py (fair, randhie, "
+                             "nassCDS, diamonds, weather, ...): its GMM output, seed 0")
     parser.add_argument("--adult-seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--quick", action="store_true", help="3-point XGBoost grid instead of 9")
     args = parser.parse_args()

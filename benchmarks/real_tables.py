@@ -61,13 +61,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
+
+from tables import SMALL, load  # noqa: E402  (benchmarks/ is the script's folder)
 
 # Runs `advsynth run` in-process in a fresh interpreter and prints that process's peak RSS (KiB).
 _CHILD = """
@@ -77,94 +76,6 @@ code = main(sys.argv[1:])
 print("MAXRSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 sys.exit(code or 0)
 """
-
-
-def sklearn_tables() -> dict[str, pd.DataFrame]:
-    from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
-
-    return {name: loader(as_frame=True).frame for name, loader in
-            (("diabetes", load_diabetes), ("wine", load_wine), ("breast_cancer", load_breast_cancer))}
-
-
-def statsmodels_tables() -> dict[str, pd.DataFrame]:
-    import statsmodels.datasets as smd
-
-    warnings.simplefilter("ignore")
-    macro = smd.macrodata.load_pandas().data
-    macro.insert(0, "date", pd.PeriodIndex.from_fields(year=macro["year"].astype(int), quarter=macro["quarter"].astype(int),
-                                                       freq="Q").to_timestamp().strftime("%Y-%m-%d"))
-    co2 = smd.co2.load_pandas().data
-    co2 = co2.reset_index(names="week").assign(week=lambda d: d["week"].dt.strftime("%Y-%m-%d"))
-    return {
-        "macrodata": macro,
-        "co2": co2,
-        "grunfeld": smd.grunfeld.load_pandas().data,
-        "fair": smd.fair.load_pandas().data,
-        "randhie": smd.randhie.load_pandas().data,
-    }
-
-
-def stress_table(n: int, seed: int = 0) -> pd.DataFrame:
-    """100,000 x 30 of what real extracts hold; written to CSV as text."""
-    rng = np.random.default_rng(seed)
-    words = np.array(["data", "model", "river", "blue", "market", "north", "sale", "quick", "plan", "night",
-                      "light", "stone", "green", "field", "union", "table", "paper", "glass", "world", "house"])
-    start = pd.Timestamp("2020-01-01", tz="UTC")
-    seconds = rng.integers(0, 3 * 365 * 86400, n)
-    stamps = start + pd.to_timedelta(seconds, unit="s")
-    income = np.round(rng.lognormal(10, 0.7, n), 2)
-    age = rng.integers(18, 90, n)
-    df = pd.DataFrame({
-        "row_id": [f"r{i:07d}" for i in range(n)],
-        "case_id": [f"case-{i // 3 + rng.integers(0, 2)}" for i in range(n)],
-        "title": [" ".join(rng.choice(words, 3)) for i in range(n)],  # free text, ~8,000 distinct
-        "city": [f"city{c}" for c in np.minimum(rng.zipf(1.3, n), 3000)],
-        "zip": [f"{z:05d}" for z in rng.integers(1000, 3000, n)],
-        "created": stamps.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "local_time": (stamps.tz_convert("Europe/Paris").tz_localize(None)).strftime("%Y-%m-%dT%H:%M:%S") + "+02:00",
-        "birth_date": (pd.Timestamp("1930-01-01") + pd.to_timedelta(rng.integers(0, 25000, n), unit="D")).strftime("%Y-%m-%d"),
-        "income": income,
-        "spend": np.where(rng.random(n) < 0.4, 0.0, np.round(income * rng.uniform(0.01, 0.3, n), 2)),
-        "score": rng.normal(size=n),  # full double precision
-        "ratio": rng.beta(2, 5, n),
-        "tiny": rng.normal(size=n) * 1e-9,
-        "temperature": np.round(rng.normal(15, 8, n), 1),
-        "rate": np.round(rng.uniform(0, 1, n), 4),
-        "rare": np.where(rng.random(n) < 0.99, np.nan, rng.normal(size=n)),
-        "age": age,
-        "children": pd.array(rng.poisson(1.2, n), dtype="Int64"),
-        "visits": rng.poisson(3 + age / 30, n),
-        "rooms": rng.integers(1, 9, n),
-        "measured": [str(v) for v in np.round(rng.normal(70, 10, n), 1)],
-        "active": rng.choice(["true", "false"], n, p=[0.7, 0.3]),
-        "member": rng.choice([0, 1], n),
-        "segment": rng.choice(list("ABCDE"), n),
-        "region": rng.choice([f"R{i:02d}" for i in range(12)], n),
-        "product": rng.choice([f"P{i:03d}" for i in range(300)], n),
-        "channel": rng.choice(["web", "store", "phone", "NA"], n),
-        "version": "v1",
-        "empty": "",
-        "note": rng.choice(["", "ok", "late", "check"], n, p=[0.8, 0.1, 0.05, 0.05]),
-    })
-    df.loc[rng.random(n) < 0.1, "children"] = pd.NA  # nullable integers
-    df["measured"] = np.where(rng.random(n) < 0.02, rng.choice(["n/a", "-"], n), df["measured"])  # stray tokens
-    df.loc[rng.random(n) < 0.05, "income"] = np.nan
-    return df
-
-
-def levels_table(n: int, seed: int = 0) -> pd.DataFrame:
-    """100,000 x 30 of many-level codes: 20 categoricals of 500 to 5,000 levels (Zipf-skewed, so
-    each has a long tail of rare levels) and 10 numbers tied to them. The shape that makes any
-    dense one-hot encoding (detector, privacy, utility) take gigabytes."""
-    rng = np.random.default_rng(seed)
-    df = {}
-    for i in range(20):
-        levels = 500 + 250 * i
-        df[f"code{i:02d}"] = [f"L{c}" for c in np.minimum(rng.zipf(1.2, n), levels)]
-    first = pd.Series(df["code00"]).str[1:].astype(int).to_numpy()
-    for i in range(10):
-        df[f"x{i}"] = np.round(np.log1p(first) * (i + 1) + rng.normal(size=n), 3)
-    return pd.DataFrame(df)
 
 
 def run_one(csv: Path, generator: str, out: Path, seed: int) -> dict:
@@ -192,15 +103,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--stress-rows", type=int, default=100_000)
     args = parser.parse_args()
-    tables = {**sklearn_tables(), **statsmodels_tables()}
-    tables["stress"] = tables["levels"] = None  # built on demand: they are large
-    names = args.tables or list(tables)
+    names = args.tables or [*SMALL, "stress", "levels"]
     print(f"{'table':<14} {'rows':>7} {'cols':>4} {'generator':<9} {'auc':>6} {'null':>6} {'top column':<16} "
           f"{'share':>6} {'wall s':>7} {'peak MB':>8}")
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
-            builder = {"stress": stress_table, "levels": levels_table}.get(name)
-            df = builder(args.stress_rows, args.seed) if builder else tables[name]
+            df = load(name, stress_rows=args.stress_rows, seed=args.seed)
             csv = Path(tmp) / f"{name}.csv"
             df.to_csv(csv, index=False)
             for generator in args.generators:
