@@ -10,8 +10,10 @@ Needs the [sdv] extra for the SDV variants. The race itself is ``advsynth.bench.
 (what ``advsynth bench --config config/race.yaml`` runs); this script adds the table the README
 quotes: per generator the detector AUC (mean ± seed SD, and the runs' mean DeLong half width),
 the holdout-only AUC (the detector's real rows limited to the holdout no generator saw: free of
-synthetic twins of training rows), fit and sample seconds, the DCR ratio and exact-copy rate beside the holdout's
-own (privacy stays next to the AUC: a copying generator must not "win"), and TSTR/TRTR AUC.
+synthetic twins of training rows), the privacy adversary's verdict, its membership attacks' AUCs,
+the DCR share and the exact-copy rate beside the holdout's own (a generator the privacy adversary
+flags gets no rank, whatever its AUC: a copier must never win), fit and sample seconds, and
+TSTR/TRTR AUC.
 The load average is printed before and after: other jobs on a shared machine inflate times.
 """
 
@@ -30,7 +32,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import pandas as pd  # noqa: E402
 
-from advsynth.bench import load_bench_config, mean_interval, run_benchmark  # noqa: E402
+from advsynth.bench import load_bench_config, privacy_cell, run_benchmark, summarise  # noqa: E402
 
 
 def _f(value, fmt: str) -> str:
@@ -53,28 +55,34 @@ def merged_results(bench_dirs: list[Path]) -> pd.DataFrame:
 
 
 def race_table(bench_dirs: list[Path]) -> str:
-    """Markdown table of finished benchmark folders (results.csv and the runs' metrics.json)."""
+    """Markdown table of finished benchmark folders (results.csv and the runs' metrics.json): the
+    generators ranked by AUC among those the privacy adversary did not flag (``bench.rank_generators``);
+    a flagged generator gets no rank and its verdict says which tests fired."""
     results = merged_results(bench_dirs)
-    lines = ["| generator | seeds | AUC mean ± seed SD | ± DeLong | holdout-only AUC | fit s (incl. search) | sample s | DCR ratio "
-             "| exact copies (holdout's) | TSTR AUC (TRTR) |", "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for (dataset, gen), g in results.groupby(["dataset", "generator"], sort=False):
+    ranked = summarise(results)
+    lines = ["| rank | generator | seeds | AUC mean ± seed SD | ± DeLong | holdout-only AUC | privacy | MIA AUC "
+             "(distance / density) | DCR share | exact copies (holdout's) | fit s (incl. search) | sample s "
+             "| TSTR AUC (TRTR) |", "|---:|---|---:|---|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for _, r in ranked.iterrows():
+        g = results[(results["dataset"] == r["dataset"]) & (results["generator"] == r["generator"])]
         aucs = g["roc_auc"].astype(float)
         sd = aucs.std(ddof=1) if len(aucs) > 1 else float("nan")
         delong = ((g["roc_auc_hi"] - g["roc_auc_lo"]) / 2).mean()
-        holdout_copies, holdout_only, fit = [], [], []
+        holdout_only, fit = [], []
         for run_dir in g["run_dir"]:
             metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
             timings = metrics["timings_s"]  # an adversarial run's fit includes its search
             fit.append(timings.get("fit", 0) + timings.get("adversarial_selection", 0))
-            holdout_copies.append((metrics.get("privacy") or {}).get("holdout_exact_match_rate"))
             holdout_only.append((metrics.get("holdout_only") or {}).get("roc_auc"))
-        holdout = pd.Series(holdout_copies, dtype=float).mean()
         only = pd.Series(holdout_only, dtype=float)
         only_sd = only.std(ddof=1) if only.notna().sum() > 1 else float("nan")
+        rank = "–" if pd.isna(r["rank"]) else str(int(r["rank"]))
         lines.append(
-            f"| {gen} | {len(g)} | {aucs.mean():.3f} ± {_f(sd, '.3f')} | {delong:.3f} "
-            f"| {_f(only.mean(), '.3f')} ± {_f(only_sd, '.3f')} | {sum(fit) / len(fit):.1f} | {g['sample_s'].mean():.2f} "
-            f"| {_f(g['dcr_ratio'].mean(), '.3f')} | {_f(g['exact_match_rate'].mean(), '.4f')} ({_f(holdout, '.4f')}) "
+            f"| {rank} | {r['generator']} | {len(g)} | {aucs.mean():.3f} ± {_f(sd, '.3f')} | {delong:.3f} "
+            f"| {_f(only.mean(), '.3f')} ± {_f(only_sd, '.3f')} | {privacy_cell(r)} "
+            f"| {_f(r['mia_auc'], '.3f')} / {_f(r['mia_density_auc'], '.3f')} | {_f(r['dcr_share'], '.1%')} "
+            f"| {_f(g['exact_match_rate'].mean(), '.2%')} ({_f(g['holdout_exact_match_rate'].mean(), '.2%')}) "
+            f"| {sum(fit) / len(fit):.1f} | {g['sample_s'].mean():.2f} "
             f"| {_f(g['tstr_auc'].mean(), '.3f')} ({_f(g['trtr_auc'].mean(), '.3f')}) |")
     return "\n".join(lines)
 

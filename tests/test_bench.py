@@ -266,7 +266,8 @@ def test_evaluate_extras_uses_schema_columns_and_skips_ids(mixed):
     assert "customer" not in extras["fidelity"]["marginals"]
     assert set(extras["fidelity"]["marginals"]) == {"group", "x", "count", "spend", "flag"}
     assert extras["utility"]["tstr"]["target"] == "group" and extras["utility"]["tstr"]["n_test"] > 0
-    assert extras["privacy"]["dcr"]["holdout_sample_size"] == 80  # the default holdout, 20 % of 400 rows
+    assert extras["privacy"]["dcr"]["n_holdout"] == 80  # the default holdout, 20 % of 400 rows
+    assert extras["privacy"]["flagged"] is False  # baseline rows copy nothing
     assert evaluate_extras(real, synthetic, schema, None, seed=0)["utility"] is None
     with pytest.raises(AdvsynthError, match="not a modelled column"):
         evaluate_extras(real, synthetic, schema, "customer", seed=0)

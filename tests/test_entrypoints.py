@@ -145,6 +145,7 @@ def chain(tmp_path_factory, adult_sample):
         # 5. evaluate (the synthetic rows: the sample step's selected shards)
         ev = base / "evaluate"
         _tar_dir(det / "model", ev / "processing" / "model" / "model.tar.gz")
+        _tar_dir(gen / "model", ev / "processing" / "generator" / "model.tar.gz")  # split.json: the privacy members
         for name, src in (("test", prep / "processing" / "detector" / "test" / "test.csv"),
                           ("synthetic", smp / "processing" / "selected" / "selected-00000-of-00001.csv"),
                           ("features", prep / "processing" / "detector" / "features" / "features.json"),
@@ -161,9 +162,15 @@ def chain(tmp_path_factory, adult_sample):
 
 def test_generator_train_writes_model_and_metric_lines(chain, capsys):
     model = chain["generator"] / "model"
-    assert sorted(p.name for p in model.iterdir()) == ["generator.joblib", "schema.json"]
+    assert sorted(p.name for p in model.iterdir()) == ["generator.joblib", "schema.json", "split.json"]
     schema = json.loads((model / "schema.json").read_text())
     assert [c["name"] for c in schema["columns"]] == list(chain["real"].columns)
+    # the rows the generator never saw, as advsynth run withholds them (what the privacy adversary reads)
+    from advsynth.metrics.evaluate import split_indices
+
+    split = json.loads((model / "split.json").read_text())
+    assert split["holdout_rows"] == split_indices(len(chain["real"]), 0, HOLDOUT)[1].tolist()
+    assert split["n_real"] == len(chain["real"]) and split["holdout_share"] == HOLDOUT
     assert not (chain["generator"] / "output" / "failure").exists()
 
 
@@ -278,8 +285,7 @@ def test_entrypoints_and_advsynth_run_agree(chain):
     seed in both. A looser tolerance would hide a second experiment.
     """
     cfg = RunConfig(data=DataConfig(path=str(chain["real_csv"]), types=TYPES), name="agree", seed=0,
-                    generator="gmm", generators={"gmm": GMM_PARAMS}, detector=DETECTOR, holdout=HOLDOUT,
-                    extras=False)
+                    generator="gmm", generators={"gmm": GMM_PARAMS}, detector=DETECTOR, holdout=HOLDOUT)
     metrics = run(cfg)
     evaluation = json.loads((chain["evaluate"] / "processing" / "evaluation" / "evaluation.json").read_text())
     ours, theirs = evaluation["detector"], metrics["detector"]
@@ -303,6 +309,25 @@ def test_entrypoints_and_advsynth_run_agree(chain):
     # the synthetic table the sample step drew is the run's
     synthetic = pd.read_csv(chain["sample"] / "processing" / "synthetic" / "synthetic-00000-of-00001.csv")
     assert len(synthetic) == metrics["n_synthetic"]
+    # the second adversary: the same members, non-members and synthetic rows, so the same verdict and figures
+    _assert_same_numbers(evaluation["privacy"], metrics["privacy"], "privacy")
+    assert evaluation["privacy"]["membership"]["n_members"] > 0
+
+
+def _assert_same_numbers(ours, theirs, where: str) -> None:
+    """Two JSON trees equal in structure and text, numbers to 1e-9 (the equivalence tests' tolerance)."""
+    if isinstance(theirs, dict):
+        assert set(ours) == set(theirs), where
+        for key in theirs:
+            _assert_same_numbers(ours[key], theirs[key], f"{where}.{key}")
+    elif isinstance(theirs, list):
+        assert len(ours) == len(theirs), where
+        for i, (a, b) in enumerate(zip(ours, theirs)):
+            _assert_same_numbers(a, b, f"{where}[{i}]")
+    elif isinstance(theirs, float) and not isinstance(theirs, bool):
+        assert ours == pytest.approx(theirs, abs=1e-9), where
+    else:
+        assert ours == theirs, where
 
 
 def test_prepare_on_a_given_synthetic_table_builds_the_same_splits(chain, tmp_path, monkeypatch):

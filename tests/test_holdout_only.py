@@ -20,5 +20,7 @@ def test_run_reports_holdout_only_auc_and_skips_it_without_extras(tmp_path, caps
     assert f"holdout-only AUC {only['roc_auc']:.3f}" in out
     assert main(["run", "--data", str(data), "--out", str(tmp_path / "bare"), "--generator", "baseline",
                  "--no-extras"]) == 0
-    assert "holdout-only AUC: not computed (--no-extras skips it)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "holdout-only AUC: not computed (--no-extras skips them)" in out
+    assert "fidelity, privacy, utility: not judged (--no-extras skips them)" in out
     assert "holdout_only" not in json.loads((tmp_path / "bare" / "metrics.json").read_text())

@@ -78,9 +78,15 @@ def test_pipeline_passes_gate_and_evaluation_is_sane(passing):
     result = passing
     assert result["status"] == "Succeeded", (result["failure_reason"], result["failed_steps"])
     statuses = {s["StepName"]: s["StepStatus"] for s in result["steps"]}
-    for step in ("FitGenerator", "SampleSynthetic", "PrepareDetectorData", "TrainDetector", "EvaluateDetector", "AucGate"):
+    for step in ("FitGenerator", "SampleSynthetic", "PrepareDetectorData", "TrainDetector", "EvaluateDetector", "AucGate",
+                 "PrivacyGate"):
         assert statuses.get(step) == "Succeeded", statuses
-    assert "AucAboveThreshold" not in statuses
+    assert "AucAboveThreshold" not in statuses and "PrivacyFlagged" not in statuses
+    # the second adversary judged the generator's own members and holdout (split.json) in the container
+    privacy = result["evaluation"]["privacy"]
+    assert privacy["flagged"] is False and privacy["flags"] == []
+    assert privacy["membership"]["n_members"] == privacy["membership"]["n_non_members"] > 0
+    assert 0.3 < privacy["membership"]["attacks"]["distance"]["roc_auc"] < 0.7
     det = result["evaluation"]["detector"]
     assert 0.5 < det["roc_auc"] <= 1.0
     lo, hi = det["roc_auc_ci"]

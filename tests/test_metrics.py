@@ -20,11 +20,8 @@ from advsynth.metrics import (
     conditional_difference,
     correlation_difference,
     cramers_v,
-    distance_to_closest_record,
-    exact_match_rate,
     fidelity_report,
     marginals,
-    privacy_report,
     tstr,
 )
 
@@ -252,108 +249,6 @@ def test_fidelity_input_errors_are_value_errors(real):
         marginals(real, real, ["x"], ["x"])
     with pytest.raises(MetricInputError, match="categorical"):
         conditional_difference(real, real, "x", ["x"], [])
-
-
-# --------------------------------------------------------------------------- privacy
-
-
-def test_exact_match_rate_counts_copies():
-    train = draw(400, seed=10)
-    other = draw(400, seed=11)  # continuous x: a fresh row equals a training row with probability 0
-    assert exact_match_rate(train, train.copy()) == 1.0
-    assert exact_match_rate(train, other) == 0.0
-    half = pd.concat([train.iloc[:100], other.iloc[:100]], ignore_index=True)
-    assert exact_match_rate(train, half) == 0.5
-
-
-def test_exact_match_rate_treats_missing_and_dtypes_by_value():
-    train = pd.DataFrame({"a": [39, 40, 41], "b": ["x", None, "z"], "c": [np.nan, 0.0, 2.5]})
-    synthetic = pd.DataFrame(
-        {
-            "a": [39.0, 40.0, 41.0],  # floats from a generator
-            "b": pd.Series(["x", None, "y"], dtype="object"),
-            "c": [np.nan, -0.0, 2.5],
-        }
-    )
-    # Rows 0 and 1 match (NaN == NaN, None == None, -0.0 == 0.0, 39 == 39.0); row 2 differs in b.
-    assert exact_match_rate(train, synthetic) == pytest.approx(2 / 3)
-    assert exact_match_rate(train, synthetic, columns=["a", "c"]) == 1.0
-
-
-def test_dcr_of_a_copy_is_zero_and_of_a_fresh_draw_matches_the_holdout():
-    train, holdout, fresh = draw(3000, 20), draw(1000, 21), draw(1000, 22)
-    copy = distance_to_closest_record(train, holdout, train.sample(1000, random_state=0), NUMERIC, CATEGORICAL)
-    assert copy["synthetic_median"] == 0.0
-    assert copy["ratio_median"] == 0.0
-    assert copy["share_synthetic_closer_than_holdout_p05"] == 1.0
-    new = distance_to_closest_record(train, holdout, fresh, NUMERIC, CATEGORICAL)
-    # Holdout and fresh rows are exchangeable: same distance distribution up to sampling noise.
-    assert 0.8 < new["ratio_median"] < 1.25
-    assert new["share_synthetic_closer_than_holdout_p05"] < 0.15
-    assert new["holdout_median"] > 0
-    assert_json_ready(new)
-
-
-def test_dcr_flags_a_noisy_copy():
-    train, holdout = draw(3000, 30), draw(1000, 31)
-    rng = np.random.default_rng(32)
-    noisy = train.iloc[:1000].copy()
-    noisy["x"] += rng.normal(0, 0.01, len(noisy))  # a hundredth of a standard deviation
-    noisy["z"] += rng.normal(0, 0.01, len(noisy))
-    result = distance_to_closest_record(train, holdout, noisy, NUMERIC, CATEGORICAL)
-    assert exact_match_rate(train, noisy) == 0.0  # invisible to exact matching...
-    assert result["ratio_median"] < 0.5  # ...but not to DCR
-    assert result["share_synthetic_closer_than_holdout_p05"] > 0.5
-
-
-def test_dcr_mixed_distance_units():
-    train = pd.DataFrame({"n": [0.0, 1.0, 2.0, 3.0, 4.0], "c": ["a"] * 5})
-    holdout = train.copy()
-    # Per row: a categorical mismatch, an unseen level, a missing number: each one unit away.
-    synthetic = pd.DataFrame({"n": [0.0, 2.0, np.nan], "c": ["b", "zzz", "a"]})
-    result = distance_to_closest_record(train, holdout, synthetic, ["n"], ["c"])
-    assert result["synthetic_median"] == pytest.approx(1.0)
-    assert result["synthetic_p05"] == pytest.approx(1.0)
-    assert result["holdout_median"] == 0.0
-    assert result["ratio_median"] is None  # undefined, not a division by zero
-
-
-def test_dcr_matrix_is_sparse_for_many_levels_and_gives_the_dense_distances():
-    """A thousand-level column must not become a dense 20,000 x 1,000 block (gigabytes on wide tables)."""
-    from scipy import sparse
-    from sklearn.metrics import pairwise_distances
-
-    from advsynth.metrics.privacy import _RowEncoder
-
-    rng = np.random.default_rng(3)
-    frame = lambda n: pd.DataFrame({"n": rng.normal(size=n), "c": rng.integers(0, 1000, n).astype(str)})  # noqa: E731
-    train, other = frame(2000), frame(300)
-    encoder = _RowEncoder(["n"], ["c"], []).fit(train, (other,))
-    a, b = encoder.transform(train), encoder.transform(other)
-    assert sparse.issparse(a) and a.shape[1] > 800 and a.nnz <= 2 * len(train)
-    dense = pairwise_distances(b.toarray(), a.toarray()).min(axis=1)
-    assert np.allclose(pairwise_distances(b, a).min(axis=1), dense)
-
-
-def test_dcr_sampling_is_bounded_and_deterministic():
-    train, holdout, fresh = draw(1500, 40), draw(800, 41), draw(800, 42)
-    kwargs = dict(sample_size=300, train_sample_size=500)
-    a = distance_to_closest_record(train, holdout, fresh, NUMERIC, CATEGORICAL, random_state=1, **kwargs)
-    b = distance_to_closest_record(train, holdout, fresh, NUMERIC, CATEGORICAL, random_state=1, **kwargs)
-    c = distance_to_closest_record(train, holdout, fresh, NUMERIC, CATEGORICAL, random_state=2, **kwargs)
-    assert a == b
-    assert a != c
-    assert a["train_sample_size"] == 500
-    assert a["synthetic_sample_size"] == a["holdout_sample_size"] == 300
-
-
-def test_privacy_report_bundles_both_checks():
-    train, holdout = draw(1000, 50), draw(500, 51)
-    report = privacy_report(train, holdout, train.copy(), NUMERIC, CATEGORICAL, sample_size=500)
-    assert report["exact_match_rate"] == 1.0
-    assert report["holdout_exact_match_rate"] == 0.0
-    assert report["dcr"]["ratio_median"] == 0.0
-    assert_json_ready(report)
 
 
 # --------------------------------------------------------------------------- utility

@@ -17,7 +17,8 @@ ROLE = "arn:aws:iam::123456789012:role/AdvsynthTest"
 BUCKET = "advsynth-test-bucket"
 KMS = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
 ROOT_CONFIG = __import__("pathlib").Path(__file__).resolve().parents[1] / "config" / "adult.yaml"
-STEP_ORDER = ["FitGenerator", "SampleSynthetic", "PrepareDetectorData", "TrainDetector", "EvaluateDetector", "AucGate"]
+STEP_ORDER = ["FitGenerator", "SampleSynthetic", "PrepareDetectorData", "TrainDetector", "EvaluateDetector", "AucGate",
+              "PrivacyGate"]
 JOB_STEPS = STEP_ORDER[:5]
 
 
@@ -87,17 +88,17 @@ def _is_run_prefixed(uri, *tail):
     )
 
 
-def test_definition_is_json_with_the_six_steps_in_order(definition, built):
+def test_definition_is_json_with_the_seven_steps_in_order(definition, built):
     assert [step["Name"] for step in definition["Steps"]] == STEP_ORDER
     assert [step["Type"] for step in definition["Steps"]] == [
-        "Training", "Processing", "Processing", "Training", "Processing", "Condition",
+        "Training", "Processing", "Processing", "Training", "Processing", "Condition", "Condition",
     ]
     # The SDK's own topological order agrees with the listed order.
     from sagemaker.mlops.workflow.pipeline import PipelineGraph
 
     graph_order = [step.name for step in PipelineGraph.from_pipeline(built[0])]
-    assert graph_order[:6] == STEP_ORDER
-    assert graph_order[6:] == ["AucAboveThreshold"]
+    assert graph_order[:5] == STEP_ORDER[:5]  # then the two gates (either order) and their fail steps
+    assert sorted(graph_order[5:]) == sorted(STEP_ORDER[5:] + ["AucAboveThreshold", "PrivacyFlagged"])
 
 
 def test_steps_depend_on_each_other_through_property_references(steps):
@@ -106,8 +107,10 @@ def test_steps_depend_on_each_other_through_property_references(steps):
         "SampleSynthetic": {"FitGenerator"},
         "PrepareDetectorData": {"FitGenerator", "SampleSynthetic"},
         "TrainDetector": {"PrepareDetectorData"},
-        "EvaluateDetector": {"TrainDetector", "PrepareDetectorData", "SampleSynthetic"},
+        # FitGenerator: its model artifact's split.json (the privacy adversary's members and holdout)
+        "EvaluateDetector": {"TrainDetector", "PrepareDetectorData", "SampleSynthetic", "FitGenerator"},
         "AucGate": {"EvaluateDetector"},
+        "PrivacyGate": {"EvaluateDetector"},
     }
     for name, deps in expected.items():
         assert _refs(steps[name]["Arguments"]) == deps, name
@@ -184,6 +187,7 @@ def test_parameters_exist_with_defaults(definition):
         "FitRows": ("String", str(gmm.fit_rows)),
         "Seed": ("Integer", 0),
         "AucThreshold": ("Float", 0.75),
+        "PrivacyGate": ("String", "on"),
         "TrainingInstanceType": ("String", "ml.m5.xlarge"),
         "ProcessingInstanceType": ("String", "ml.m5.xlarge"),
         "OutputPrefix": ("String", f"s3://{BUCKET}/advsynth/runs"),
@@ -245,6 +249,24 @@ def test_gate_compares_roc_auc_with_threshold(steps):
         {"PropertyFileName": "EvaluationReport", "OutputName": "evaluation",
          "FilePath": "evaluation.json"}
     ]
+
+
+def test_privacy_gate_fails_on_a_flagged_table_while_its_parameter_is_on(steps, definition):
+    gate = steps["PrivacyGate"]["Arguments"]
+    report = {"Get": "Steps.EvaluateDetector.PropertyFiles.EvaluationReport"}
+    flagged, switch = gate["Conditions"]
+    assert flagged == {"Type": "Equals", "LeftValue": {"Std:JsonGet": {"PropertyFile": report, "Path": "privacy.flagged"}},
+                       "RightValue": True}
+    assert switch == {"Type": "Equals", "LeftValue": {"Get": "Parameters.PrivacyGate"}, "RightValue": "on"}
+    (fail,) = gate["IfSteps"]
+    assert fail["Name"] == "PrivacyFlagged" and fail["Type"] == "Fail" and gate["ElseSteps"] == []
+    message = fail["Arguments"]["ErrorMessage"]["Std:Join"]["Values"]
+    assert {"Std:JsonGet": {"PropertyFile": report, "Path": "privacy.flags[0].message"}} in message
+    params = {p["Name"]: p for p in definition["Parameters"]}
+    assert params["PrivacyGate"]["DefaultValue"] == "on" and params["PrivacyGate"]["EnumValues"] == ["on", "off"]
+    inputs = {i["InputName"]: i["S3Input"] for i in steps["EvaluateDetector"]["Arguments"]["ProcessingInputs"]}
+    assert inputs["generator"]["S3Uri"] == {"Get": "Steps.FitGenerator.ModelArtifacts.S3ModelArtifacts"}
+    assert inputs["generator"]["LocalPath"] == "/opt/ml/processing/generator"
 
 
 def test_outputs_are_under_the_execution_prefix(steps):
@@ -344,6 +366,7 @@ def test_container_contract(steps):
         "test": "/opt/ml/processing/test",
         "synthetic": "/opt/ml/processing/synthetic",     # for the giveaway rows and levels
         "features": "/opt/ml/processing/features",
+        "generator": "/opt/ml/processing/generator",     # split.json: the privacy adversary's members
         "real": "/opt/ml/processing/real",
     }
 
@@ -473,6 +496,7 @@ def test_evaluate_only_variant_skips_generation(evaluate_only):
         assert evaluate_inputs[name] == {
             "Get": f"Steps.PrepareDetectorData.ProcessingOutputConfig.Outputs['{name}'].S3Output.S3Uri"}
     assert steps["AucGate"]["Arguments"]["Conditions"][0]["RightValue"] == {"Get": "Parameters.AucThreshold"}
+    assert "generator" not in evaluate_inputs  # no generator, no holdout: no privacy verdict and no PrivacyGate
 
 
 def test_evaluate_only_parameters(evaluate_only):
@@ -481,7 +505,8 @@ def test_evaluate_only_parameters(evaluate_only):
     for name, expected in _detector_parameter_defaults().items():
         assert params[name] == expected, name
     # no generator settings: nothing is generated
-    assert not set(params) & {"SampleRows", "SampleInstanceCount", "Holdout", "PcaVariance", "MaxComponents", "Criterion"}
+    assert not set(params) & {"SampleRows", "SampleInstanceCount", "Holdout", "PcaVariance", "MaxComponents", "Criterion",
+                              "PrivacyGate"}
     assert params["DetectorInstanceCount"] == ("Integer", 1)
 
 

@@ -53,7 +53,8 @@ def test_upsert_creates_the_pipeline(deployed):
     assert described["RoleArn"] == ROLE
     definition = json.loads(described["PipelineDefinition"])
     assert [s["Name"] for s in definition["Steps"]] == [
-        "FitGenerator", "SampleSynthetic", "PrepareDetectorData", "TrainDetector", "EvaluateDetector", "AucGate"]
+        "FitGenerator", "SampleSynthetic", "PrepareDetectorData", "TrainDetector", "EvaluateDetector", "AucGate",
+        "PrivacyGate"]
 
 
 def test_upsert_updates_an_existing_pipeline(deployed):

@@ -76,10 +76,15 @@ def _resolve(expr, defaults: dict):
 def test_the_generator_step_is_a_tuning_job_and_the_rest_is_unchanged(tuned, steps):
     assert [(s["Name"], s["Type"]) for s in tuned["Steps"]] == [
         ("TuneGenerator", "Tuning"), ("SampleSynthetic", "Processing"), ("PrepareDetectorData", "Processing"),
-        ("TrainDetector", "Training"), ("EvaluateDetector", "Processing"), ("AucGate", "Condition")]
+        ("TrainDetector", "Training"), ("EvaluateDetector", "Processing"), ("AucGate", "Condition"),
+        ("PrivacyGate", "Condition")]
     plain = {s["Name"]: s for s in _definition(kms_key=KMS)["Steps"]}
-    for name in ("TrainDetector", "EvaluateDetector", "AucGate"):
+    for name in ("TrainDetector", "AucGate", "PrivacyGate"):
         assert json.dumps(steps[name], sort_keys=True) == json.dumps(plain[name], sort_keys=True), name
+    # EvaluateDetector: the same, but the privacy adversary's split comes from the best trial's model
+    evaluate = json.dumps(steps["EvaluateDetector"], sort_keys=True)
+    assert "Steps.FitGenerator" not in evaluate and "TuneGenerator" in evaluate
+    assert json.loads(evaluate)["Arguments"]["AppSpecification"] == plain["EvaluateDetector"]["Arguments"]["AppSpecification"]
     sample, plain_sample = steps["SampleSynthetic"]["Arguments"], plain["SampleSynthetic"]["Arguments"]
     assert sample["AppSpecification"] == plain_sample["AppSpecification"]   # the same sample command
     # PrepareDetectorData reads the tuned model's schema: the same command, only the model input differs
@@ -317,7 +322,12 @@ def test_trial_never_reads_the_holdout(trial, adult_csv):
 def test_trial_model_is_the_candidate_refitted_and_feeds_the_sample_step(trial, adult_csv, tmp_path, monkeypatch):
     assert trial["code"] == 0
     model = trial["root"] / "model"
-    assert sorted(p.name for p in model.iterdir()) == ["generator.joblib", "schema.json"]
+    assert sorted(p.name for p in model.iterdir()) == ["generator.joblib", "schema.json", "split.json"]
+    from advsynth.metrics.evaluate import split_indices
+
+    # split.json names the holdout the trial never read: the evaluation step's non-members
+    holdout_rows = split_indices(len(read_table(adult_csv)), 0, 0.2)[1].tolist()
+    assert json.loads((model / "split.json").read_text())["holdout_rows"] == holdout_rows
     loaded = Synthesizer.load(model / "generator.joblib")
     real = read_table(adult_csv)
     schema = infer_schema(real, TYPES)

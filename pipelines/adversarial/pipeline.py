@@ -28,8 +28,14 @@ project-template convention (``get_pipeline(...) -> Pipeline``):
    precision, recall, p-value, the real-vs-real null, per-column importance and the
    giveaways (surest-fake rows, over/under-represented levels), in ``evaluation.json``
    with the keys of ``metrics.json``'s ``detector`` section.
+   The generator's model artifact carries the real table's split (``split.json``), so the step
+   also runs the privacy adversary on the rows the fit used and the holdout it never saw
+   (``evaluation.json``'s ``privacy``, as in ``metrics.json``).
 6. ``AucGate`` (condition): fails the execution when the detector separates real
-   from synthetic too well (ROC AUC above ``AucThreshold``).
+   from synthetic too well (ROC AUC above ``AucThreshold``). Beside it ``PrivacyGate`` fails
+   the execution when the privacy adversary flags the synthetic rows as copies of training rows
+   (``privacy.flagged``), unless the ``PrivacyGate`` parameter is ``off``. The evaluate-only
+   variant has no holdout, hence no privacy verdict and no ``PrivacyGate``.
 
 ``get_pipeline(evaluate_only=True)`` is the bring-your-own-synthetic-table variant: no
 generator steps; ``PrepareDetectorData`` reads ``SyntheticDataUri`` instead of the selected
@@ -66,8 +72,11 @@ STEP_TRAIN_DETECTOR = "TrainDetector"
 STEP_EVALUATE = "EvaluateDetector"
 STEP_GATE = "AucGate"
 STEP_FAIL = "AucAboveThreshold"
+STEP_PRIVACY_GATE = "PrivacyGate"
+STEP_PRIVACY_FAIL = "PrivacyFlagged"
 STEP_PREPARE = "PrepareDetectorData"
-STEP_NAMES = [STEP_FIT_GENERATOR, STEP_SAMPLE, STEP_PREPARE, STEP_TRAIN_DETECTOR, STEP_EVALUATE, STEP_GATE]
+STEP_NAMES = [STEP_FIT_GENERATOR, STEP_SAMPLE, STEP_PREPARE, STEP_TRAIN_DETECTOR, STEP_EVALUATE, STEP_GATE,
+              STEP_PRIVACY_GATE]
 EVALUATE_ONLY_STEP_NAMES = [STEP_PREPARE, STEP_TRAIN_DETECTOR, STEP_EVALUATE, STEP_GATE]
 
 # gmm parameter -> pipeline parameter (defaults from the GMM generator's signature).
@@ -271,6 +280,7 @@ def get_parameters(default_bucket: str = "advsynth-artifacts", base_job_prefix: 
     return data + [
         ParameterInteger(name="Seed", default_value=0),
         ParameterFloat(name="AucThreshold", default_value=0.75),
+        *([] if evaluate_only else [ParameterString(name="PrivacyGate", default_value="on", enum_values=["on", "off"])]),
         ParameterString(name="TrainingInstanceType", default_value=instance_type),
         # Detector training instances (distributed XGBoost over ShardedByS3Key training files).
         ParameterInteger(name="DetectorInstanceCount", default_value=1),
@@ -348,7 +358,7 @@ def get_pipeline(
         Networking,
         OutputDataConfig,
     )
-    from sagemaker.core.workflow.conditions import ConditionLessThanOrEqualTo
+    from sagemaker.core.workflow.conditions import ConditionEquals, ConditionLessThanOrEqualTo
     from sagemaker.core.workflow.execution_variables import ExecutionVariables
     from sagemaker.core.workflow.functions import Join, JsonGet
     from sagemaker.core.workflow.properties import PropertyFile
@@ -620,6 +630,8 @@ def get_pipeline(
                 s3_input("synthetic", synthetic_rows_uri, "synthetic"),
                 s3_input("features", split_uris["features"].S3Output.S3Uri, "features"),
                 s3_input("real", input_data_uri, "real"),
+                # the split the generator was fitted with (split.json): the privacy adversary's members
+                *([s3_input("generator", generator_model, "generator")] if not evaluate_only else []),
             ],
             outputs=[s3_output(EVALUATION_OUTPUT, "evaluation", STEP_EVALUATE)],
             arguments=["--seed", seed.to_string()],
@@ -652,10 +664,30 @@ def get_pipeline(
         else_steps=[step_fail],
     )
 
+    gates = [step_gate]
+    if not evaluate_only:
+        # PrivacyGate: fail when the privacy adversary flags the synthetic rows (and the gate is on).
+        flagged = JsonGet(step_name=step_evaluate.name, property_file=evaluation_report, json_path="privacy.flagged")
+        step_privacy_fail = FailStep(
+            name=STEP_PRIVACY_FAIL,
+            error_message=Join(on="", values=[
+                "The privacy adversary flagged the synthetic rows as copies of the generator's training rows "
+                "(evaluation.json, privacy.flags: ",
+                JsonGet(step_name=step_evaluate.name, property_file=evaluation_report, json_path="privacy.flags[0].message"),
+                "); set the PrivacyGate parameter to off to let such a table pass."]),
+        )
+        gates.append(ConditionStep(
+            name=STEP_PRIVACY_GATE,
+            description="Fail the execution when the privacy adversary flags the synthetic rows (PrivacyGate on).",
+            conditions=[ConditionEquals(left=flagged, right=True), ConditionEquals(left=p["PrivacyGate"], right="on")],
+            if_steps=[step_privacy_fail],
+            else_steps=[],
+        ))
+
     return Pipeline(
         name=pipeline_name,
         parameters=params,
-        steps=[*generation_steps, step_prepare, step_detector, step_evaluate, step_gate],
+        steps=[*generation_steps, step_prepare, step_detector, step_evaluate, *gates],
         sagemaker_session=sagemaker_session,
     )
 

@@ -61,8 +61,9 @@ RESULT_COLUMNS = [
     "dataset", "generator", "generator_type", "seed", "n_real", "n_synthetic",
     "roc_auc", "roc_auc_lo", "roc_auc_hi", "null_roc_auc", "null_lo", "null_hi", "p_value", "precision", "recall",
     "fit_s", "sample_s", "detect_s", "null_s", "extras_s", "total_s", "fit_rows_per_s", "rows_per_s",
-    "mean_ks", "mean_tvd", "mean_abs_corr_diff", "exact_match_rate", "dcr_ratio", "tstr_auc", "trtr_auc", "auc_gap",
-    "holdout_only_auc", "run_dir",
+    "mean_ks", "mean_tvd", "mean_abs_corr_diff", "exact_match_rate", "holdout_exact_match_rate", "dcr_ratio",
+    "privacy_flagged", "privacy_flags", "mia_auc", "mia_density_auc", "dcr_share", "near_copy_rate",
+    "tstr_auc", "trtr_auc", "auc_gap", "holdout_only_auc", "run_dir",
 ]
 
 
@@ -229,12 +230,20 @@ def extras_columns(extras: dict | None) -> dict:
     fs = extras["fidelity"]["summary"]
     priv = extras["privacy"]
     tstr = (extras.get("utility") or {}).get("tstr") or {}
+    attacks = (priv.get("membership") or {}).get("attacks") or {}
     return {
         "mean_ks": fs.get("mean_ks"),
         "mean_tvd": fs.get("mean_tvd"),
         "mean_abs_corr_diff": fs.get("mean_abs_corr_diff"),
         "exact_match_rate": priv.get("exact_match_rate"),
+        "holdout_exact_match_rate": priv.get("holdout_exact_match_rate"),
         "dcr_ratio": priv["dcr"].get("ratio_median"),
+        "privacy_flagged": bool(priv.get("flagged")),
+        "privacy_flags": ",".join(f["test"] for f in priv.get("flags") or []),
+        "mia_auc": (attacks.get("distance") or {}).get("roc_auc"),
+        "mia_density_auc": (attacks.get("density_ratio") or {}).get("roc_auc"),
+        "dcr_share": priv["dcr"].get("share_equal_size"),
+        "near_copy_rate": (priv.get("copies") or {}).get("near", {}).get("rate"),
         "tstr_auc": (tstr.get("tstr") or {}).get("auc"),
         "trtr_auc": (tstr.get("trtr") or {}).get("auc"),
         "auc_gap": tstr.get("auc_gap"),
@@ -443,14 +452,48 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
                "auc_sd": float(aucs.std(ddof=1)) if len(aucs) >= 2 else None, "auc_t_pm": half,
                "delong_pm": float(delong.mean()) if delong.notna().any() else None,
                "null_mean": pd.to_numeric(g["null_roc_auc"], errors="coerce").mean()}
-        for col in ("holdout_only_auc", "fit_s", "sample_s", "detect_s", "rows_per_s", "mean_ks", "mean_tvd", "dcr_ratio", "auc_gap"):
+        for col in ("holdout_only_auc", "fit_s", "sample_s", "detect_s", "rows_per_s", "mean_ks", "mean_tvd", "dcr_ratio",
+                    "auc_gap", "mia_auc", "mia_density_auc", "dcr_share"):
             row[col] = pd.to_numeric(g[col], errors="coerce").mean()
+        flagged = g["privacy_flagged"].map(_truthy)
+        row["flagged_seeds"] = int(flagged.sum()) if g["privacy_flagged"].notna().any() else None
+        row["privacy_flags"] = ",".join(sorted({t for v in g["privacy_flags"].dropna() for t in str(v).split(",") if t}))
         out.append(row)
-    return pd.DataFrame(out)
+    return rank_generators(pd.DataFrame(out))
+
+
+def _truthy(value) -> bool:
+    """results.csv's ``privacy_flagged``, read back from CSV (True/False/'True'/NaN)."""
+    return str(value).strip().lower() in ("true", "1", "1.0")
+
+
+def rank_generators(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset, the generators by mean AUC among those the privacy adversary never flagged; a
+    generator flagged on any seed gets no rank and goes last, whatever its AUC: a copier must
+    never top the table (``rank`` 1 is the winner)."""
+    if summary.empty:
+        return summary.assign(rank=pd.Series(dtype="Int64"))
+    flagged = summary["flagged_seeds"].fillna(0) > 0
+    ordered = summary.assign(_flagged=flagged).sort_values(["dataset", "_flagged", "auc_mean"], kind="stable")
+    ordered["rank"] = pd.array([None] * len(ordered), dtype="Int64")
+    for _, idx in ordered[~ordered["_flagged"]].groupby("dataset", sort=False).groups.items():
+        ordered.loc[idx, "rank"] = range(1, len(idx) + 1)
+    order = {d: i for i, d in enumerate(dict.fromkeys(summary["dataset"]))}
+    ordered = ordered.sort_values("dataset", key=lambda c: c.map(order), kind="stable")
+    return ordered.drop(columns="_flagged").reset_index(drop=True)
 
 
 def _f(value, fmt: str) -> str:
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, fmt)
+
+
+def privacy_cell(row) -> str:
+    """A summary row's privacy verdict in words: "clean", "FLAGGED 3/3 (exact_copies, ...)", or "–" without extras."""
+    if row.get("flagged_seeds") is None or pd.isna(row.get("flagged_seeds")):
+        return "–"
+    if not row["flagged_seeds"]:
+        return "clean"
+    return f"**FLAGGED** {int(row['flagged_seeds'])}/{row['seeds']} ({row['privacy_flags'].replace(',', ', ')})"
 
 
 def summary_markdown(results: pd.DataFrame, bench_cfg: BenchConfig | None = None, bench_id: str = "",
@@ -469,17 +512,24 @@ def summary_markdown(results: pd.DataFrame, bench_cfg: BenchConfig | None = None
         "split noise for one synthetic draw, not the generator's seed-to-seed variation. "
         "Holdout-only = the same detector with its real rows limited to the holdout the generator never saw "
         "(weaker for having fewer rows, but free of synthetic twins of training rows; – without extras). "
-        "Null = real-vs-real AUC. Times are means per run in seconds; rows/s is sampling throughput.",
+        "Null = real-vs-real AUC. Times are means per run in seconds; rows/s is sampling throughput. "
+        "**Privacy**: the second adversary's verdict (flagged on how many seeds, and which tests fired); "
+        "**MIA AUC**: the distance membership attack's ROC-AUC (0.5 = nothing leaks); **DCR share**: the share of "
+        "synthetic rows closest to a training row, for equal-size reference sets (50 % expected). Generators are "
+        "ranked by AUC among the unflagged; a flagged generator gets no rank, whatever its AUC.",
         "",
-        "| dataset | generator | seeds | AUC mean | seed SD | ± t95 (seeds) | ± DeLong (split) | holdout-only AUC "
-        "| null AUC | fit s | sample s | detect s | rows/s | mean KS | mean TVD | DCR ratio | TSTR AUC gap |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| rank | dataset | generator | seeds | AUC mean | seed SD | ± t95 (seeds) | ± DeLong (split) | holdout-only AUC "
+        "| null AUC | privacy | MIA AUC | DCR share | fit s | sample s | detect s | rows/s | mean KS | mean TVD "
+        "| DCR ratio | TSTR AUC gap |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for _, r in s.iterrows():
         lines.append(
-            f"| {r['dataset']} | {r['generator']} | {r['seeds']} | {r['auc_mean']:.3f} | {_f(r['auc_sd'], '.3f')} "
+            f"| {'–' if pd.isna(r['rank']) else int(r['rank'])} | {r['dataset']} | {r['generator']} | {r['seeds']} "
+            f"| {r['auc_mean']:.3f} | {_f(r['auc_sd'], '.3f')} "
             f"| {_f(r['auc_t_pm'], '.3f')} | {_f(r['delong_pm'], '.3f')} | {_f(r['holdout_only_auc'], '.3f')} "
-            f"| {_f(r['null_mean'], '.3f')} | {_f(r['fit_s'], '.2f')} | {_f(r['sample_s'], '.2f')} "
+            f"| {_f(r['null_mean'], '.3f')} | {privacy_cell(r)} | {_f(r['mia_auc'], '.3f')} | {_f(r['dcr_share'], '.1%')} "
+            f"| {_f(r['fit_s'], '.2f')} | {_f(r['sample_s'], '.2f')} "
             f"| {_f(r['detect_s'], '.2f')} | {_f(r['rows_per_s'], ',.0f')} | {_f(r['mean_ks'], '.3f')} "
             f"| {_f(r['mean_tvd'], '.3f')} | {_f(r['dcr_ratio'], '.2f')} | {_f(r['auc_gap'], '.3f')} |"
         )

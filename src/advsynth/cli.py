@@ -155,13 +155,17 @@ def summary(metrics: dict, out: Path | None = None) -> str:
         which = "largest" if fit["k_at_edge"] == "max" else "smallest"
         lines.append(f"note: the GMM chose k = {fit['n_components']}, the {which} k it tried: its criterion might "
                      "prefer a k outside the swept range (min_components/max_components, capped by the rows)")
-    if "privacy" in metrics:
-        fid, priv, tstr = metrics["fidelity"]["summary"], metrics["privacy"], (metrics.get("utility") or {}).get("tstr")
-        lines.append(
-            f"fidelity: mean KS {_num(fid.get('mean_ks'))}, mean TVD {_num(fid.get('mean_tvd'))}; "
-            f"privacy: exact copies {priv['exact_match_rate']:.2%} (holdout {priv['holdout_exact_match_rate']:.2%}), "
-            f"DCR ratio {_num(priv['dcr']['ratio_median'], '.2f')}"
-            + (f"; utility: {_tstr_summary(tstr)}" if tstr else ""))
+    if metrics.get("privacy"):
+        from .metrics.privacy import verdict_line
+
+        lines.append(verdict_line(metrics["privacy"]))
+    for what, why in (metrics.get("not_judged") or {}).items():
+        if "holdout-only" not in what:  # holdout_only_line above says it
+            lines.append(f"{what}: not judged ({why})")
+    if metrics.get("fidelity"):
+        fid, tstr = metrics["fidelity"]["summary"], (metrics.get("utility") or {}).get("tstr")
+        lines.append(f"fidelity: mean KS {_num(fid.get('mean_ks'))}, mean TVD {_num(fid.get('mean_tvd'))}"
+                     + (f"; utility: {_tstr_summary(tstr)}" if tstr else ""))
     lines.append(f"time {metrics['timings_s']['total']:.1f} s (" + ", ".join(
         f"{k.replace('_overlapped', ' (alongside fit)')} {v:.1f}" for k, v in metrics["timings_s"].items() if k != "total") + ")")
     if out is not None:

@@ -41,6 +41,8 @@ from .schema import Schema, infer_schema
 log = logging.getLogger(__name__)
 
 _EXAMPLES = 5
+# what metrics.json's ``not_judged`` says when the extras were switched off (run and evaluate alike)
+NO_EXTRAS = {"fidelity, privacy, utility": "--no-extras skips them", "holdout-only AUC": "--no-extras skips them"}
 
 
 def align_columns(real: pd.DataFrame, synthetic: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
@@ -113,6 +115,8 @@ def evaluate_synthetic(real: pd.DataFrame, synthetic: pd.DataFrame, *, detector:
     schema = infer_schema(real, types)
     if target is not None and target not in real.columns:
         raise InputError(f"target column '{target}' is not in the data")
+    if holdout is not None:
+        check_holdout(real, holdout, schema)
     checks = input_checks(schema, synthetic)
     synthetic = schema.numbers_from_text(synthetic)  # "1,5" in a decimal-comma table is 1.5 for every metric
     for column, info in checks["wrong_types"].items():
@@ -140,9 +144,39 @@ def evaluate_synthetic(real: pd.DataFrame, synthetic: pd.DataFrame, *, detector:
         t = time.perf_counter()
         metrics.update(_extras(real, synthetic, holdout, schema, target, seed))
         timings["extras"] = round(time.perf_counter() - t, 3)
+        if holdout is not None:
+            from .run import holdout_only_auc
+
+            t = time.perf_counter()
+            metrics["holdout_only"] = holdout_only_auc(holdout, synthetic, config, schema, seed)
+            timings["holdout_only_detect"] = round(time.perf_counter() - t, 3)
+        else:
+            metrics["not_judged"] = {
+                "privacy": "no --holdout: the privacy adversary needs real rows the generator never saw (non-members) "
+                           "beside --real's (members)",
+                "utility": "no --holdout: TSTR tests on real rows the generator never saw",
+                "holdout-only AUC": "no --holdout",
+            }
+    else:
+        metrics["not_judged"] = NO_EXTRAS
     timings["total"] = round(time.perf_counter() - started, 3)
     metrics["timings_s"] = timings
     return metrics, result, schema, synthetic
+
+
+def check_holdout(real: pd.DataFrame, holdout: pd.DataFrame, schema: Schema) -> None:
+    """Refuse, in one line, a holdout that holds rows of ``real``: privacy would then compare the
+    generator's training rows with themselves (the holdout's copy rate reads 100 %)."""
+    from .metrics.privacy import holdout_overlap
+
+    names = [c.name for c in schema.columns]
+    numeric = {c.name for c in schema.columns if c.is_numeric and c.kind != "datetime"}
+    dates = {c.name for c in schema.columns if c.kind == "datetime"}
+    found = holdout_overlap(real, holdout, names, numeric, dates)
+    if found["overlaps"]:
+        raise InputError(f"the holdout overlaps --real: {found['shared']:,} of its {found['n_holdout']:,} rows "
+                         f"({found['rate']:.1%}) are rows of --real, where duplicates within --real explain "
+                         f"{found['expected']:.1%}; the holdout must be real rows the generator never saw")
 
 
 def _extras(real, synthetic, holdout, schema: Schema, target, seed) -> dict:

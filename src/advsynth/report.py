@@ -289,7 +289,8 @@ def holdout_only_line(metrics: dict) -> str:
     """The holdout-only AUC beside the verdict, or why there is none (one wording for summary and report)."""
     only = metrics.get("holdout_only")
     if not only:
-        return "holdout-only AUC: not computed (--no-extras skips it)"
+        why = next((v for k, v in (metrics.get("not_judged") or {}).items() if "holdout-only" in k), "--no-extras")
+        return f"holdout-only AUC: not computed ({why})"
     if only.get("roc_auc") is None:
         return f"holdout-only AUC: not computed ({only.get('skipped')})"
     lo, hi = only["roc_auc_ci"]
@@ -367,8 +368,10 @@ def _privacy_utility_tables(metrics: dict) -> list[str]:
             ("DCR median, synthetic → train", dcr["synthetic_median"]),
             ("DCR median, holdout → train", dcr["holdout_median"]),
             ("DCR ratio (≈1 healthy, ≪1 memorising)", dcr["ratio_median"]),
-            ("share of synthetic rows closer than the holdout's 5 % quantile (≈0.05 healthy)",
-             dcr["share_synthetic_closer_than_holdout_p05"]),
+            ("DCR share for equal-size reference sets (50 % expected)", dcr.get("share_equal_size")),
+            ("membership attack ROC-AUC, distance (0.5: nothing leaks)",
+             ((priv.get("membership") or {}).get("attacks") or {}).get("distance", {}).get("roc_auc")),
+            ("flagged by the privacy adversary", str(bool(priv.get("flagged")))),
         ], ("privacy", "value")))
     util = (metrics.get("utility") or {}).get("tstr") if metrics.get("utility") else None
     if util:

@@ -329,7 +329,8 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
     if cfg.extras:
         with _timed(timings, "extras"):
             extras = evaluate_extras(real, synthetic, schema, cfg.target, cfg.seed, split=(train, holdout),
-                                     n_jobs=1)
+                                     n_jobs=1, privacy_rows=detector_rows(synthetic, len(real), n_rows, cfg.seed,
+                                                                          detector.max_rows_per_class))
     timings["total"] = round(time.perf_counter() - started, 3)  # wall time: the null overlaps the fit
     metrics = {
         "name": cfg.name,
@@ -360,11 +361,26 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
         metrics["n_synthetic_in_memory"] = int(len(synthetic))
     if extras is not None:
         metrics.update({k: extras[k] for k in ("fidelity", "privacy", "utility")})
+    else:
+        from .evaluation import NO_EXTRAS
+
+        metrics["not_judged"] = dict(NO_EXTRAS)
     if out_path is not None:
         write_run(out_path, schema.text_frame(synthetic, fmt) if synthetic_file is None else synthetic_file, metrics,
                   schema.to_json(), scores=result.scores_frame(),
                   config=dataclasses.asdict(cfg) | {"generator": name}, fmt=fmt)
     return metrics
+
+
+def detector_rows(synthetic: pd.DataFrame, n_real: int, n_rows: int, seed: int, max_rows: int) -> pd.DataFrame:
+    """The synthetic rows the detector uses (``detection.balance``'s pick of an ``n_rows`` table),
+    also those the privacy adversary judges: the pipeline's evaluation step holds these rows and
+    no others, so both doors judge the same ones. ``synthetic`` is the whole table, or already
+    that pick (a streamed table keeps only these rows)."""
+    keep = balance_indices(n_real, n_rows, seed, max_rows)[1]
+    if keep is None or len(synthetic) < n_rows:
+        return synthetic
+    return synthetic.iloc[keep]
 
 
 def holdout_only_auc(holdout: pd.DataFrame, synthetic: pd.DataFrame, detector: DetectorConfig, schema,

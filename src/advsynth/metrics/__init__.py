@@ -16,7 +16,7 @@ from .fidelity import (
     fidelity_report,
     marginals,
 )
-from .privacy import distance_to_closest_record, exact_match_rate, privacy_report
+from .privacy import exact_match_rate, privacy_report
 from .utility import tstr, utility_report
 
 __all__ = [
@@ -26,7 +26,6 @@ __all__ = [
     "conditional_difference",
     "correlation_difference",
     "cramers_v",
-    "distance_to_closest_record",
     "exact_match_rate",
     "fidelity_report",
     "marginals",

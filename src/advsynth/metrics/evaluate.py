@@ -18,33 +18,62 @@ from .privacy import privacy_report
 from .utility import tstr
 
 
-def split_real(real: pd.DataFrame, seed: int, holdout: float = DEFAULT_HOLDOUT) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Seeded random split of the real table into (train, holdout)."""
+def split_indices(n_rows: int, seed: int, holdout: float = DEFAULT_HOLDOUT) -> tuple[np.ndarray, np.ndarray]:
+    """Row numbers (sorted) of the generator's training rows and of the holdout, seeded."""
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 7]))
-    order = rng.permutation(len(real))
-    n_hold = max(1, int(round(len(real) * holdout)))
-    return real.iloc[np.sort(order[n_hold:])], real.iloc[np.sort(order[:n_hold])]
+    order = rng.permutation(int(n_rows))
+    n_hold = max(1, int(round(int(n_rows) * holdout)))
+    return np.sort(order[n_hold:]), np.sort(order[:n_hold])
+
+
+def split_real(real: pd.DataFrame, seed: int, holdout: float = DEFAULT_HOLDOUT) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Seeded random split of the real table into (train, holdout) (``split_indices``)."""
+    train, hold = split_indices(len(real), seed, holdout)
+    return real.iloc[train], real.iloc[hold]
+
+
+def privacy_of(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, schema, seed: int) -> dict:
+    """The privacy adversary (``privacy_report``) on the schema's modelled columns, read as model values:
+    ``train`` the rows the generator was fitted on, ``holdout`` real rows it never saw."""
+    modelled = schema.modelled
+    dates = [c.name for c in modelled if c.kind == "datetime"]
+    numeric = [c.name for c in modelled if c.is_numeric and c.kind != "datetime"]
+    categorical = [c.name for c in modelled if not c.is_numeric]
+    return privacy_report(*(_privacy_frame(df, schema) for df in (train, holdout, synthetic)), numeric, categorical,
+                          random_state=seed, datetime=dates)
+
+
+def _privacy_frame(df: pd.DataFrame, schema) -> pd.DataFrame:
+    """Model values for numbers and dates; categorical columns as their own values, because model
+    values merge the rare tail of a many-level column into one level (two different case numbers
+    would be one value, and a real one indistinguishable from an invented one)."""
+    out = schema.model_frame(df)
+    for spec in schema.modelled:
+        if not spec.is_numeric:
+            out[spec.name] = df[spec.name].to_numpy(dtype=object)
+    return out
 
 
 def evaluate_extras(real: pd.DataFrame, synthetic: pd.DataFrame, schema, target: str | None, seed: int, *,
                     split: tuple[pd.DataFrame, pd.DataFrame] | None = None, holdout: float = DEFAULT_HOLDOUT,
-                    dcr_sample: int = 1000, dcr_train_sample: int = 10000, max_fidelity_rows: int = 50000,
-                    max_utility_rows: int = 10000, n_jobs: int = 1) -> dict:
+                    max_fidelity_rows: int = 50000, max_utility_rows: int = 10000, n_jobs: int = 1,
+                    privacy_rows: pd.DataFrame | None = None) -> dict:
     """Fidelity, privacy and utility of one synthetic table: ``{"fidelity", "privacy", "utility", "timings_s"}``.
 
     Columns come from the schema (``advsynth.schema.Schema``): numeric/integer columns are
     numeric, categorical/boolean columns are categorical, ID-like columns are left out.
     The real table is split into train/holdout (``split_real``, seeded; or pass ``split``,
     the (train, holdout) pair the generator was actually fitted on, as ``advsynth run``
-    does). Privacy compares the
-    synthetic rows' distance to train with the holdout's (DCR on at most ``dcr_sample``
-    queries against ``dcr_train_sample`` train rows); utility is TSTR/TRTR on ``target``
+    does). Privacy is the second adversary (``privacy_of``: members are the training rows,
+    non-members the holdout, bounded samples); utility is TSTR/TRTR on ``target``
     (``None`` without a target), trained on at most ``max_utility_rows`` real-train and
     synthetic rows each (same size for both models, so the comparison stays fair; tested
     on the whole holdout). ``n_jobs`` is XGBoost's thread count for TSTR: 1 by default,
     because on a busy 2-core machine 2 OpenMP threads spin-wait (Adult: 0.8 s with 1
     thread, 9-29 s with 2; identical results). Fit the generator on ``split[0]`` only: a
     generator that saw the holdout rows makes DCR under-detect copying and TSTR optimistic.
+    ``privacy_rows``: the synthetic rows the privacy adversary judges, when not all of ``synthetic``
+    (``advsynth run`` passes the detector's rows, which the pipeline's evaluation step also has).
     """
     modelled = schema.modelled  # ID-like, constant and all-missing columns say nothing here
     dates = [c.name for c in modelled if c.kind == "datetime"]
@@ -66,11 +95,10 @@ def evaluate_extras(real: pd.DataFrame, synthetic: pd.DataFrame, schema, target:
     for name in dates:
         fidelity.get("marginals", {}).get(name, {})["kind"] = "datetime"
     timings["fidelity"] = round(time.perf_counter() - t, 3)
-    train, hold, synthetic = (schema.model_frame(df) for df in (train, hold, synthetic))
     t = time.perf_counter()
-    privacy = privacy_report(train, hold, synthetic, numeric, categorical, sample_size=dcr_sample,
-                             random_state=seed, train_sample_size=dcr_train_sample)
+    privacy = privacy_of(train, hold, synthetic if privacy_rows is None else privacy_rows, schema, seed)
     timings["privacy"] = round(time.perf_counter() - t, 3)
+    train, hold, synthetic = (schema.model_frame(df) for df in (train, hold, synthetic))
     t = time.perf_counter()
     # utility_report's content (TSTR), with the thread count exposed
     cap = lambda df: df if len(df) <= max_utility_rows else df.sample(max_utility_rows, random_state=seed)  # noqa: E731

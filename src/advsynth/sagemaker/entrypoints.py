@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -63,6 +64,7 @@ log = logging.getLogger(__name__)
 
 GENERATOR_FILE = "generator.joblib"
 SCHEMA_FILE = "schema.json"
+SPLIT_FILE = "split.json"  # the real table's training and holdout rows (generator model artifact)
 XGBOOST_MODEL_FILE = "xgboost-model"
 DETECTOR_META_FILE = "advsynth-detector.json"
 MODEL_ARCHIVE = "model.tar.gz"
@@ -326,7 +328,6 @@ def detector_config_from_hyperparameters(hp: Dict[str, object]):
 
 # ---------------------------------------------------------------- generator-train
 def generator_train(argv: Optional[List[str]] = None) -> None:
-    from ..metrics.evaluate import split_real
     from ..schema import infer_schema
     from ..synthesizers import make_generator
 
@@ -337,12 +338,13 @@ def generator_train(argv: Optional[List[str]] = None) -> None:
     real = _read_real(contract.channel_dir("train"), "input channel 'train'")
     schema = infer_schema(real, types)
     # The same rows advsynth run fits on: the holdout stays unseen by the generator.
-    train, _ = split_real(real, seed, holdout)
+    split = RealSplit.of(len(real), seed, holdout)
+    train = real.iloc[split.train]
     start = time.perf_counter()
     generator.fit(train, schema)
     fit_seconds = time.perf_counter() - start
 
-    _save_generator(generator, schema)
+    _save_generator(generator, schema, split)
 
     criterion = generator.criterion
     _metric("rows", len(real))
@@ -765,6 +767,7 @@ def evaluate(argv: Optional[List[str]] = None) -> None:
     if proc("real").exists():
         real = _read_real(proc("real"), "real table input")
         schema.validate_frame(real, "real table")
+    synthetic = None
     if proc("synthetic").exists() and real is not None:
         synthetic = _read_tables(proc("synthetic"), "synthetic rows input")   # one table or the sample step's shards
         result.giveaways = _giveaways(result, real, synthetic, schema, detector, seed, y_te, scores,
@@ -774,6 +777,17 @@ def evaluate(argv: Optional[List[str]] = None) -> None:
             raise InputError("the null needs the real table input (processing/real)")
         result.with_null(*null_on_real(real, detector, schema=schema, seed=seed))
     evaluation = {"detector": result.to_dict()}
+    if proc("generator").exists():  # the second adversary, on the rows the generator's fit used and never saw
+        if real is None or synthetic is None:
+            raise InputError("the privacy adversary needs the real table and the synthetic rows inputs")
+        from ..metrics.evaluate import privacy_of
+
+        model = extract_model(proc("generator"), [SPLIT_FILE], "generator model")
+        try:
+            rows = RealSplit.from_json((model / SPLIT_FILE).read_text(encoding="utf-8"), len(real), SPLIT_FILE)
+        finally:
+            shutil.rmtree(model, ignore_errors=True)
+        evaluation["privacy"] = privacy_of(real.iloc[rows.train], real.iloc[rows.holdout], synthetic, schema, seed)
     if "input" in payload:  # evaluate-only: what the given table's checks found, as advsynth evaluate reports it
         evaluation["input"] = payload["input"]
     write_text_atomic(proc("evaluation", EVALUATION_FILE), json.dumps(evaluation, indent=2, sort_keys=True) + "\n")
@@ -784,6 +798,13 @@ def evaluate(argv: Optional[List[str]] = None) -> None:
         _metric("null_roc_auc", f"{result.null_roc_auc:.6f}")
     top = ", ".join(f"{c} {s:.3f}" for c, s in result.top_columns(3))
     _metric("top_columns", top)
+    if "privacy" in evaluation:
+        privacy = evaluation["privacy"]
+        _metric("privacy_flagged", int(privacy["flagged"]))
+        _metric("privacy_flags", ",".join(f["test"] for f in privacy["flags"]) or "none")
+        attack = privacy["membership"]["attacks"].get("distance") or {}
+        if attack.get("roc_auc") is not None:
+            _metric("membership_auc", f"{attack['roc_auc']:.6f}")
 
 
 # ---------------------------------------------------------------- generator-trial-train
@@ -815,12 +836,52 @@ def _experiment(hp: Dict[str, object]) -> Tuple[int, Dict[str, str], float]:
     return seed, types, holdout
 
 
-def _save_generator(generator, schema) -> None:
-    """``generator.joblib`` + ``schema.json`` in /opt/ml/model (what the sample step loads)."""
+@dataclasses.dataclass
+class RealSplit:
+    """Which rows of the real table the generator was fitted on and which it never saw (the
+    holdout), as ``advsynth run`` splits them (``metrics.evaluate.split_indices``). The generator's
+    model artifact carries it (``split.json``), so the evaluation step judges privacy on the very
+    rows the fit used instead of re-deriving them."""
+
+    seed: int
+    holdout_share: float
+    n_real: int
+    train: np.ndarray
+    holdout: np.ndarray
+
+    @classmethod
+    def of(cls, n_real: int, seed: int, holdout_share: float) -> "RealSplit":
+        from ..metrics.evaluate import split_indices
+
+        train, holdout = split_indices(n_real, seed, holdout_share)
+        return cls(int(seed), float(holdout_share), int(n_real), train, holdout)
+
+    def to_json(self) -> str:
+        return json.dumps({"seed": self.seed, "holdout_share": self.holdout_share, "n_real": self.n_real,
+                           "holdout_rows": self.holdout.tolist()})
+
+    @classmethod
+    def from_json(cls, text: str, n_real: int, what: str) -> "RealSplit":
+        try:
+            data = json.loads(text)
+            holdout = np.asarray(data["holdout_rows"], dtype=np.int64)
+            if int(data["n_real"]) != n_real:
+                raise InputError(f"{what}: the generator was fitted on a real table of {data['n_real']} rows, "
+                                 f"the real table input has {n_real}")
+            return cls(int(data["seed"]), float(data["holdout_share"]), n_real,
+                       np.setdiff1d(np.arange(n_real), holdout), holdout)
+        except (ValueError, KeyError, TypeError) as err:
+            raise InputError(f"{what} is not a split description: {err}") from None
+
+
+def _save_generator(generator, schema, split: RealSplit) -> None:
+    """``generator.joblib`` + ``schema.json`` (what the sample step loads) and ``split.json`` (what
+    the evaluation step judges privacy with) in /opt/ml/model."""
     out = contract.model_dir()
     with _atomic_target(out / GENERATOR_FILE) as tmp:
         generator.save(tmp)
     write_text_atomic(out / SCHEMA_FILE, schema.to_json() + "\n")
+    write_text_atomic(out / SPLIT_FILE, split.to_json() + "\n")
 
 
 def generator_trial_train(argv: Optional[List[str]] = None) -> None:
@@ -834,7 +895,6 @@ def generator_trial_train(argv: Optional[List[str]] = None) -> None:
     generator's training rows (as the run refits its chosen settings) and writes it to
     ``/opt/ml/model`` like ``generator-train``: the best trial's model feeds the sample step.
     """
-    from ..metrics.evaluate import split_real
     from ..protocol import DetectorConfig
     from ..schema import infer_schema
     from ..synthesizers import make_generator
@@ -855,7 +915,8 @@ def generator_trial_train(argv: Optional[List[str]] = None) -> None:
 
     real = _read_real(contract.channel_dir("train"), "input channel 'train'")
     schema = infer_schema(real, types)
-    train, _ = split_real(real, seed, holdout)  # the holdout stays unseen by every trial
+    rows = RealSplit.of(len(real), seed, holdout)
+    train = real.iloc[rows.train]  # the holdout stays unseen by every trial
     judge = SelectionJudge(train, schema, detector, seed=seed, **split)
     if judge.too_small:
         raise InputError(f"{len(judge.validation_rows)} selection-validation rows (< {MIN_VALIDATION_ROWS}): too few "
@@ -870,7 +931,7 @@ def generator_trial_train(argv: Optional[List[str]] = None) -> None:
 
     start = time.perf_counter()
     generator = make_generator("gmm", random_state=seed, **gmm_params(settings, hp)).fit(train, schema)
-    _save_generator(generator, schema)
+    _save_generator(generator, schema, rows)
     _metric("generator_train_rows", len(train))
     _metric("n_components", int(generator.n_components_))
     _metric("pca_components", int(generator.pca_.n_components_))

@@ -3,10 +3,11 @@
 from ..errors import ConfigError
 from .base import Synthesizer
 from .baseline import BaselineSynthesizer
+from .cart import CARTSynthesizer
 from .gmm import GMMSynthesizer
 from .plugins import PluginSynthesizer, is_plugin, make_plugin
 
-GENERATORS = {"baseline": BaselineSynthesizer, "gmm": GMMSynthesizer}
+GENERATORS = {"baseline": BaselineSynthesizer, "gmm": GMMSynthesizer, "cart": CARTSynthesizer}
 
 
 def make_generator(name: str, **params) -> Synthesizer:
@@ -28,5 +29,5 @@ def make_generator(name: str, **params) -> Synthesizer:
     return cls(**params)
 
 
-__all__ = ["BaselineSynthesizer", "GMMSynthesizer", "PluginSynthesizer", "Synthesizer", "GENERATORS",
+__all__ = ["BaselineSynthesizer", "CARTSynthesizer", "GMMSynthesizer", "PluginSynthesizer", "Synthesizer", "GENERATORS",
            "is_plugin", "make_generator"]
