@@ -148,6 +148,11 @@ def add_subcommands(subparsers) -> None:
     hist.set_defaults(func=cmd_history)
 
     report = subparsers.add_parser("report", help="write report.html for a run folder (comparison.html for a benchmark)",
-                                   description="Write a self-contained HTML report (charts embedded) and print its path.")
+                                   description="Write a self-contained, offline HTML report and print its path. Render only: every "
+                                   "figure comes from the folder's files (the real table is never re-read, no stage is "
+                                   "re-run); what an older folder lacks is named on the page. A run folder gets "
+                                   "report.html (summary with real-vs-real references, detector, every column, "
+                                   "association matrices, privacy, utility); a benchmark folder comparison.html, "
+                                   "linking each run's report.")
     report.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (metrics.json) or a benchmark folder (results.csv)")
     report.set_defaults(func=cmd_report)
