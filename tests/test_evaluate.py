@@ -137,7 +137,10 @@ def test_report_draws_an_evaluate_folder(tmp_path, real_csv):
     make_mixed(600, seed=2).to_csv(syn, index=False)
     assert main(["evaluate", "--real", str(real_csv), "--synthetic", str(syn), "--out", str(tmp_path / "o")]) == 0
     page = write_report(tmp_path / "o").read_text()
-    assert "Detector ROC curve" in page and "Recomputed from synthetic.csv" not in page
+    assert "ROC curves: detector" in page and "Not in this run folder" not in page
+    # without --holdout the real-vs-real reference is two parts of --real, and the columns are charted
+    assert "two random parts of --real" in page and page.count('<figure class="col"') == 5
+    assert "synthetic table syn.csv vs real" in page
 
 
 def test_run_takes_a_precomputed_null_and_trains_none(tmp_path, real_csv, monkeypatch):

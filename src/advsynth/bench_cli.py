@@ -66,10 +66,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise InputError(f"benchmark folder already exists and is not empty: {out} (choose a new one)")
     history = None if args.no_history else HistoryStore(
         args.history or (_resolve(cfg.history, args.config) if cfg.history else DEFAULT_HISTORY))
+    from .cli import tracker_from_args
+
+    tracker = tracker_from_args(args)  # a wrong --mlflow fails before the benchmark, not after it
     results = run_benchmark(cfg, out, history=history)
     print((out / "summary.md").read_text(encoding="utf-8"))
     print(f"wrote {out}/results.csv, {out}/summary.md" + (f"; {len(results)} record(s) appended to {history.location}"
                                                            if history else ""))
+    if tracker is not None:
+        import dataclasses
+
+        from .report import write_comparison, write_report
+        from .tracking import log_benchmark
+
+        for run_dir in sorted((out / "runs").glob("*/metrics.json")):
+            write_report(run_dir.parent)
+        write_comparison(out)
+        parent = log_benchmark(tracker, out, dataclasses.asdict(cfg))
+        print(f"logged to MLflow {tracker.uri}, experiment {tracker.experiment!r}: parent run {parent} with "
+              f"{len(results)} nested run(s)")
     return 0
 
 
@@ -118,6 +133,9 @@ def add_subcommands(subparsers) -> None:
     bench.add_argument("--generators", help="comma-separated subset of the config's generator variants")
     bench.add_argument("--seeds", help="comma-separated seeds (override the config's)")
     bench.add_argument("--no-extras", action="store_true", help="skip fidelity/privacy/utility per run")
+    from .cli import add_tracking_options
+
+    add_tracking_options(bench)
     bench.set_defaults(func=cmd_bench)
     bsub = bench.add_subparsers(dest="bench_command")
     hist = bsub.add_parser("history", help="trend per dataset x generator; exit code 1 if a regression is flagged",
@@ -130,6 +148,11 @@ def add_subcommands(subparsers) -> None:
     hist.set_defaults(func=cmd_history)
 
     report = subparsers.add_parser("report", help="write report.html for a run folder (comparison.html for a benchmark)",
-                                   description="Write a self-contained HTML report (charts embedded) and print its path.")
+                                   description="Write a self-contained, offline HTML report and print its path. Render only: every "
+                                   "figure comes from the folder's files (the real table is never re-read, no stage is "
+                                   "re-run); what an older folder lacks is named on the page. A run folder gets "
+                                   "report.html (summary with real-vs-real references, detector, every column, "
+                                   "association matrices, privacy, utility); a benchmark folder comparison.html, "
+                                   "linking each run's report.")
     report.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (metrics.json) or a benchmark folder (results.csv)")
     report.set_defaults(func=cmd_report)

@@ -30,6 +30,40 @@ def _na_values(text: str) -> list[str]:
     return [token for token in text.split(",") if token] if text else []
 
 
+def tracker_from_args(args: argparse.Namespace):
+    """The MLflow tracker of ``--mlflow URI`` (connected, so a wrong URI fails before any work), or None."""
+    if not getattr(args, "mlflow", None):
+        return None
+    from .tracking import Tracker
+
+    return Tracker(args.mlflow, args.mlflow_experiment).connect()
+
+
+def track_folder(tracker, out: Path) -> None:
+    """Write the run's report (render only, about a second) and log the folder to MLflow."""
+    if tracker is None:
+        return
+    try:
+        from .report import write_report
+
+        write_report(out)
+    except AdvsynthError as err:  # no matplotlib: log metrics and config without the page
+        log.warning("no report logged: %s", err)
+    run_id = tracker.log_folder(out)
+    print(f"logged to MLflow {tracker.uri}, experiment {tracker.experiment!r}, run {run_id}")
+
+
+def add_tracking_options(parser: argparse.ArgumentParser) -> None:
+    """``--mlflow URI`` and ``--mlflow-experiment NAME``, worded once for run, evaluate and bench."""
+    group = parser.add_argument_group("tracking (advsynth[mlflow])")
+    group.add_argument("--mlflow", metavar="URI", help="also log the run to this MLflow tracking server (e.g. "
+                       "http://127.0.0.1:5000): config as parameters, both adversaries' figures, fidelity with its "
+                       "references, utility and timings as metrics, metrics.json, config.json and report.html as "
+                       "artifacts; a benchmark is a parent run with a nested run per run folder")
+    group.add_argument("--mlflow-experiment", metavar="NAME", default="advsynth",
+                       help="MLflow experiment to log into (created if absent; default advsynth)")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import dataclasses
 
@@ -54,8 +88,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **reading), **changes)
     generator = check_generator("--generator", args.generator) if args.generator else cfg.generator
     out = check_output_folder(args.out or _default_out(cfg.name, safe_name(generator)), [cfg.data.path])
+    tracker = tracker_from_args(args)
     metrics = run(cfg, out, generator=generator)
     print(summary(metrics, out))
+    track_folder(tracker, Path(out))
     return 0
 
 
@@ -65,9 +101,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if not (args.real or args.config):
         raise AdvsynthError("give --real REAL (or --config FILE whose data is the real table)")
     out = Path(args.out)
+    tracker = tracker_from_args(args)
     metrics = evaluate_paths(args.real, args.synthetic, out, config_path=args.config, holdout_path=args.holdout,
                              target=args.target, cv=args.cv, seed=args.seed, extras=not args.no_extras)
     print(summary(metrics, out))
+    track_folder(tracker, out)
     return 0
 
 
@@ -306,6 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "by a detector's AUC on a validation split of the generator's training rows (about 2 minutes on "
                      "Adult); '--adversarial refine' adds detector-guided rejection sampling; the verdict stays a "
                      "fresh detector on fresh draws")
+    add_tracking_options(run)
     run.set_defaults(func=cmd_run)
 
     ev = sub.add_parser("evaluate", help="judge any synthetic table against its real table (same detector as run)",
@@ -323,6 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, help="override the config's seed (default 0)")
     ev.add_argument("--no-extras", action="store_true", help="skip the fidelity, privacy and utility metrics")
     ev.add_argument("--out", required=True, help="folder to create (must not exist)")
+    add_tracking_options(ev)
     ev.set_defaults(func=cmd_evaluate)
 
     pipe = sub.add_parser("pipeline", help="the SageMaker pipeline: definition, local run, deploy, schedule")

@@ -181,7 +181,7 @@ def check_holdout(real: pd.DataFrame, holdout: pd.DataFrame, schema: Schema) -> 
 
 def _extras(real, synthetic, holdout, schema: Schema, target, seed) -> dict:
     """Fidelity always; privacy and utility only against real rows the generator never saw."""
-    from .metrics.evaluate import evaluate_extras
+    from .metrics.evaluate import evaluate_extras, report_figures, split_real
     from .metrics.fidelity import fidelity_report
 
     if holdout is not None:
@@ -193,7 +193,11 @@ def _extras(real, synthetic, holdout, schema: Schema, target, seed) -> dict:
     numeric = [c.name for c in modelled if c.is_numeric and c.kind != "datetime"]
     categorical = [c.name for c in modelled if not c.is_numeric]
     fid_target = target if target in categorical else None
-    return {"fidelity": fidelity_report(real, synthetic, numeric, categorical, target=fid_target, datetime=dates)}
+    fidelity = fidelity_report(real, synthetic, numeric, categorical, target=fid_target, datetime=dates)
+    # no holdout: the real-vs-real reference compares two seeded random parts of --real
+    fidelity.update(report_figures(schema.model_frame(real), schema.model_frame(synthetic), schema,
+                                   split_real(real, seed), seed, basis="two random parts of --real (20 % vs 80 %)"))
+    return {"fidelity": fidelity}
 
 
 def evaluate_paths(real_path: str | None, synthetic_path: str, out_dir: str | Path, *, config_path: str | None = None,

@@ -475,3 +475,205 @@ def fidelity_report(
         "conditional": cond,
         "target": target,
     }
+
+
+# --------------------------------------------------------------------------- report figures
+# What the HTML report draws, computed once here so the report only renders (it never re-reads
+# the real table). Everything is O(rows) per column or per column pair, on bounded samples, and
+# rounded so metrics.json stays small.
+
+POINT_MASS_SHARE = 0.05   # a single value holding this share of the real rows gets a bar of its own
+MAX_POINT_MASSES = 6
+MAX_DISCRETE_VALUES = 30  # an integer column with at most this many distinct values: one bar per value
+MIN_BINS, MAX_BINS = 10, 40
+TOP_LEVELS = 12           # a categorical chart shows this many levels, then "other"
+OTHER_CHART_LEVEL = "(other)"
+MISSING_CHART_LEVEL = "(missing)"
+MAX_ASSOCIATION_COLUMNS = 60
+MAX_ASSOCIATION_ROWS = 10000
+
+
+def _r(value: float | None, digits: int = 5) -> float | None:
+    """Rounded for storage (None stays None): charts need 4-5 digits, not 17."""
+    return None if value is None or not math.isfinite(value) else round(float(value), digits)
+
+
+def _shares(counts: np.ndarray, n: int) -> list[float]:
+    return [_r(c / n) if n else 0.0 for c in counts]
+
+
+def _bin_edges(values: np.ndarray, integer: bool) -> np.ndarray:
+    """Shared bin edges from the real values: Freedman–Diaconis width over the central 99 % (so one
+    outlier does not squash every bar into one), 10–40 bins; integer columns get whole-number widths
+    so bins never alias the integer grid (alternate empty and double bins)."""
+    lo, hi = np.quantile(values, [0.005, 0.995])
+    if hi <= lo:
+        lo, hi = float(values.min()), float(values.max())
+    if hi <= lo:
+        return np.array([lo - 0.5, lo + 0.5])
+    q25, q75 = np.quantile(values, [0.25, 0.75])
+    width = 2 * (q75 - q25) * len(values) ** (-1 / 3)
+    bins = int(np.ceil((hi - lo) / width)) if width > 0 else int(np.ceil(np.sqrt(len(values))))
+    bins = int(np.clip(bins, MIN_BINS, MAX_BINS))
+    if integer:
+        width = max(1.0, float(np.ceil((hi - lo + 1) / bins)))
+        lo = np.floor(lo) - 0.5
+        bins = max(1, int(np.ceil((np.floor(hi) + 0.5 - lo) / width)))
+        return lo + width * np.arange(bins + 1)
+    return np.linspace(lo, hi, bins + 1)
+
+
+def numeric_chart(real: np.ndarray, synthetic: np.ndarray, integer: bool = False) -> dict:
+    """Real vs synthetic shares of one numeric column on shared bins (float arrays, NaN = missing).
+
+    Every share is of all rows of its side, so point masses, bins and missing add up to 1:
+    a zero-inflated column (``capital-gain``: 92 % zeros) shows its zero as a bar of its own
+    (``points``) and its positive values on bins of their own range instead of one towering bin;
+    a heaped value (``hours-per-week`` = 40) likewise. An integer column with few distinct
+    values gets one bar per value. Values beyond the central 99 % fall in the end bins;
+    ``synthetic_outside_real_range`` is the synthetic share beyond the real minimum/maximum.
+    """
+    r_ok, s_ok = ~np.isnan(real), ~np.isnan(synthetic)
+    rv, sv = real[r_ok], synthetic[s_ok]
+    n_r, n_s = len(real), len(synthetic)
+    out: dict = {"missing": {"real": _r(1 - r_ok.mean()) if n_r else 0.0, "synthetic": _r(1 - s_ok.mean()) if n_s else 0.0},
+                 "points": [], "edges": [], "real": [], "synthetic": []}
+    if rv.size == 0:
+        return out
+    values, counts = np.unique(rv, return_counts=True)  # O(n log n), once per column
+    if integer and len(values) <= MAX_DISCRETE_VALUES:
+        masses = values
+    else:
+        heavy = np.flatnonzero(counts >= POINT_MASS_SHARE * n_r)
+        masses = values[heavy[np.argsort(-counts[heavy], kind="stable")][:MAX_POINT_MASSES]]
+        masses = np.sort(masses)
+    s_counts = {v: c for v, c in zip(*np.unique(sv, return_counts=True))} if sv.size else {}
+    r_counts = dict(zip(values, counts))
+    out["points"] = [{"value": _r(v, 10), "real": _r(r_counts.get(v, 0) / n_r), "synthetic": _r(s_counts.get(v, 0) / n_s)
+                      if n_s else 0.0} for v in masses]
+    rest_r, rest_s = rv[~np.isin(rv, masses)], sv[~np.isin(sv, masses)]
+    if rest_r.size:
+        edges = _bin_edges(rest_r, integer)
+        inner = edges[1:-1]
+        out["edges"] = [_r(e, 10) for e in edges]
+        out["real"] = _shares(np.bincount(np.searchsorted(inner, rest_r, side="right"), minlength=len(edges) - 1), n_r)
+        out["synthetic"] = _shares(np.bincount(np.searchsorted(inner, rest_s, side="right"), minlength=len(edges) - 1), n_s)
+    out["synthetic_outside_real_range"] = _r(float(np.mean((sv < rv.min()) | (sv > rv.max()))) * s_ok.mean()) \
+        if sv.size else 0.0
+    return out
+
+
+def categorical_chart(real_keys: np.ndarray, synthetic_keys: np.ndarray, top: int = TOP_LEVELS) -> dict:
+    """Real vs synthetic shares of a categorical column's ``top`` most common real levels, then
+    "(other)" for every other level (synthetic inventions included) and "(missing)"."""
+    rs = pd.Series(real_keys).value_counts(normalize=True, sort=True)
+    ss = pd.Series(synthetic_keys).value_counts(normalize=True)
+    present = [lvl for lvl in rs.index if lvl not in (MISSING_LEVEL, "__other__")]
+    shown = present[:top]
+    levels, real_sh, syn_sh = [], [], []
+    for lvl in shown:
+        levels.append(str(lvl))
+        real_sh.append(_r(float(rs.get(lvl, 0.0))))
+        syn_sh.append(_r(float(ss.get(lvl, 0.0))))
+    miss_r, miss_s = float(rs.get(MISSING_LEVEL, 0.0)), float(ss.get(MISSING_LEVEL, 0.0))
+    other_r = 1.0 - sum(float(rs.get(l, 0.0)) for l in shown) - miss_r
+    other_s = 1.0 - sum(float(ss.get(l, 0.0)) for l in shown) - miss_s
+    for name, a, b in ((OTHER_CHART_LEVEL, other_r, other_s), (MISSING_CHART_LEVEL, miss_r, miss_s)):
+        if a > 1e-9 or b > 1e-9:
+            levels.append(name)
+            real_sh.append(_r(max(0.0, a)))
+            syn_sh.append(_r(max(0.0, b)))
+    return {"levels": levels, "real": real_sh, "synthetic": syn_sh, "n_levels_real": int(len(present))}
+
+
+def column_charts(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, str]) -> dict[str, dict]:
+    """Chart data of every column in ``kinds`` ({column: numeric | integer | datetime | categorical |
+    boolean}), from model values (numbers as float64, levels as strings; see ``numeric_chart``)."""
+    out = {}
+    for col, kind in kinds.items():
+        if kind in ("numeric", "integer", "datetime"):
+            chart = numeric_chart(_as_float(real[col]), _as_float(synthetic[col]), integer=kind != "numeric")
+        else:
+            chart = categorical_chart(_category_keys(real[col]), _category_keys(synthetic[col]))
+        out[col] = {"kind": kind, **chart}
+    return out
+
+
+def _eta(values: np.ndarray, codes: np.ndarray) -> float | None:
+    """Correlation ratio η of a numeric array on a categorical one (rows with a number): the share of
+    the numeric variance the categories explain, square-rooted to sit on the scale of |ρ| and V."""
+    ok = ~np.isnan(values)
+    x, c = values[ok], codes[ok]
+    if x.size < 3:
+        return None
+    c, k = _compact(c)
+    if k < 2:
+        return None
+    total = float(((x - x.mean()) ** 2).sum())
+    if total <= 0:
+        return None
+    sums, counts = np.bincount(c, weights=x, minlength=k), np.bincount(c, minlength=k)
+    between = float((sums ** 2 / np.maximum(counts, 1)).sum() - x.sum() ** 2 / x.size)
+    return float(math.sqrt(min(1.0, max(0.0, between / total))))
+
+
+def association_matrix(frame: pd.DataFrame, columns: list[str], numeric: set[str]) -> np.ndarray:
+    """One association for every pair of columns, whatever their types, each in [0, 1] except
+    Spearman's ρ in [-1, 1]: numeric–numeric Spearman (pairwise-complete), categorical–categorical
+    bias-corrected Cramér's V (missing is a level), numeric–categorical correlation ratio η."""
+    p = len(columns)
+    m = np.full((p, p), np.nan)
+    nums = [c for c in columns if c in numeric]
+    if nums:
+        ranks = pd.DataFrame({c: _as_float(frame[c]) for c in nums}).rank()
+        rho = ranks.corr(method="pearson", min_periods=3).to_numpy(dtype="float64")
+        pos = [columns.index(c) for c in nums]
+        m[np.ix_(pos, pos)] = rho
+    values = {c: _as_float(frame[c]) for c in nums}
+    codes = {c: pd.factorize(_category_keys(frame[c]))[0] for c in columns if c not in numeric}
+    for i, a in enumerate(columns):
+        for j in range(i + 1, p):
+            b = columns[j]
+            if a in numeric and b in numeric:
+                continue
+            if a in numeric or b in numeric:
+                num, cat = (a, b) if a in numeric else (b, a)
+                v = _eta(values[num], codes[cat])
+            else:
+                v = _cramers_v_codes(codes[a], codes[b])
+            m[i, j] = m[j, i] = np.nan if v is None else v
+        if a not in numeric:  # a column is fully associated with itself, unless it is constant here
+            m[i, i] = 1.0 if codes[a].size and _compact(codes[a])[1] > 1 else np.nan
+    return m
+
+
+def _rounded(matrix: np.ndarray) -> list[list[float | None]]:
+    return [[_r(v, 4) for v in row] for row in matrix]
+
+
+def associations(real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, str],
+                 reference: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame] | None = None, seed: int = 0,
+                 max_columns: int = MAX_ASSOCIATION_COLUMNS, max_rows: int = MAX_ASSOCIATION_ROWS) -> dict:
+    """All-type association matrices (``association_matrix``) of the real and the synthetic table,
+    on at most ``max_rows`` seeded rows each and the first ``max_columns`` columns (p² pairs of
+    O(rows) each: bounded cost), with the mean absolute difference over the pairs.
+
+    ``reference`` = (training rows, holdout, a synthetic sample of the holdout's size): the mean
+    difference between the first two is the real-vs-real reference, and between the first and the
+    third the synthetic figure measured at the same sample sizes (``matched_mean_abs_diff``)."""
+    columns = list(kinds)[:max_columns]
+    numeric = {c for c, k in kinds.items() if k in ("numeric", "integer", "datetime")}
+    cap = lambda df: df if len(df) <= max_rows else df.sample(max_rows, random_state=seed)  # noqa: E731
+    r = association_matrix(cap(real), columns, numeric)
+    s = association_matrix(cap(synthetic), columns, numeric)
+    out = {"columns": [str(c) for c in columns], "kinds": [kinds[c] for c in columns],
+           "methods": {"numeric-numeric": "spearman", "categorical-categorical": "cramers_v_bias_corrected",
+                       "numeric-categorical": "correlation_ratio"},
+           "real": _rounded(r), "synthetic": _rounded(s), "mean_abs_diff": _r(_upper_mean(np.abs(r - s)), 4),
+           "reference_mean_abs_diff": None, "matched_mean_abs_diff": None, "n_rows": min(len(real), max_rows),
+           "truncated_columns": max(0, len(kinds) - len(columns))}
+    if reference is not None:
+        a, b, m = (association_matrix(cap(df), columns, numeric) for df in reference)
+        out["reference_mean_abs_diff"] = _r(_upper_mean(np.abs(a - b)), 4)
+        out["matched_mean_abs_diff"] = _r(_upper_mean(np.abs(a - m)), 4)
+    return out
