@@ -32,10 +32,16 @@ def test_selection_reads_only_the_training_rows_and_never_the_holdout(monkeypatc
     seen = []  # every real table the selection hands to the detector or to a generator's fit
     real_detect, real_fit = adversarial.detect, adversarial.GMMSynthesizer.fit
     monkeypatch.setattr(adversarial, "detect", lambda r, s, *a, **k: seen.append(r.index) or real_detect(r, s, *a, **k))
+    real_refit = adversarial.GMMSynthesizer.refit_redraw
     monkeypatch.setattr(adversarial.GMMSynthesizer, "fit",
                         lambda self, df, *a, **k: seen.append(df.index) or real_fit(self, df, *a, **k))
+    monkeypatch.setattr(adversarial.GMMSynthesizer, "refit_redraw",
+                        lambda self, df, *a, **k: seen.append(df.index) or real_refit(self, df, *a, **k))
     sel = select_by_detector(train, schema, FAST, base_params=SMALL, stages=STAGES, seed=0)
-    assert len(sel.candidates) == 4 and len(seen) == 8
+    stage = [c for c in sel.candidates if "redraw" not in c["settings"]]
+    refits = [c for c in sel.candidates if "redraw" in c["settings"] and "redraw_sweeps" not in c["settings"]]
+    # each stage candidate is one fit and one detector; a redraw round refits the trees only
+    assert len(stage) == 4 and len(refits) >= 1 and len(seen) == 4 + len(refits) + len(sel.candidates)
     touched = np.unique(np.concatenate([np.asarray(i) for i in seen]))
     assert set(touched) <= set(train.index) and not set(touched) & set(holdout.index)
     assert not set(sel.fit_index) & set(sel.validation_index)  # candidates are judged on rows they did not fit
@@ -65,7 +71,8 @@ def test_adversarial_run_reports_selection_and_fresh_aucs(tmp_path, monkeypatch)
     adv = m["adversarial"]
     assert adv["fresh_auc"] == m["detector"]["roc_auc"]
     assert 0 <= adv["selection_auc"] <= 1 and 0 <= adv["fresh_holdout_auc"] <= 1
-    assert len(adv["candidates"]) == 4 and adv["chosen"] in [c["settings"] for c in adv["candidates"]]
+    assert len([c for c in adv["candidates"] if "redraw" not in c["settings"]]) == 4
+    assert adv["chosen"] in [c["settings"] for c in adv["candidates"]]
     assert adv["chosen"]["n_components"] in ("configured", m["generator_params"]["max_components"])
     assert adv["n_selection_fit"] + adv["n_selection_validation"] == m["n_generator_train"]
     ref = adv["refinement"]  # rejection sampling kept n of oversample * n draws, and reports the unrefined AUC

@@ -185,6 +185,7 @@ def test_parameters_exist_with_defaults(definition):
         "Criterion": ("String", gmm.criterion),
         "SelectionRows": ("Integer", gmm.selection_rows),
         "FitRows": ("String", str(gmm.fit_rows)),
+        "Redraw": ("String", "none"),
         "Seed": ("Integer", 0),
         "AucThreshold": ("Float", 0.75),
         "PrivacyGate": ("String", "on"),
@@ -313,6 +314,7 @@ def test_container_contract(steps):
         "criterion": {"Get": "Parameters.Criterion"},
         "selection_rows": joined("SelectionRows"),
         "fit_rows": {"Get": "Parameters.FitRows"},
+        "redraw": {"Get": "Parameters.Redraw"},
         "seed": seed,
         "holdout": joined("Holdout"),           # the generator never sees the holdout rows
         "types": {"Get": "Parameters.ColumnTypes"},   # the config's column types travel with the job

@@ -88,6 +88,7 @@ GENERATOR_PARAMETERS = {
     "criterion": "Criterion",
     "selection_rows": "SelectionRows",
     "fit_rows": "FitRows",       # a string: "none" fits on every training row
+    "redraw": "Redraw",          # a string: "none", "all" or a JSON list of column names
 }
 # DetectorConfig field -> pipeline parameter (defaults from DetectorConfig()).
 DETECTOR_PARAMETERS = {
@@ -204,6 +205,13 @@ def xgboost_image_uri(region: str, version: str = XGBOOST_VERSION) -> str:
     from sagemaker.core import image_uris
 
     return image_uris.retrieve("xgboost", region=region, version=version)
+
+
+def redraw_text(redraw) -> str:
+    """The gmm's ``redraw`` as the pipeline's string parameter (``advsynth.sagemaker`` parses it back)."""
+    if redraw is None or redraw == "all":
+        return "none" if redraw is None else "all"
+    return json.dumps(list(redraw))
 
 
 def _gmm_defaults() -> Dict[str, Any]:
@@ -732,5 +740,7 @@ def parameters_for_config(cfg: Any, evaluate_only: bool = False) -> Dict[str, An
         values.update({GENERATOR_PARAMETERS[k]: v for k, v in gmm.items()})
         if "fit_rows" in gmm:
             values["FitRows"] = "none" if gmm["fit_rows"] is None else str(gmm["fit_rows"])
+        if "redraw" in gmm:
+            values["Redraw"] = redraw_text(gmm["redraw"])
         values.update({"Holdout": float(cfg.holdout), "SampleRows": int(cfg.rows or 0)})
     return values

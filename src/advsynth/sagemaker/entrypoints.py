@@ -86,6 +86,7 @@ GENERATOR_HYPERPARAMETERS: Dict[str, HP] = {
     "fit_rows": HP(int, allow_none=True),
     "max_iter": HP(int),
     "n_init": HP(int),
+    "redraw": HP(str, allow_none=True),  # "all" or a JSON list of column names (``redraw_value``)
     "seed": HP(int, default=0),
     # The experiment, as ``advsynth run`` defines it: the share of real rows withheld from
     # the generator (``RunConfig.holdout``) and the config's column types (JSON object).
@@ -327,6 +328,19 @@ def detector_config_from_hyperparameters(hp: Dict[str, object]):
 
 
 # ---------------------------------------------------------------- generator-train
+def redraw_value(text: str | None):
+    """The ``redraw`` hyperparameter's text as the gmm's parameter: None, "all" or a list of names."""
+    if text is None or text == "all":
+        return text
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        raise ConfigError(f"hyperparameter 'redraw' must be none, all or a JSON list of column names, got {text!r}")
+    return value
+
+
 def generator_train(argv: Optional[List[str]] = None) -> None:
     from ..schema import infer_schema
     from ..synthesizers import make_generator
@@ -334,6 +348,8 @@ def generator_train(argv: Optional[List[str]] = None) -> None:
     _Parser(prog="generator-train", description="Fit the generator (SageMaker training job).").parse_args(argv or [])
     hp = contract.read_hyperparameters(GENERATOR_HYPERPARAMETERS)
     seed, types, holdout = _experiment(hp)
+    if "redraw" in hp:
+        hp["redraw"] = redraw_value(hp["redraw"])
     generator = make_generator("gmm", random_state=seed, **hp)  # validates names; fit validates values
     real = _read_real(contract.channel_dir("train"), "input channel 'train'")
     schema = infer_schema(real, types)
@@ -911,6 +927,8 @@ def generator_trial_train(argv: Optional[List[str]] = None) -> None:
     split = {name: hp.pop(key) for key, name in (("selection_validation", "validation"), ("selection_max_rows", "max_rows"))
              if key in hp}
     settings = {"n_components": hp.pop("n_components")} if "n_components" in hp else {}
+    if "redraw" in hp:
+        hp["redraw"] = redraw_value(hp["redraw"])
     make_generator("gmm", random_state=seed, **gmm_params(settings, hp))  # validates names before reading data
 
     real = _read_real(contract.channel_dir("train"), "input channel 'train'")

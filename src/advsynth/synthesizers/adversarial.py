@@ -40,6 +40,7 @@ verdict of one trained on 45,000 rows. It is kept opt-in, with both AUCs reporte
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from ..detection import DetectorFeatures, detect, predict, stack, train_detector
+from ..metrics.evaluate import privacy_of
 from ..metrics.privacy import exact_match_rate
 from ..protocol import DetectorConfig
 from ..schema import Schema
@@ -68,6 +70,15 @@ log = logging.getLogger(__name__)
 DEFAULT_STAGES: tuple[tuple[dict, ...], ...] = (
     ({"n_components": 320, "fit_rows": 20_000},),
 )
+# After the stages, rounds of redraws: the best candidate's detector names its top giveaway
+# columns; the next candidate redraws REDRAW_STEP more of them given the others (the mixture
+# is not refitted, only the redraw's trees). A round that does not lower the selection AUC is
+# dropped and its columns skipped; two such rounds in a row, or MAX_REDRAW_ROUNDS in all, end the
+# loop. The giveaways come from the detector of the candidate being improved.
+REDRAW_STEP = 2
+MAX_REDRAW_ROUNDS = 8
+MAX_REDRAW_FAILURES = 2  # rounds in a row that did not lower the AUC end the loop (their columns are skipped)
+MORE_SWEEPS = 4  # tried once after the rounds, against the default redraw_sweeps
 MIN_VALIDATION_ROWS = 500  # selection-validation rows below which the search is skipped
 SELECTION_VALIDATION = 0.3  # share of the (capped) training rows the candidates are judged against
 SELECTION_MAX_ROWS = 40_000  # training rows the selection reads at most (fit + validation)
@@ -141,10 +152,14 @@ class Candidate:
     eligible: bool
     seconds: float
     generator: GMMSynthesizer | None = field(repr=False)  # dropped once it can no longer win
+    top_columns: list[str] = field(default_factory=list)  # the detector's giveaways, most telling first
+    synthetic: pd.DataFrame | None = field(default=None, repr=False)  # its draws, for the privacy check
+    privacy_flags: list[str] | None = None  # the privacy adversary's flags, once checked (a would-be winner)
 
     def to_dict(self) -> dict:
         return {"settings": dict(self.settings), "auc": round(self.auc, 4), "exact_copy_rate": round(self.exact_copy_rate, 4),
-                "eligible": bool(self.eligible), "seconds": round(self.seconds, 2)}
+                "eligible": bool(self.eligible), "seconds": round(self.seconds, 2), "top_columns": self.top_columns[:5],
+                "privacy_flags": self.privacy_flags}
 
 
 class SelectionJudge:
@@ -190,11 +205,22 @@ class SelectionJudge:
         many rows as there are selection-validation rows, and let the detector tell them apart."""
         t = time.perf_counter()
         gen = GMMSynthesizer(**gmm_params(settings, base_params), random_state=self.seed).fit(self.fit_rows, self.schema)
+        return self._judge(settings, gen, t)
+
+    def score_redraw(self, base: Candidate, redraw: list[str]) -> Candidate:
+        """``base``'s fitted generator with ``redraw``'s columns redrawn (only the redraw's trees are fitted)."""
+        t = time.perf_counter()
+        gen = copy.copy(base.generator).refit_redraw(self.fit_rows, list(redraw))
+        return self._judge({**base.settings, "redraw": list(redraw)}, gen, t)
+
+    def _judge(self, settings: dict, gen: GMMSynthesizer, started: float) -> Candidate:
+        """Draw as many rows as there are selection-validation rows from the fitted ``gen`` and judge them."""
         synthetic = gen.sample(len(self.validation_rows), random_state=self.seed + 1)
-        auc = float(detect(self.validation_rows, synthetic, self.detector, schema=self.schema, seed=self.seed,
-                           null=False).roc_auc)
+        result = detect(self.validation_rows, synthetic, self.detector, schema=self.schema, seed=self.seed, null=False)
+        auc = float(result.roc_auc)
         copies = exact_match_rate(self._fit_frame, self.schema.model_frame(synthetic), self.columns)
-        candidate = Candidate(dict(settings), auc, copies, copies <= self.allowed_copy_rate, time.perf_counter() - t, gen)
+        candidate = Candidate(dict(settings), auc, copies, copies <= self.allowed_copy_rate, time.perf_counter() - started,
+                              gen, [name for name, _ in result.top_columns(len(self.columns))], synthetic)
         log.info("adversarial candidate %s: AUC %.4f", settings, auc)
         return candidate
 
@@ -219,27 +245,77 @@ def select_by_detector(train: pd.DataFrame, schema: Schema, detector: DetectorCo
     tried: dict[tuple, Candidate] = {}
     candidates: list[dict] = []
 
-    def score(settings: dict) -> Candidate:
-        key = tuple(sorted(settings.items()))
-        if key not in tried:
-            tried[key] = judge.score(settings, base_params)
-            candidates.append(tried[key].to_dict())
-        return tried[key]
-
     best_settings = dict(BASE_SETTINGS)
-    best = score(best_settings)
+    best = tried[tuple(sorted(best_settings.items()))] = judge.score(best_settings, base_params)
+    candidates.append(best.to_dict())
     for stage in DEFAULT_STAGES if stages is None else stages:
         for change in stage:
             candidate = {**best_settings, **change}
-            result = score(candidate)
-            if result.auc < best.auc and result.eligible:
+            key = tuple(sorted(candidate.items()))
+            if key in tried:
+                continue
+            result = tried[key] = judge.score(candidate, base_params)
+            wins = _wins(judge, result, best)
+            candidates.append(result.to_dict())
+            if wins:
                 best.generator = None  # keep only what the refiner may need: the best fit
                 best_settings, best = candidate, result
             elif result is not best:
                 result.generator = None
+    best_settings, best = _redraw_rounds(judge, best_settings, best, candidates)
     return Selection(chosen=best_settings, selection_auc=round(best.auc, 4), candidates=candidates,
                      fit_index=fit_rows.index.to_numpy(), validation_index=val_rows.index.to_numpy(),
                      seconds=time.perf_counter() - started, best_generator=best.generator, validation_rows=val_rows)
+
+
+def _wins(judge: SelectionJudge, result: Candidate, best: Candidate) -> bool:
+    """Whether ``result`` replaces ``best``: a lower selection AUC, copies no more often than unseen
+    rows do, and not flagged by the privacy adversary with the selection-fit rows as members and
+    the validation rows as non-members (checked only for a would-be winner: it costs seconds)."""
+    if not (result.auc < best.auc and result.eligible):
+        return False
+    report = privacy_of(judge.fit_rows, judge.validation_rows, result.synthetic, judge.schema, judge.seed)
+    result.privacy_flags = [f["test"] for f in report["flags"]]
+    note = "" if not report["flagged"] else f" (privacy flags {result.privacy_flags})"
+    log.info("candidate %s wins on AUC%s", result.settings, note)
+    result.eligible = not report["flagged"]
+    return result.eligible
+
+
+def _redraw_rounds(judge: SelectionJudge, settings: dict, best: Candidate, candidates: list[dict]) -> tuple[dict, Candidate]:
+    """The detector-driven loop: redraw the best candidate's top giveaway columns, ``REDRAW_STEP``
+    more each round, keeping a round only when it lowers the selection AUC (see ``REDRAW_STEP``);
+    then one candidate with ``MORE_SWEEPS`` sweeps."""
+    if best.generator is None:
+        return settings, best
+    derived = {d.child for d in best.generator.dependencies_}
+    chosen = list(settings.get("redraw") or [])
+    tried: set[str] = set(chosen)
+    failures = 0
+    for _ in range(MAX_REDRAW_ROUNDS):
+        new = [c for c in best.top_columns if c not in tried and c not in derived][:REDRAW_STEP]
+        if not new:
+            break
+        tried.update(new)
+        result = judge.score_redraw(best, chosen + new)
+        wins = _wins(judge, result, best)
+        candidates.append(result.to_dict())
+        if wins:
+            settings, best, chosen, failures = result.settings, result, chosen + new, 0
+        else:
+            failures += 1
+            if failures == MAX_REDRAW_FAILURES:
+                break
+    if chosen:  # longer chains: each redrawn column conditioned on more settled neighbours
+        sweeps = MORE_SWEEPS
+        gen = copy.copy(best.generator)
+        gen.redraw_sweeps = sweeps
+        result = judge._judge({**settings, "redraw_sweeps": sweeps}, gen, time.perf_counter())
+        wins = _wins(judge, result, best)
+        candidates.append(result.to_dict())
+        if wins:
+            settings, best = result.settings, result
+    return settings, best
 
 
 class Refiner:

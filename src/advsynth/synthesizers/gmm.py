@@ -23,6 +23,8 @@ from threadpoolctl import threadpool_limits
 from ..encoding import MARGINAL_VALUES, LatentCategoricals, TableEncoder, discrete_columns, enforce_implied_missing, tied_groups
 from ..errors import ConfigError
 from .base import Synthesizer
+from .conditional import ConditionalRedraw
+from .dependencies import apply_dependencies, find_dependencies
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,7 @@ CRITERIA = ("bic", "aic")
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 DECODINGS = ("latent", "argmax")
 CALIBRATION_ROWS = 50_000  # rows drawn once per fit to tune the one-hot blocks' biases (TableEncoder.calibrate)
+REDRAW_ROWS = 20_000  # training rows the redraw's trees are fitted on at most (bounded cost whatever the table)
 
 
 class GMMSynthesizer(Synthesizer):
@@ -62,6 +65,13 @@ class GMMSynthesizer(Synthesizer):
         rarer training value; "exact" outputs training values only; "grid" a 1000-quantile grid.
     max_encoded_cells : the encoded matrix PCA is fitted on holds at most this many floats
         (rows are subsampled beyond it), so memory stays bounded whatever the table's size.
+    dependencies : find the columns that are functions of another column on the training rows
+        and rebuild them from it after every draw (``advsynth.synthesizers.dependencies``).
+    redraw : columns redrawn after the mixture's draw, each given the others, from trees fitted
+        on the training rows (``advsynth.synthesizers.conditional``): a list of names, "all",
+        or None (none). ``advsynth run --adversarial`` chooses them from the detector's giveaways.
+    redraw_sweeps : how many times each redrawn column is redrawn (a Gibbs-style sweep).
+    redraw_min_leaf : the fewest training rows of a redraw tree's leaf.
     n_jobs : threads for the sweep's candidate fits (each fit is seeded on its own, so the
         result does not depend on it).
     random_state : seeds every random choice (subsample, PCA, EM initialisation, sampling).
@@ -89,6 +99,10 @@ class GMMSynthesizer(Synthesizer):
         match_marginals: bool = True,
         marginal_values: str = "smooth",
         heap_min_count: int = 3,
+        dependencies: bool = True,
+        redraw: list[str] | str | None = None,
+        redraw_sweeps: int = 2,
+        redraw_min_leaf: int = 10,
         n_jobs: int = 2,
         max_encoded_cells: int = 20_000_000,
         random_state: int = 0,
@@ -111,6 +125,10 @@ class GMMSynthesizer(Synthesizer):
         self.match_marginals = match_marginals
         self.marginal_values = marginal_values
         self.heap_min_count = heap_min_count
+        self.dependencies = dependencies
+        self.redraw = redraw
+        self.redraw_sweeps = redraw_sweeps
+        self.redraw_min_leaf = redraw_min_leaf
         self.n_jobs = n_jobs
         self.max_encoded_cells = max_encoded_cells
         self.random_state = random_state
@@ -130,6 +148,19 @@ class GMMSynthesizer(Synthesizer):
             raise ConfigError(f"marginal_values must be one of {', '.join(MARGINAL_VALUES)}, got {self.marginal_values!r}")
         if self.categorical_decoding not in DECODINGS:
             raise ConfigError(f"categorical_decoding must be one of {', '.join(DECODINGS)}, got {self.categorical_decoding!r}")
+        if not isinstance(self.dependencies, bool):
+            raise ConfigError(f"dependencies must be true or false, got {self.dependencies!r}")
+        names = [c.name for c in self.schema_.modelled]
+        if not (self.redraw is None or self.redraw == "all" or (
+                isinstance(self.redraw, (list, tuple)) and all(isinstance(c, str) for c in self.redraw))):
+            raise ConfigError(f"redraw must be a list of column names, 'all' or null, got {self.redraw!r}")
+        unknown = [c for c in (self.redraw if isinstance(self.redraw, (list, tuple)) else []) if c not in names]
+        if unknown:
+            raise ConfigError(f"redraw names columns that are not modelled: {', '.join(map(str, unknown))}")
+        for key in ("redraw_sweeps", "redraw_min_leaf"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ConfigError(f"{key} must be a positive integer, got {value!r}")
 
     def candidates(self, n_rows: int, n_dims: int = 1) -> list[int]:
         """The k values swept: evenly spread over the range, at most one per ``n_dims + 1`` rows.
@@ -163,6 +194,10 @@ class GMMSynthesizer(Synthesizer):
     def _fit_single_threaded(self, df: pd.DataFrame) -> None:
         self._check_params()
         self._affine_ = None  # the sampling maps of a previous fit
+        self.dependencies_ = find_dependencies(df, self.schema_, int(self.random_state)) if self.dependencies else []
+        if self.dependencies_:
+            log.info("derived columns: %s", ", ".join(f"{d.child} from {d.parent}" for d in self.dependencies_))
+        self._fit_redraw(df)
         self.encoder_ = TableEncoder(point_mass_share=self.point_mass_share, match_marginals=bool(self.match_marginals),
                                      marginal_values=self.marginal_values, heap_min_count=int(self.heap_min_count),
                                      random_state=self.random_state).fit(
@@ -208,6 +243,26 @@ class GMMSynthesizer(Synthesizer):
             self.pca_.n_components_, self.encoder_.n_features_, self.criterion, self.n_components_, sorted(self.selection_),
         )
 
+    def _fit_redraw(self, df: pd.DataFrame) -> None:
+        """The conditional models of ``redraw``'s columns given the drawn (not derived) columns."""
+        derived = {d.child for d in getattr(self, "dependencies_", [])}
+        drawn = [c.name for c in self.schema_.modelled if c.name not in derived]
+        columns = drawn if self.redraw == "all" else [c for c in (self.redraw or []) if c in drawn]
+        self.redraw_ = None
+        if columns and len(drawn) > 1:
+            rows = _subsample_index(len(df), REDRAW_ROWS, np.random.default_rng([int(self.random_state), 5]))
+            self.redraw_ = ConditionalRedraw(columns, drawn, min_samples_leaf=int(self.redraw_min_leaf),
+                                             heap_min_count=int(self.heap_min_count),
+                                             random_state=int(self.random_state)).fit(df.iloc[rows], self.schema_)
+
+    def refit_redraw(self, df: pd.DataFrame, redraw: list[str] | str | None) -> "GMMSynthesizer":
+        """Change ``redraw`` of a fitted generator, fitting only the redraw's trees on ``df`` (the rows
+        it was fitted on): the detector-guided search tries columns without refitting the mixture."""
+        self.redraw = redraw
+        self._check_params()
+        self._fit_redraw(self.schema_.model_frame(df))
+        return self
+
     def _fit_latent(self, df: pd.DataFrame, Z: np.ndarray) -> LatentCategoricals | None:
         """Per-component frequencies of the discrete columns, from the rows the mixture was fitted on."""
         columns = discrete_columns(self.encoder_)
@@ -241,6 +296,11 @@ class GMMSynthesizer(Synthesizer):
             for name, values in self.latent_.sample(components, rng).items():
                 out[name] = values.astype(float) if self.schema_[name].is_numeric else values
             out = enforce_implied_missing(out, self.encoder_.implied_missing_)
+        if getattr(self, "redraw_", None) is not None:
+            out = self.redraw_.transform(out, rng, sweeps=int(self.redraw_sweeps))
+            out = enforce_implied_missing(out, self.encoder_.implied_missing_)
+        if getattr(self, "dependencies_", None):
+            out = apply_dependencies(out, self.dependencies_, self.schema_)
         return out
 
     def _draw_encoded(self, counts: np.ndarray, noise: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:

@@ -1,0 +1,111 @@
+"""The GMM's hybrid parts: columns rebuilt from the column they depend on, columns redrawn given the others."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from advsynth.errors import ConfigError
+from advsynth.schema import infer_schema
+from advsynth.synthesizers import GMMSynthesizer
+from advsynth.synthesizers.conditional import ConditionalRedraw
+from advsynth.synthesizers.dependencies import find_dependencies
+
+SMALL = {"max_components": 4, "n_candidates": 2, "max_iter": 50}
+
+
+def hourly(n=3000, seed=0):
+    """Hourly readings at three stations: the timestamp fixes hour and month, a code fixes its label.
+    Each hour has several readings, so its timestamp is a value the smooth marginal may output."""
+    rng = np.random.default_rng(seed)
+    stamp = pd.Timestamp("2013-01-01") + pd.to_timedelta(5 * rng.integers(0, n // 6, n), unit="h")
+    station = rng.choice(["EWR", "JFK", "LGA"], n)
+    return pd.DataFrame({
+        "time": stamp,
+        "hour": stamp.hour,
+        "month": stamp.month,
+        "station": station,
+        "station_name": pd.Series(station).map({"EWR": "Newark", "JFK": "Kennedy", "LGA": "LaGuardia"}),
+        "temp": np.round(10 + 8 * np.sin(stamp.hour / 24 * 2 * np.pi) + rng.normal(0, 2, n), 1),
+        "flag": rng.integers(0, 2, n),
+    })
+
+
+def test_dependencies_are_found_from_the_finest_column_and_spurious_ones_are_not():
+    df = hourly()
+    df["row_id_ish"] = np.arange(len(df)) * 7.0  # distinct values determine everything trivially
+    schema = infer_schema(df)
+    found = {(d.child, d.parent) for d in find_dependencies(schema.model_frame(df), schema)}
+    assert ("hour", "time") in found and ("month", "time") in found
+    assert ("station_name", "station") in found or ("station", "station_name") in found
+    parents = {p for _, p in found}
+    assert "row_id_ish" not in parents and "flag" not in {c for c, _ in found} and "temp" not in {c for c, _ in found}
+
+
+def test_a_derived_column_comes_back_consistent_with_its_parent_and_not_without_the_rule():
+    df = hourly()
+    schema = infer_schema(df)
+    fake = GMMSynthesizer(random_state=0, **SMALL).fit(df, schema).sample(4000, random_state=1)
+    assert (fake["hour"] == fake["time"].dt.hour).all() and (fake["month"] == fake["time"].dt.month).all()
+    names = dict(zip(df["station"], df["station_name"]))
+    assert (fake["station"].map(names) == fake["station_name"]).all()
+    plain = GMMSynthesizer(random_state=0, dependencies=False, **SMALL).fit(df, schema).sample(4000, random_state=1)
+    assert (plain["hour"] != plain["time"].dt.hour).mean() > 0.2  # what the mixture alone does
+
+
+def test_redrawn_columns_follow_their_predictors_and_never_copy_a_rare_value():
+    rng = np.random.default_rng(3)
+    n = 4000
+    x = rng.uniform(0, 10, n)
+
+    def wave(t):  # a relation a 4-component mixture cannot follow
+        return 10 * np.sin(3 * t)
+
+    df = pd.DataFrame({"x": np.round(x, 3), "y": np.round(wave(x) + rng.normal(0, 0.5, n), 4),
+                       "g": rng.choice(list("abc"), n)})
+    schema = infer_schema(df)
+    a = GMMSynthesizer(random_state=0, **SMALL).fit(df, schema).sample(n, random_state=2)
+    b = GMMSynthesizer(random_state=0, redraw=["y"], **SMALL).fit(df, schema).sample(n, random_state=2)
+    real_error = np.mean(np.abs(df["y"] - wave(df["x"])))  # the noise: 0.4
+    assert np.mean(np.abs(a["y"] - wave(a["x"]))) > 5 * real_error
+    assert np.mean(np.abs(b["y"] - wave(b["x"]))) < 1.5 * real_error
+    counts = df["y"].value_counts()
+    rare = set(counts[counts < 3].index)
+    assert not set(b["y"]) & rare  # the smooth marginal never hands out a value of one or two training rows
+    assert list(b.dtypes) == list(df.dtypes)
+
+
+def test_redraw_is_deterministic_and_refit_changes_only_the_trees():
+    df = hourly(1500)
+    schema = infer_schema(df)
+    gen = GMMSynthesizer(random_state=0, **SMALL).fit(df, schema)
+    mixture = gen.mixture_
+    gen.refit_redraw(df, ["temp", "station"])
+    assert gen.mixture_ is mixture and gen.redraw == ["temp", "station"]
+    pd.testing.assert_frame_equal(gen.sample(500, random_state=4), gen.sample(500, random_state=4))
+    fresh = GMMSynthesizer(random_state=0, redraw=["temp", "station"], **SMALL).fit(df, schema)
+    pd.testing.assert_frame_equal(gen.sample(500, random_state=4), fresh.sample(500, random_state=4))
+
+
+def test_conditional_redraw_reproduces_a_relation_with_pure_leaves():
+    rng = np.random.default_rng(1)
+    n = 2000
+    code = rng.integers(0, 20, n)
+    df = pd.DataFrame({"code": code.astype(float), "value": (code * 10).astype(float), "noise": rng.normal(size=n)})
+    schema = infer_schema(df)
+    frame = schema.model_frame(df)
+    model = ConditionalRedraw(["value"], min_samples_leaf=10).fit(frame, schema)
+    raw = frame.assign(value=rng.normal(size=n))  # a generator's values that ignore the relation
+    out = model.transform(raw, np.random.default_rng(0))
+    assert np.array_equal(out["value"].to_numpy(), frame["code"].to_numpy() * 10)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"redraw": ["nope"]}, "redraw names columns that are not modelled: nope"),
+    ({"redraw": 3}, "redraw must be a list of column names"),
+    ({"redraw_sweeps": 0}, "redraw_sweeps must be a positive integer"),
+    ({"dependencies": "yes"}, "dependencies must be true or false"),
+])
+def test_bad_hybrid_parameters_are_one_line_errors(params, message):
+    df = hourly(300)
+    with pytest.raises(ConfigError, match=message):
+        GMMSynthesizer(**SMALL, **params).fit(df)
