@@ -148,33 +148,28 @@ def panel(real, synthetic, schema, seed: int, quick: bool) -> list[tuple[str, fl
     rows.append(("default", _auc(y[te], default_scores), time.perf_counter() - t,
                  f"{booster.num_boosted_rounds()} rounds; 95% CI half-width {_half_width(y[te], default_scores):.3f}"))
 
+    def grid_search(X_, grid, label):
+        """The XGBoost detector over ``grid`` of (depth, colsample), chosen on validation AUC; its test AUC."""
+        t = time.perf_counter()
+        best = None
+        for depth, colsample in grid:
+            cfg = config.replace(max_depth=depth, eta=0.1, rounds=3000, early_stopping_rounds=100,
+                                 colsample_bytree=colsample)
+            b = train_detector(X_[tr], y[tr], cfg, seed=seed, X_val=X_[va], y_val=y[va], nthread=NTHREAD)
+            val = _auc(y[va], predict(b, X_[va]))
+            if best is None or val > best[0]:
+                best = (val, b, f"{label}depth {depth} colsample {colsample} {b.num_boosted_rounds()} rounds")
+        return _auc(y[te], predict(best[1], X_[te])), time.perf_counter() - t, best[2]
+
     # xgb-grid: chosen on validation AUC
-    t = time.perf_counter()
-    best = None
     grid = ([(6, 1.0), (8, 0.3), (10, 0.5)] if quick
             else [(d, c) for d in (6, 8, 10) for c in (1.0, 0.5, 0.3)])
-    for depth, colsample in grid:
-        cfg = config.replace(max_depth=depth, eta=0.1, rounds=3000, early_stopping_rounds=100,
-                             colsample_bytree=colsample)
-        b = train_detector(X[tr], y[tr], cfg, seed=seed, X_val=X[va], y_val=y[va], nthread=NTHREAD)
-        val = _auc(y[va], predict(b, X[va]))
-        if best is None or val > best[0]:
-            best = (val, b, f"depth {depth} colsample {colsample} {b.num_boosted_rounds()} rounds")
-    rows.append(("xgb-grid", _auc(y[te], predict(best[1], X[te])), time.perf_counter() - t, best[2]))
+    rows.append(("xgb-grid", *grid_search(X, grid, "")))
 
     # xgb-onehot: every level of every categorical one-hot (no bound on the width, no codes):
     # what a user's own tuned detector would do, and what sees a many-level column level by level
-    t = time.perf_counter()
     X1 = _full_onehot(real_b, synth_b, schema)
-    best = None
-    for depth, colsample in ((6, 0.5), (8, 0.3), (8, 1.0)):
-        cfg = config.replace(max_depth=depth, eta=0.1, rounds=3000, early_stopping_rounds=100,
-                             colsample_bytree=colsample)
-        b = train_detector(X1[tr], y[tr], cfg, seed=seed, X_val=X1[va], y_val=y[va], nthread=NTHREAD)
-        val = _auc(y[va], predict(b, X1[va]))
-        if best is None or val > best[0]:
-            best = (val, b, f"{X1.shape[1]} features, depth {depth} colsample {colsample} {b.num_boosted_rounds()} rounds")
-    rows.append(("xgb-onehot", _auc(y[te], predict(best[1], X1[te])), time.perf_counter() - t, best[2]))
+    rows.append(("xgb-onehot", *grid_search(X1, ((6, 0.5), (8, 0.3), (8, 1.0)), f"{X1.shape[1]} features, ")))
 
     import lightgbm as lgb
     t = time.perf_counter()
