@@ -213,6 +213,13 @@ class SelectionJudge:
         gen = copy.copy(base.generator).refit_redraw(self.fit_rows, list(redraw))
         return self._judge({**base.settings, "redraw": list(redraw)}, gen, t)
 
+    def score_sweeps(self, base: Candidate, sweeps: int) -> Candidate:
+        """``base``'s fitted generator with ``sweeps`` redraw sweeps (nothing is refitted)."""
+        t = time.perf_counter()
+        gen = copy.copy(base.generator)
+        gen.redraw_sweeps = int(sweeps)
+        return self._judge({**base.settings, "redraw_sweeps": int(sweeps)}, gen, t)
+
     def _judge(self, settings: dict, gen: GMMSynthesizer, started: float) -> Candidate:
         """Draw as many rows as there are selection-validation rows from the fitted ``gen`` and judge them."""
         synthetic = gen.sample(len(self.validation_rows), random_state=self.seed + 1)
@@ -314,10 +321,7 @@ def _redraw_rounds(judge: SelectionJudge, settings: dict, best: Candidate, candi
             if failures == MAX_REDRAW_FAILURES:
                 break
     if chosen:  # longer chains: each redrawn column conditioned on more settled neighbours
-        sweeps = MORE_SWEEPS
-        gen = copy.copy(best.generator)
-        gen.redraw_sweeps = sweeps
-        result = judge._judge({**settings, "redraw_sweeps": sweeps}, gen, time.perf_counter())
+        result = judge.score_sweeps(best, MORE_SWEEPS)
         wins = _wins(judge, result, best)
         candidates.append(result.to_dict())
         if wins:
