@@ -29,10 +29,9 @@ CSV (NaN as an empty field) and trains the same trees:
   ``OTHER_LEVEL``, a synthetic value outside the real levels) and a missing flag; a missing
   value is not just "no level", which would hide it. A column with more than
   ``MAX_ONEHOT_LEVELS`` levels keeps one-hot columns for its most frequent levels only and adds
-  three codes covering every level: its frequency in the fitted rows, its index among the
-  sorted levels, and its share of the rows of the row's own table (a level the synthetic table
-  repeats far more often than the real one gives itself away there; see ``_own_share``). The
-  width is therefore bounded (≤ MAX_ONEHOT_LEVELS + 4 per column) whatever the cardinality.
+  two codes covering every level: its frequency in the fitted rows and its index among the
+  sorted levels. The width is therefore bounded (≤ MAX_ONEHOT_LEVELS + 3 per column) whatever
+  the cardinality.
 * ID-like columns (``ColumnSpec.id_like``: identifiers, and free text with one distinct value per
   row) are left out: fresh identifiers and text drawn apart from the other columns say nothing
   about the rows' realism. metrics.json lists them (``excluded_columns``) and the summary says so.
@@ -78,7 +77,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from .errors import InputError
 from .protocol import DetectorConfig
-from .schema import OTHER_LEVEL, Schema, infer_schema
+from .schema import Schema, infer_schema
 from .stats import auc_p_value, roc_auc_delong
 
 log = logging.getLogger(__name__)
@@ -90,7 +89,6 @@ GIVEAWAY_LEVELS = 5      # levels or value ranges listed per column
 INTERVAL_COVERS = ("split noise of this synthetic draw on this train/test split; "
                    "not generator-seed variation (see cv and advsynth bench)")
 MIN_ROWS_PER_CLASS = 10
-CODE_FEATURES = 3  # a many-level column's codes: frequency, index, and its share of its own table
 _BIG = float(np.finfo(np.float32).max)
 
 
@@ -148,7 +146,7 @@ class DetectorFeatures:
         for name, info in self.categorical.items():
             out += [f"{name}={lvl}" for lvl in info["onehot"]]
             out += [f"{name}#missing"] if info["missing_flag"] else []
-            out += [f"{name}#frequency", f"{name}#index", f"{name}#count"] if info["codes"] else []
+            out += [f"{name}#frequency", f"{name}#index"] if info["codes"] else []
         return out
 
     @property
@@ -158,7 +156,7 @@ class DetectorFeatures:
         for name, info in self.numeric.items():
             out += [name] * (1 + info["missing_flag"])
         for name, info in self.categorical.items():
-            out += [name] * (len(info["onehot"]) + info["missing_flag"] + CODE_FEATURES * bool(info["codes"]))
+            out += [name] * (len(info["onehot"]) + info["missing_flag"] + 2 * bool(info["codes"]))
         return out
 
     def transform(self, df: pd.DataFrame) -> np.ndarray:
@@ -228,7 +226,7 @@ class DetectorFeatures:
                 lookup = [info["codes"].get(str(c), [0.0, np.nan]) for c in col.cat.categories]
                 freq = np.array([f for f, _ in lookup] + [np.nan], dtype=float)[codes]
                 index = np.array([i for _, i in lookup] + [np.nan], dtype=float)[codes]  # code -1 picks the NaN
-                for values in (freq, index, _own_share(col)):
+                for values in (freq, index):
                     present = np.flatnonzero(~np.isnan(values))
                     put(present, values[present])
         indptr = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
@@ -245,23 +243,6 @@ class DetectorFeatures:
     def from_json(cls, text: str) -> "DetectorFeatures":
         data = json.loads(text)
         return cls(schema=data["schema"], numeric=data["numeric"], categorical=data["categorical"])
-
-
-def _own_share(col: pd.Series) -> np.ndarray:
-    """Each row's level as a share of the rows of its own table (NaN for missing and for the merged
-    tail, ``OTHER_LEVEL``, whose rows hold many different values).
-
-    Why: the frequency code is fitted on both tables, so a level the synthetic table repeats far
-    more often than the real one (a case number shared by at most 11 real rows, drawn 67 times)
-    has one code in both; counted within each table the two differ. The detector transforms each
-    table on its own (real, then synthetic), so the count never mixes them.
-    """
-    codes = col.cat.codes.to_numpy()
-    counts = np.bincount(codes[codes >= 0], minlength=len(col.cat.categories)).astype(float)
-    other = list(col.cat.categories).index(OTHER_LEVEL) if OTHER_LEVEL in col.cat.categories else -1
-    if other >= 0:
-        counts[other] = np.nan
-    return np.append(counts / max(len(col), 1), np.nan)[codes]
 
 
 def _json_default(value):
