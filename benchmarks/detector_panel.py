@@ -61,9 +61,9 @@ sys.path.insert(0, str(ROOT / "src"))
 from advsynth.config import load_config  # noqa: E402
 from advsynth.detection import (DetectorFeatures, balance, predict, split_rows, stack,  # noqa: E402
                                 train_detector)
-from advsynth.metrics.evaluate import split_real  # noqa: E402
+from advsynth.experiment.splits import split_real  # noqa: E402
 from advsynth.protocol import DetectorConfig  # noqa: E402
-from advsynth.run import load_real  # noqa: E402
+from advsynth.config import load_real  # noqa: E402
 from advsynth.schema import infer_schema  # noqa: E402
 from advsynth.stats import roc_auc_delong  # noqa: E402
 from advsynth.synthesizers import make_generator  # noqa: E402

@@ -63,7 +63,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from advsynth.config import load_config
-    from advsynth.run import load_real
+    from advsynth.config import load_real
     from pipelines.adversarial.pipeline import parameters_for_config
     from pipelines.run_pipeline import run_local
 

@@ -32,7 +32,8 @@ import numpy as np
 
 from tables import load, run_config, table_types
 
-from advsynth.metrics.evaluate import privacy_of, split_real
+from advsynth.experiment.splits import split_real
+from advsynth.metrics.evaluate import privacy_of
 from advsynth.schema import infer_schema
 from advsynth.synthesizers import make_generator
 

@@ -90,8 +90,8 @@ def race_table(bench_dirs: list[Path]) -> str:
 def time_ctgan(epochs: int) -> None:
     """One ``sdv:CTGAN`` fit on Adult's generator-training rows (the holdout split of a run), timed."""
     from advsynth.config import load_config
-    from advsynth.metrics.evaluate import split_real
-    from advsynth.run import load_real
+    from advsynth.experiment.splits import split_real
+    from advsynth.config import load_real
     from advsynth.schema import infer_schema
     from advsynth.synthesizers import make_generator
 

@@ -63,9 +63,8 @@ def build_table(n: int, path: Path, config: Path, fmt: str) -> None:
     """Adult rows drawn with replacement, typed as the config reads them."""
     import numpy as np
 
-    from advsynth.config import load_config
+    from advsynth.config import load_config, load_real
     from advsynth.io import write_table
-    from advsynth.run import load_real
 
     real = load_real(load_config(config))
     table = real.iloc[np.random.default_rng(0).integers(0, len(real), n)].reset_index(drop=True)
@@ -116,8 +115,8 @@ def _record_cpu(cpu: dict) -> None:
 
 def worker(data: str, out: str, sampling_only: bool) -> None:
     """The child: one run (or, with ``sampling_only``, fit + in-memory sampling); prints JSON timings."""
-    from advsynth.config import config_for_csv
-    from advsynth.run import load_real, run
+    from advsynth.config import config_for_csv, load_real
+    from advsynth.run import run
 
     cfg = config_for_csv(data)
     cfg.extras = False

@@ -37,7 +37,7 @@ R_TABLES = {
 
 def adult() -> pd.DataFrame:
     from advsynth.config import load_config
-    from advsynth.run import load_real
+    from advsynth.config import load_real
 
     from pathlib import Path
 

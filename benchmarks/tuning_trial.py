@@ -36,9 +36,9 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 def main(argv=None) -> int:
     from advsynth.config import load_config
     from advsynth.io import read_table
-    from advsynth.metrics.evaluate import split_real
+    from advsynth.experiment.splits import split_real
     from advsynth.protocol import DetectorConfig
-    from advsynth.run import load_real
+    from advsynth.config import load_real
     from advsynth.sagemaker import contract
     from advsynth.sagemaker.__main__ import main as sm_main
     from advsynth.schema import infer_schema

@@ -66,9 +66,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from advsynth.config import load_config  # noqa: E402
 from advsynth.detection import detect  # noqa: E402
 from advsynth.encoding import MARGINAL_VALUES, RankMarginal, _NumericBlock  # noqa: E402
-from advsynth.metrics.evaluate import split_real  # noqa: E402
+from advsynth.experiment.splits import split_real  # noqa: E402
 from advsynth.protocol import DetectorConfig  # noqa: E402
-from advsynth.run import load_real  # noqa: E402
+from advsynth.config import load_real  # noqa: E402
 from advsynth.schema import infer_schema  # noqa: E402
 from advsynth.synthesizers import make_generator  # noqa: E402
 

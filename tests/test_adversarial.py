@@ -7,7 +7,7 @@ import pytest
 
 from advsynth.cli import main
 from advsynth.config import DataConfig, RunConfig
-from advsynth.metrics.evaluate import split_real
+from advsynth.experiment.splits import split_real
 from advsynth.protocol import DetectorConfig
 from advsynth.run import run
 from advsynth.schema import infer_schema

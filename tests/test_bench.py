@@ -18,7 +18,6 @@ from advsynth.bench import (
     DatasetSpec,
     GeneratorSpec,
     load_bench_config,
-    mean_interval,
     run_benchmark,
 )
 from advsynth.cli import build_parser
@@ -26,6 +25,7 @@ from advsynth.metrics.evaluate import evaluate_extras
 from advsynth.errors import AdvsynthError, ConfigError
 from advsynth.history import HistoryStore, git_revision, make_record, trend
 from advsynth.schema import infer_schema
+from advsynth.stats import mean_interval
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -296,7 +296,7 @@ def test_benchmark_never_rewrites_a_finished_run_folder(tmp_path, monkeypatch):
         assert now == files, f"{folder} changed after run() returned"
     # both generators carry the same null, the one null_on_real gives for this table, seed and protocol
     from advsynth.bench import dataset_run_config, detector_config
-    from advsynth.run import load_real
+    from advsynth.config import load_real
     from advsynth.schema import infer_schema
 
     base = dataset_run_config(cfg.datasets[0], tmp_path / "b" / "data")

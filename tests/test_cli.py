@@ -366,7 +366,7 @@ def test_concurrent_write_run_one_wins_whole(tmp_path):
     import pandas as pd
 
     from advsynth.errors import OutputError
-    from advsynth.run import write_run
+    from advsynth.experiment.folder import write_run
 
     out, barrier, results = tmp_path / "runs" / "same", threading.Barrier(2), {}
 

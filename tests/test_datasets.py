@@ -9,7 +9,7 @@ from advsynth.config import load_config
 from advsynth.datasets import DATASETS, path
 from advsynth.errors import InputError
 from advsynth.io import read_table
-from advsynth.run import load_real
+from advsynth.config import load_real
 
 from conftest import ADULT_CONFIG
 

@@ -26,7 +26,8 @@ import pytest
 from advsynth.config import DataConfig, RunConfig, load_config
 from advsynth.errors import ConfigError
 from advsynth.protocol import DetectorConfig
-from advsynth.run import load_real, run
+from advsynth.config import load_real
+from advsynth.run import run
 from advsynth.sagemaker import contract, entrypoints
 from advsynth.sagemaker.entrypoints import detector_arguments, detector_hyperparameters
 from advsynth.sagemaker.__main__ import main as sm_main
@@ -166,10 +167,10 @@ def test_generator_train_writes_model_and_metric_lines(chain, capsys):
     schema = json.loads((model / "schema.json").read_text())
     assert [c["name"] for c in schema["columns"]] == list(chain["real"].columns)
     # the rows the generator never saw, as advsynth run withholds them (what the privacy adversary reads)
-    from advsynth.metrics.evaluate import split_indices
+    from advsynth.experiment.splits import RealSplit
 
     split = json.loads((model / "split.json").read_text())
-    assert split["holdout_rows"] == split_indices(len(chain["real"]), 0, HOLDOUT)[1].tolist()
+    assert split["holdout_rows"] == RealSplit.of(len(chain["real"]), 0, HOLDOUT).holdout.tolist()
     assert split["n_real"] == len(chain["real"]) and split["holdout_share"] == HOLDOUT
     assert not (chain["generator"] / "output" / "failure").exists()
 
@@ -580,7 +581,7 @@ def test_sharded_sample_is_the_single_instance_table_and_prepares_the_same_split
     union, in shard order, is exactly the table one instance draws for the seed; their selected
     rows give ``prepare`` byte-identical splits. Blocks of 300 rows stand in for 100,000 so that
     1,000 rows make four seed blocks (instances get 1, 1 and 2)."""
-    import advsynth.run as run_module
+    import advsynth.experiment.sampling as run_module
 
     monkeypatch.setattr(run_module, "SAMPLE_BLOCK_ROWS", 300)
     hosts = ["algo-1", "algo-2", "algo-3"]

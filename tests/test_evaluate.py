@@ -158,7 +158,7 @@ def test_run_takes_a_precomputed_null_and_trains_none(tmp_path, real_csv, monkey
 
 
 def test_k_at_edge_flags_the_ends_of_the_swept_range():
-    from advsynth.run import k_at_edge
+    from advsynth.experiment.stages import k_at_edge
 
     sweep = {1: 10.0, 5: 8.0, 9: 7.0}
     assert k_at_edge(9, sweep) == "max" and k_at_edge(1, sweep) == "min" and k_at_edge(5, sweep) is None

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from advsynth.config import load_config
-from advsynth.run import load_real
+from advsynth.config import load_real
 
 pytestmark = pytest.mark.container
 

@@ -346,7 +346,8 @@ def test_numeric_target_runs_through_extras_and_the_summary():
 
     from advsynth import BaselineSynthesizer
     from advsynth.cli import summary
-    from advsynth.metrics.evaluate import evaluate_extras, split_real
+    from advsynth.experiment.splits import split_real
+    from advsynth.metrics.evaluate import evaluate_extras
     from advsynth.schema import infer_schema
 
     real = load_diabetes(as_frame=True).frame

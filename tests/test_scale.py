@@ -6,14 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from advsynth import run as run_module
+from advsynth.experiment import sampling as sampling_module
 from advsynth.cli import main
 from advsynth.config import DataConfig, RunConfig
 from advsynth.detection import DetectorFeatures, balance, balance_indices, detect, null_on_real
 from advsynth.errors import ConfigError
 from advsynth.io import read_table
 from advsynth.protocol import DetectorConfig
-from advsynth.run import block_seed, run, sample_blocks
+from advsynth.experiment.sampling import SyntheticWriter, block_seed, sample_blocks
+from advsynth.run import run
+from advsynth.experiment.splits import split_real
 from advsynth.schema import infer_schema
 from advsynth.synthesizers import make_generator
 from conftest import make_mixed
@@ -98,7 +100,7 @@ def test_streamed_run_writes_every_row_and_detects_as_on_the_whole_table(tmp_pat
     real = make_mixed(400, seed=1)
     path = tmp_path / "real.csv"
     real.to_csv(path, index=False)
-    monkeypatch.setattr(run_module, "SAMPLE_BLOCK_ROWS", 120)
+    monkeypatch.setattr(sampling_module, "SAMPLE_BLOCK_ROWS", 120)
     metrics = run(_config(path, rows=500), tmp_path / "out")
     written = read_table(tmp_path / "out" / "synthetic.csv")
     assert len(written) == 500 and metrics["n_synthetic"] == 500 and metrics["n_synthetic_in_memory"] == 150
@@ -106,7 +108,7 @@ def test_streamed_run_writes_every_row_and_detects_as_on_the_whole_table(tmp_pat
     # the same rows as the blocks drawn in memory, written as a whole table would be
     real_read = read_table(path)
     schema = infer_schema(real_read)
-    gen = make_generator("baseline", random_state=0).fit(run_module.split_real(real_read, 0, 0.2)[0], schema)
+    gen = make_generator("baseline", random_state=0).fit(split_real(real_read, 0, 0.2)[0], schema)
     blocks = pd.concat([b for _, b in sample_blocks(gen, 500, seed=0, block_rows=120)], ignore_index=True)
     expected = tmp_path / "expected.csv"
     schema.text_frame(blocks).to_csv(expected, index=False, lineterminator="\n")
@@ -122,12 +124,12 @@ def test_streamed_failure_leaves_nothing(tmp_path, monkeypatch):
     real = make_mixed(400, seed=1)
     path = tmp_path / "real.csv"
     real.to_csv(path, index=False)
-    monkeypatch.setattr(run_module, "SAMPLE_BLOCK_ROWS", 120)
+    monkeypatch.setattr(sampling_module, "SAMPLE_BLOCK_ROWS", 120)
 
     def broken(self, frame):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(run_module.SyntheticWriter, "write", broken)
+    monkeypatch.setattr(SyntheticWriter, "write", broken)
     with pytest.raises(OSError):
         run(_config(path, rows=500), tmp_path / "new" / "out")
     assert not (tmp_path / "new").exists()
@@ -136,7 +138,7 @@ def test_streamed_failure_leaves_nothing(tmp_path, monkeypatch):
 @pytest.mark.parametrize("streamed", [False, True])
 def test_parquet_output_on_request_and_for_parquet_input(tmp_path, monkeypatch, capsys, streamed):
     if streamed:
-        monkeypatch.setattr(run_module, "SAMPLE_BLOCK_ROWS", 150)
+        monkeypatch.setattr(sampling_module, "SAMPLE_BLOCK_ROWS", 150)
     real = make_mixed(400, seed=1)
     csv, pq = tmp_path / "real.csv", tmp_path / "real.parquet"
     real.to_csv(csv, index=False)
@@ -163,12 +165,12 @@ def test_output_format_is_checked():
 
 
 def test_shards_partition_the_blocks_and_concatenate_to_the_whole_table(tmp_path, monkeypatch):
-    from advsynth.run import shard_blocks, write_shard
+    from advsynth.experiment.sampling import shard_blocks, write_shard
 
     assert [list(shard_blocks(1050, 3, i, block_rows=100)) for i in range(3)] == [[0, 1, 2], [3, 4, 5, 6], [7, 8, 9, 10]]
     with pytest.raises(ConfigError, match="shard 3"):
         shard_blocks(1050, 3, 3)
-    monkeypatch.setattr(run_module, "SAMPLE_BLOCK_ROWS", 100)
+    monkeypatch.setattr(sampling_module, "SAMPLE_BLOCK_ROWS", 100)
     real = make_mixed(400, seed=1)
     schema = infer_schema(real)
     gen = make_generator("baseline", random_state=0).fit(real, schema)
@@ -189,7 +191,7 @@ def test_shards_partition_the_blocks_and_concatenate_to_the_whole_table(tmp_path
 
 
 def test_current_shard_from_sagemaker_resource_config(tmp_path, monkeypatch):
-    from advsynth.run import current_shard
+    from advsynth.sagemaker.contract import current_shard
 
     monkeypatch.delenv("SM_HOSTS", raising=False)
     assert current_shard(tmp_path / "none.json") == (0, 1)

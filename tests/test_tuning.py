@@ -19,9 +19,9 @@ from moto import mock_aws
 
 from advsynth.config import load_config
 from advsynth.io import read_table
-from advsynth.metrics.evaluate import split_real
+from advsynth.experiment.splits import split_real
 from advsynth.protocol import DetectorConfig
-from advsynth.run import load_real
+from advsynth.config import load_real
 from advsynth.sagemaker import contract, entrypoints
 from advsynth.sagemaker.__main__ import main as sm_main
 from advsynth.schema import infer_schema
@@ -323,10 +323,10 @@ def test_trial_model_is_the_candidate_refitted_and_feeds_the_sample_step(trial, 
     assert trial["code"] == 0
     model = trial["root"] / "model"
     assert sorted(p.name for p in model.iterdir()) == ["generator.joblib", "schema.json", "split.json"]
-    from advsynth.metrics.evaluate import split_indices
+    from advsynth.experiment.splits import RealSplit
 
     # split.json names the holdout the trial never read: the evaluation step's non-members
-    holdout_rows = split_indices(len(read_table(adult_csv)), 0, 0.2)[1].tolist()
+    holdout_rows = RealSplit.of(len(read_table(adult_csv)), 0, 0.2).holdout.tolist()
     assert json.loads((model / "split.json").read_text())["holdout_rows"] == holdout_rows
     loaded = Synthesizer.load(model / "generator.joblib")
     real = read_table(adult_csv)

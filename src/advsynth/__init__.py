@@ -4,8 +4,6 @@ Fit a generator (``GMMSynthesizer``, ``BaselineSynthesizer``) on a real table, s
 synthetic one, and ask an XGBoost detector to tell them apart (``detect``).
 """
 
-__version__ = "0.1.0"
-
 import os as _os
 
 # Before XGBoost loads its OpenMP runtime: threads waiting for work sleep instead of spinning.
@@ -13,6 +11,7 @@ import os as _os
 # DetectorConfig.nthread); a user's own setting is kept.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from ._version import __version__  # noqa: E402
 from .detection import DetectionResult, detect  # noqa: E402
 from .errors import AdvsynthError, ConfigError, InputError  # noqa: E402
 from .evaluation import evaluate_synthetic  # noqa: E402

@@ -31,7 +31,6 @@ benchmark run's metrics.json holds the same figures as an ``advsynth run``.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import logging
 import math
@@ -48,6 +47,8 @@ import pandas as pd
 
 from .config import check_keys, read_yaml
 from .errors import ConfigError, InputError
+from .history import HistoryStore, config_hash, make_record
+from .stats import mean_interval
 
 log = logging.getLogger(__name__)
 
@@ -118,12 +119,6 @@ class BenchConfig:
         if seeds:
             cfg.seeds = [int(s) for s in seeds]
         return cfg
-
-
-def config_hash(obj) -> str:
-    """sha256 of the canonical JSON (sorted keys, no spaces) of a config dict."""
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def load_bench_config(path: str | Path) -> BenchConfig:
@@ -337,9 +332,9 @@ def run_benchmark(bench_cfg: BenchConfig, out_dir: str | Path, history=None,
     exception it raises stops the benchmark (the finished runs stay written).
     """
     from .detection import null_on_real
-    from .history import HistoryStore, make_record
     from .io import write_csv_atomic, write_text_atomic
-    from .run import load_real, run
+    from .config import load_real
+    from .run import run
     from .schema import infer_schema
 
     out = Path(out_dir)
@@ -414,19 +409,6 @@ def run_benchmark(bench_cfg: BenchConfig, out_dir: str | Path, history=None,
 
 
 # --------------------------------------------------------------------------- summary
-
-
-def mean_interval(values, level: float = 0.95) -> tuple[float, float | None]:
-    """Mean and the half-width of its Student-t interval (None for fewer than 2 values)."""
-    from scipy import stats
-
-    arr = np.asarray([v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))], float)
-    if arr.size == 0:
-        return float("nan"), None
-    if arr.size < 2:
-        return float(arr.mean()), None
-    half = stats.t.ppf(0.5 + level / 2, arr.size - 1) * arr.std(ddof=1) / math.sqrt(arr.size)
-    return float(arr.mean()), float(half)
 
 
 def summarise(results: pd.DataFrame) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .errors import ConfigError, InputError
+from .tracking import add_tracking_options, tracking_from_args
 
 DEFAULT_CONFIG = "config/benchmark.yaml"
 DEFAULT_HISTORY = "benchmark-history"
@@ -66,9 +67,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise InputError(f"benchmark folder already exists and is not empty: {out} (choose a new one)")
     history = None if args.no_history else HistoryStore(
         args.history or (_resolve(cfg.history, args.config) if cfg.history else DEFAULT_HISTORY))
-    from .cli import tracker_from_args
-
-    tracker = tracker_from_args(args)  # a wrong --mlflow fails before the benchmark, not after it
+    tracker = tracking_from_args(args)  # a wrong --mlflow fails before the benchmark, not after it
     results = run_benchmark(cfg, out, history=history)
     print((out / "summary.md").read_text(encoding="utf-8"))
     print(f"wrote {out}/results.csv, {out}/summary.md" + (f"; {len(results)} record(s) appended to {history.location}"
@@ -133,8 +132,6 @@ def add_subcommands(subparsers) -> None:
     bench.add_argument("--generators", help="comma-separated subset of the config's generator variants")
     bench.add_argument("--seeds", help="comma-separated seeds (override the config's)")
     bench.add_argument("--no-extras", action="store_true", help="skip fidelity/privacy/utility per run")
-    from .cli import add_tracking_options
-
     add_tracking_options(bench)
     bench.set_defaults(func=cmd_bench)
     bsub = bench.add_subparsers(dest="bench_command")

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .errors import AdvsynthError
+from .tracking import add_tracking_options, tracking_from_args
 
 log = logging.getLogger("advsynth")
 
@@ -30,15 +31,6 @@ def _na_values(text: str) -> list[str]:
     return [token for token in text.split(",") if token] if text else []
 
 
-def tracker_from_args(args: argparse.Namespace):
-    """The MLflow tracker of ``--mlflow URI`` (connected, so a wrong URI fails before any work), or None."""
-    if not getattr(args, "mlflow", None):
-        return None
-    from .tracking import Tracker
-
-    return Tracker(args.mlflow, args.mlflow_experiment).connect()
-
-
 def track_folder(tracker, out: Path) -> None:
     """Write the run's report (render only, about a second) and log the folder to MLflow."""
     if tracker is None:
@@ -51,17 +43,6 @@ def track_folder(tracker, out: Path) -> None:
         log.warning("no report logged: %s", err)
     run_id = tracker.log_folder(out)
     print(f"logged to MLflow {tracker.uri}, experiment {tracker.experiment!r}, run {run_id}")
-
-
-def add_tracking_options(parser: argparse.ArgumentParser) -> None:
-    """``--mlflow URI`` and ``--mlflow-experiment NAME``, worded once for run, evaluate and bench."""
-    group = parser.add_argument_group("tracking (advsynth[mlflow])")
-    group.add_argument("--mlflow", metavar="URI", help="also log the run to this MLflow tracking server (e.g. "
-                       "http://127.0.0.1:5000): config as parameters, both adversaries' figures, fidelity with its "
-                       "references, utility and timings as metrics, metrics.json, config.json and report.html as "
-                       "artifacts; a benchmark is a parent run with a nested run per run folder")
-    group.add_argument("--mlflow-experiment", metavar="NAME", default="advsynth",
-                       help="MLflow experiment to log into (created if absent; default advsynth)")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -88,7 +69,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **reading), **changes)
     generator = check_generator("--generator", args.generator) if args.generator else cfg.generator
     out = check_output_folder(args.out or _default_out(cfg.name, safe_name(generator)), [cfg.data.path])
-    tracker = tracker_from_args(args)
+    tracker = tracking_from_args(args)
     metrics = run(cfg, out, generator=generator)
     print(summary(metrics, out))
     track_folder(tracker, Path(out))
@@ -101,7 +82,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if not (args.real or args.config):
         raise AdvsynthError("give --real REAL (or --config FILE whose data is the real table)")
     out = Path(args.out)
-    tracker = tracker_from_args(args)
+    tracker = tracking_from_args(args)
     metrics = evaluate_paths(args.real, args.synthetic, out, config_path=args.config, holdout_path=args.holdout,
                              target=args.target, cv=args.cv, seed=args.seed, extras=not args.no_extras)
     print(summary(metrics, out))
@@ -248,7 +229,7 @@ def cmd_pipeline_run(args: argparse.Namespace) -> int:
 
         from .config import load_config
         from .io import write_csv_atomic
-        from .run import load_real
+        from .config import load_real
 
         cfg = load_config(args.config)
         # the config's experiment (seed, holdout, types, gmm and detector settings); --param wins

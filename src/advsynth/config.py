@@ -21,7 +21,7 @@ import yaml
 
 from .datasets import is_bundled
 from .errors import ConfigError
-from .io import is_s3
+from .io import is_s3, read_table
 from .protocol import DetectorConfig
 
 # share of real rows withheld from the generator (privacy and utility compare against them)
@@ -271,3 +271,12 @@ def load_config(path: str | Path) -> RunConfig:
 def config_for_csv(path: str) -> RunConfig:
     """The config ``advsynth run --data FILE`` uses: a table with a header, every type inferred."""
     return RunConfig(data=DataConfig(path=str(path)), name=safe_name(Path(str(path)).stem))
+
+
+def load_real(cfg: RunConfig):
+    """The real table as the config reads it (path, header, names, missing-value tokens, delimiter)."""
+    d = cfg.data
+    return read_table(
+        d.path, header=d.header, names=d.columns, na_values=d.na_values,
+        skipinitialspace=d.skipinitialspace, sep=d.sep, decimal=d.decimal,
+    )

@@ -76,6 +76,7 @@ from sklearn.metrics import precision_score, recall_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from .errors import InputError
+from .experiment.seeds import rng_of, seed_of
 from .protocol import DetectorConfig
 from .schema import Schema, infer_schema
 from .stats import auc_p_value, roc_auc_delong
@@ -302,7 +303,7 @@ def split_rows(y: np.ndarray, config: DetectorConfig, seed: int) -> Split:
 def _carve_validation(train: np.ndarray, y: np.ndarray, config: DetectorConfig, seed: int):
     if config.early_stopping_rounds <= 0:
         return np.sort(train), np.array([], dtype=int)
-    fit, val = train_test_split(train, test_size=config.validation_size, stratify=y[train], random_state=seed + 1)
+    fit, val = train_test_split(train, test_size=config.validation_size, stratify=y[train], random_state=seed_of(seed, "validation"))
     return np.sort(fit), np.sort(val)
 
 
@@ -565,7 +566,7 @@ def null_on_real(real: pd.DataFrame, config: DetectorConfig | None = None, *, sc
     """
     config = config or DetectorConfig()
     schema = schema or infer_schema(real)
-    order = np.random.default_rng(seed + 1).permutation(len(real))
+    order = rng_of(seed, "null").permutation(len(real))
     half = min(len(real) // 2, config.max_rows_per_class)  # the same cap as the detector's classes
     # features fitted on every real row, or on the rows used when capped (bounded memory)
     mf = schema.model_frame(real.iloc[order if half == len(real) // 2 else order[: 2 * half]])

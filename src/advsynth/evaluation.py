@@ -32,8 +32,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__
-from .detection import detect, null_on_real
+from ._version import __version__
+from .config import load_real
+from .experiment.folder import write_run
+from .experiment.splits import split_real
+from .experiment.stages import METRICS_SCHEMA_VERSION, NO_EXTRAS, NO_HOLDOUT, holdout_only_auc, verdict
+from .metrics.evaluate import evaluate_extras, fidelity_of
 from .errors import InputError
 from .protocol import DetectorConfig
 from .schema import Schema, infer_schema
@@ -41,8 +45,6 @@ from .schema import Schema, infer_schema
 log = logging.getLogger(__name__)
 
 _EXAMPLES = 5
-# what metrics.json's ``not_judged`` says when the extras were switched off (run and evaluate alike)
-NO_EXTRAS = {"fidelity, privacy, utility": "--no-extras skips them", "holdout-only AUC": "--no-extras skips them"}
 
 
 def align_columns(real: pd.DataFrame, synthetic: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
@@ -123,11 +125,10 @@ def evaluate_synthetic(real: pd.DataFrame, synthetic: pd.DataFrame, *, detector:
         log.warning("synthetic column '%s' holds %d value(s) that are not %s (e.g. %s): the detector sees them "
                     "as missing", column, info["count"], info["expected"], ", ".join(info["examples"][:3]))
     t = time.perf_counter()
-    result = detect(real, synthetic, config, schema=schema, seed=seed, null=False)
-    if config.null:
-        result.with_null(*null_on_real(real, config, schema=schema, seed=seed))
+    result = verdict(real, synthetic, config, schema, seed)
     timings["detect"] = round(time.perf_counter() - t, 3)
     metrics = {
+        "schema_version": METRICS_SCHEMA_VERSION,
         "name": name,
         "generator": generator,
         "generator_params": {},
@@ -145,20 +146,13 @@ def evaluate_synthetic(real: pd.DataFrame, synthetic: pd.DataFrame, *, detector:
         metrics.update(_extras(real, synthetic, holdout, schema, target, seed))
         timings["extras"] = round(time.perf_counter() - t, 3)
         if holdout is not None:
-            from .run import holdout_only_auc
-
             t = time.perf_counter()
             metrics["holdout_only"] = holdout_only_auc(holdout, synthetic, config, schema, seed)
             timings["holdout_only_detect"] = round(time.perf_counter() - t, 3)
         else:
-            metrics["not_judged"] = {
-                "privacy": "no --holdout: the privacy adversary needs real rows the generator never saw (non-members) "
-                           "beside --real's (members)",
-                "utility": "no --holdout: TSTR tests on real rows the generator never saw",
-                "holdout-only AUC": "no --holdout",
-            }
+            metrics["not_judged"] = dict(NO_HOLDOUT)
     else:
-        metrics["not_judged"] = NO_EXTRAS
+        metrics["not_judged"] = dict(NO_EXTRAS)
     timings["total"] = round(time.perf_counter() - started, 3)
     metrics["timings_s"] = timings
     return metrics, result, schema, synthetic
@@ -180,24 +174,16 @@ def check_holdout(real: pd.DataFrame, holdout: pd.DataFrame, schema: Schema) -> 
 
 
 def _extras(real, synthetic, holdout, schema: Schema, target, seed) -> dict:
-    """Fidelity always; privacy and utility only against real rows the generator never saw."""
-    from .metrics.evaluate import evaluate_extras, report_figures, split_real
-    from .metrics.fidelity import fidelity_report
-
+    """Fidelity always (the stage ``advsynth run`` uses: real rows against the synthetic rows, the
+    real-vs-real reference from the real rows' two parts); privacy and utility only against real
+    rows the generator never saw."""
     if holdout is not None:
         extras = evaluate_extras(pd.concat([real, holdout], ignore_index=True), synthetic, schema, target, seed,
                                  split=(real, holdout))
         return {k: extras[k] for k in ("fidelity", "privacy", "utility")}
-    modelled = schema.modelled
-    dates = [c.name for c in modelled if c.kind == "datetime"]
-    numeric = [c.name for c in modelled if c.is_numeric and c.kind != "datetime"]
-    categorical = [c.name for c in modelled if not c.is_numeric]
-    fid_target = target if target in categorical else None
-    fidelity = fidelity_report(real, synthetic, numeric, categorical, target=fid_target, datetime=dates)
     # no holdout: the real-vs-real reference compares two seeded random parts of --real
-    fidelity.update(report_figures(schema.model_frame(real), schema.model_frame(synthetic), schema,
-                                   split_real(real, seed), seed, basis="two random parts of --real (20 % vs 80 %)"))
-    return {"fidelity": fidelity}
+    return {"fidelity": fidelity_of(real, synthetic, schema, target, seed, reference=split_real(real, seed),
+                                    basis="two random parts of --real (20 % vs 80 %)")}
 
 
 def evaluate_paths(real_path: str | None, synthetic_path: str, out_dir: str | Path, *, config_path: str | None = None,
@@ -206,7 +192,6 @@ def evaluate_paths(real_path: str | None, synthetic_path: str, out_dir: str | Pa
     """``advsynth evaluate``: read the tables, judge, write the run-shaped folder; returns metrics."""
     from .config import DataConfig, RunConfig, load_config
     from .io import read_table
-    from .run import load_real, write_run
 
     out_path = Path(out_dir)
     if out_path.exists():

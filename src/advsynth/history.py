@@ -15,6 +15,7 @@ benchmark invocation), ``metrics``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -24,8 +25,10 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ._version import __version__
 from .errors import InputError
 from .io import _s3_client, _split_s3, is_s3, read_bytes, write_text_atomic
+from .stats import mean_interval
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +49,14 @@ def git_revision(path: str | Path | None = None) -> tuple[str | None, bool | Non
         return None, None
 
 
+def config_hash(obj) -> str:
+    """sha256 of the canonical JSON (sorted keys, no spaces) of a config dict."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def package_versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
-
-    from . import __version__
 
     out = {"advsynth": __version__, "python": platform.python_version()}
     for dist, key in (("numpy", "numpy"), ("pandas", "pandas"), ("scikit-learn", "sklearn"), ("xgboost", "xgboost")):
@@ -63,8 +70,6 @@ def package_versions() -> dict:
 def make_record(*, dataset: str, generator: str, seed: int, config: dict, metrics: dict,
                 bench_id: str | None = None, bench_config_hash: str | None = None,
                 timestamp: datetime | None = None) -> dict:
-    from .bench import config_hash
-
     rev, dirty = git_revision()
     ts = (timestamp or datetime.now(timezone.utc)).astimezone(timezone.utc)
     hashed = {k: v for k, v in config.items() if k != "seed"}
@@ -183,8 +188,6 @@ def trend(records: list[dict], level: float = 0.95) -> list[dict]:
     ``config_changed`` says whether L's config hash differs from the previous batch's (a
     changed config explains a move without it being a code regression).
     """
-    from .bench import mean_interval
-
     groups: dict[tuple, list[dict]] = {}
     for rec in sorted(records, key=lambda r: r["timestamp"]):
         groups.setdefault((rec.get("dataset"), rec.get("generator")), []).append(rec)

@@ -14,6 +14,8 @@ import io
 import logging
 import os
 import re
+import shutil
+import socket
 import tempfile
 import warnings
 from pathlib import Path
@@ -304,6 +306,66 @@ def _read_parquet(raw: bytes, uri, names: list[str] | None) -> pd.DataFrame:
     return df
 
 
+# --------------------------------------------------------------------------- staging
+# An output is written under a hidden staging name beside it and renamed into place. The name
+# says which process on which host stages it, ``.{name}.staging-{host}-{pid}-{random}``, so a
+# later write of the same output can tell a dead writer's leftovers (a run killed with
+# SIGKILL cannot clean up after itself) from a live writer's file, and remove only the former.
+_STAGING = ".staging-"
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9]", "_", socket.gethostname())[:40] or "host"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. EPERM: it exists, owned by someone else
+        return True
+    return True
+
+
+def clean_stale_staging(target: Path) -> None:
+    """Remove what dead writers on this host left staged for ``target`` (files or folders)."""
+    prefix = f".{target.name}{_STAGING}{_host()}-"
+    try:
+        entries = [p for p in target.parent.iterdir() if p.name.startswith(prefix)]
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry.name[len(prefix):].split("-", 1)[0]
+        if not pid.isdigit() or _pid_alive(int(pid)):
+            continue
+        log.info("removing %s, left by a run that died while writing", entry)
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+def staging_prefix(target: Path) -> str:
+    """The hidden staging name's prefix for ``target``, after clearing dead writers' leftovers."""
+    clean_stale_staging(target)
+    return f".{target.name}{_STAGING}{_host()}-{os.getpid()}-"
+
+
+def staging_file(target: Path, suffix: str = "") -> Path:
+    """A new empty hidden file beside ``target`` (mode 0644: outputs are read by other users)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=staging_prefix(target), suffix=suffix, dir=target.parent)
+    os.close(fd)
+    os.chmod(name, 0o644)
+    return Path(name)
+
+
+def staging_dir(target: Path) -> Path:
+    """A new hidden folder beside ``target``."""
+    return Path(tempfile.mkdtemp(prefix=staging_prefix(target), dir=target.parent))
+
+
 def write_bytes_atomic(uri: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` so a reader sees the old file or the complete new one, never a torn one.
 
@@ -325,12 +387,11 @@ def write_bytes_atomic(uri: str | os.PathLike, data: bytes) -> None:
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
+        tmp = staging_file(path)
+        with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are read by other users (e.g. containers' uid 1000)
         os.replace(tmp, path)
     except OSError as err:
         if tmp is not None:

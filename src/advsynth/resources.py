@@ -8,7 +8,7 @@ measured with ``ru_maxrss`` on Adult (15 columns, 32,561 real rows, ``--no-extra
 added synthetic cell), the GMM at 496 and 1,194 MB (about 160 bytes: it samples in the
 one-hot space). The GMM's figure is used: the default generator must not be underestimated.
 
-A run streams a synthetic table of more than ``advsynth.run.SAMPLE_BLOCK_ROWS`` rows to disk
+A run streams a synthetic table of more than ``advsynth.experiment.sampling.SAMPLE_BLOCK_ROWS`` rows to disk
 block by block and keeps only the rows its detector uses (``DetectorConfig.max_rows_per_class``)
 plus one block, so only those ``held_synthetic`` rows count. A real cell costs less than a
 synthetic one (no one-hot sampling; the detector and the null read at most

@@ -9,6 +9,8 @@ variance gives the confidence interval. Both are O(n log n) (sorting for ranks).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy import stats
 
@@ -38,3 +40,14 @@ def auc_p_value(y_true: np.ndarray, scores: np.ndarray) -> float:
     scores = np.asarray(scores, dtype=float)
     result = stats.mannwhitneyu(scores[y_true], scores[~y_true], alternative="greater", method="asymptotic")
     return float(result.pvalue)
+
+
+def mean_interval(values, level: float = 0.95) -> tuple[float, float | None]:
+    """Mean and the half-width of its Student-t interval (None for fewer than 2 values)."""
+    arr = np.asarray([v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))], float)
+    if arr.size == 0:
+        return float("nan"), None
+    if arr.size < 2:
+        return float(arr.mean()), None
+    half = stats.t.ppf(0.5 + level / 2, arr.size - 1) * arr.std(ddof=1) / math.sqrt(arr.size)
+    return float(arr.mean()), float(half)

@@ -14,6 +14,7 @@ starts (a wrong URI fails in a second, not after the experiment), with few retri
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import logging
@@ -223,3 +224,21 @@ def log_benchmark(tracker: Tracker, bench_dir: str | Path, bench_config: dict) -
             tracker.log_folder(run_dir, run_name=run_dir.name, parent_run_id=parent,
                                tags={"advsynth.variant": str(row["generator"]), "advsynth.seed": str(row["seed"])})
     return parent
+
+
+def add_tracking_options(parser: argparse.ArgumentParser) -> None:
+    """``--mlflow URI`` and ``--mlflow-experiment NAME``, worded once for run, evaluate and bench."""
+    group = parser.add_argument_group("tracking (advsynth[mlflow])")
+    group.add_argument("--mlflow", metavar="URI", help="also log the run to this MLflow tracking server (e.g. "
+                       "http://127.0.0.1:5000): config as parameters, both adversaries' figures, fidelity with its "
+                       "references, utility and timings as metrics, metrics.json, config.json and report.html as "
+                       "artifacts; a benchmark is a parent run with a nested run per run folder")
+    group.add_argument("--mlflow-experiment", metavar="NAME", default="advsynth",
+                       help="MLflow experiment to log into (created if absent; default advsynth)")
+
+
+def tracking_from_args(args: argparse.Namespace):
+    """The MLflow tracker of ``--mlflow URI`` (connected, so a wrong URI fails before any work), or None."""
+    if not getattr(args, "mlflow", None):
+        return None
+    return Tracker(args.mlflow, args.mlflow_experiment).connect()

@@ -12,26 +12,15 @@ import numpy as np
 import pandas as pd
 
 from ..config import DEFAULT_HOLDOUT
+from ..experiment.splits import split_real
+from ..experiment.trace import stage
 from ..errors import InputError
 from .fidelity import associations, column_charts, fidelity_report, marginals
 from .privacy import privacy_report
 from .utility import tstr
 
 
-def split_indices(n_rows: int, seed: int, holdout: float = DEFAULT_HOLDOUT) -> tuple[np.ndarray, np.ndarray]:
-    """Row numbers (sorted) of the generator's training rows and of the holdout, seeded."""
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 7]))
-    order = rng.permutation(int(n_rows))
-    n_hold = max(1, int(round(int(n_rows) * holdout)))
-    return np.sort(order[n_hold:]), np.sort(order[:n_hold])
-
-
-def split_real(real: pd.DataFrame, seed: int, holdout: float = DEFAULT_HOLDOUT) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Seeded random split of the real table into (train, holdout) (``split_indices``)."""
-    train, hold = split_indices(len(real), seed, holdout)
-    return real.iloc[train], real.iloc[hold]
-
-
+@stage("privacy")
 def privacy_of(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, schema, seed: int) -> dict:
     """The privacy adversary (``privacy_report``) on the schema's modelled columns, read as model values:
     ``train`` the rows the generator was fitted on, ``holdout`` real rows it never saw."""
@@ -101,57 +90,76 @@ def report_figures(real_m: pd.DataFrame, synthetic_m: pd.DataFrame, schema, refe
     }
 
 
+def _columns(schema) -> tuple[list[str], list[str], list[str]]:
+    """(dates, numeric, categorical) modelled columns; dates are numeric too (counts of their unit,
+    and KS depends on order only, so this is exact). ID-like, constant and all-missing columns say nothing."""
+    modelled = schema.modelled
+    return ([c.name for c in modelled if c.kind == "datetime"], [c.name for c in modelled if c.is_numeric],
+            [c.name for c in modelled if not c.is_numeric])
+
+
+@stage("fidelity")
+def fidelity_of(real: pd.DataFrame, synthetic: pd.DataFrame, schema, target: str | None, seed: int, *,
+                reference: tuple[pd.DataFrame, pd.DataFrame], basis: str, max_rows: int = 50000) -> dict:
+    """Fidelity of ``synthetic`` to ``real``, each capped at ``max_rows`` seeded rows, on the typing
+    layer's model values (numbers as float64, levels as bounded categoricals, so a free-text column
+    costs 51 levels, not one per row); ``reference``: two real samples for the real-vs-real
+    figures (``report_figures``), described by ``basis``."""
+    dates, numeric, categorical = _columns(schema)
+    cap = lambda df: df if len(df) <= max_rows else df.sample(max_rows, random_state=seed)  # noqa: E731
+    real_m, syn_m = schema.model_frame(cap(real)), schema.model_frame(cap(synthetic))
+    fidelity = fidelity_report(real_m, syn_m, numeric, categorical, target=target if target in categorical else None)
+    for name in dates:
+        fidelity.get("marginals", {}).get(name, {})["kind"] = "datetime"
+    fidelity.update(report_figures(real_m, syn_m, schema, reference, seed, max_rows=max_rows, basis=basis))
+    return fidelity
+
+
+@stage("utility")
+def utility_of(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, schema, target: str | None,
+               seed: int, *, max_rows: int = 10000, n_jobs: int = 1) -> dict | None:
+    """TSTR against TRTR on ``target`` (None without one), tested on the whole holdout; both models
+    train on at most ``max_rows`` rows, the same number, so the comparison stays fair."""
+    if not target:
+        return None
+    _, numeric, categorical = _columns(schema)
+    train, holdout, synthetic = (schema.model_frame(df) for df in (train, holdout, synthetic))
+    cap = lambda df: df if len(df) <= max_rows else df.sample(max_rows, random_state=seed)  # noqa: E731
+    return {"tstr": tstr(cap(train), holdout, cap(synthetic), target, numeric, categorical, random_state=seed,
+                         n_jobs=n_jobs)}
+
+
+@stage("extras")
 def evaluate_extras(real: pd.DataFrame, synthetic: pd.DataFrame, schema, target: str | None, seed: int, *,
                     split: tuple[pd.DataFrame, pd.DataFrame] | None = None, holdout: float = DEFAULT_HOLDOUT,
                     max_fidelity_rows: int = 50000, max_utility_rows: int = 10000, n_jobs: int = 1,
                     privacy_rows: pd.DataFrame | None = None) -> dict:
     """Fidelity, privacy and utility of one synthetic table: ``{"fidelity", "privacy", "utility", "timings_s"}``.
 
-    Columns come from the schema (``advsynth.schema.Schema``): numeric/integer columns are
-    numeric, categorical/boolean columns are categorical, ID-like columns are left out.
     The real table is split into train/holdout (``split_real``, seeded; or pass ``split``,
     the (train, holdout) pair the generator was actually fitted on, as ``advsynth run``
     does). Privacy is the second adversary (``privacy_of``: members are the training rows,
     non-members the holdout, bounded samples); utility is TSTR/TRTR on ``target``
-    (``None`` without a target), trained on at most ``max_utility_rows`` real-train and
-    synthetic rows each (same size for both models, so the comparison stays fair; tested
-    on the whole holdout). ``n_jobs`` is XGBoost's thread count for TSTR: 1 by default,
-    because on a busy 2-core machine 2 OpenMP threads spin-wait (Adult: 0.8 s with 1
-    thread, 9-29 s with 2; identical results). Fit the generator on ``split[0]`` only: a
-    generator that saw the holdout rows makes DCR under-detect copying and TSTR optimistic.
-    ``privacy_rows``: the synthetic rows the privacy adversary judges, when not all of ``synthetic``
-    (``advsynth run`` passes the detector's rows, which the pipeline's evaluation step also has).
+    (``utility_of``). ``n_jobs`` is XGBoost's thread count for TSTR: 1 by default, because
+    on a busy 2-core machine 2 OpenMP threads spin-wait (identical results). Fit the
+    generator on ``split[0]`` only: a generator that saw the holdout rows makes DCR
+    under-detect copying and TSTR optimistic. ``privacy_rows``: the synthetic rows the
+    privacy adversary judges, when not all of ``synthetic`` (``advsynth run`` passes the
+    detector's rows, which the pipeline's evaluation step also has).
     """
-    modelled = schema.modelled  # ID-like, constant and all-missing columns say nothing here
-    dates = [c.name for c in modelled if c.kind == "datetime"]
-    numeric = [c.name for c in modelled if c.is_numeric]  # dates included: counts of their unit
-    categorical = [c.name for c in modelled if not c.is_numeric]
+    _, numeric, categorical = _columns(schema)
     if target is not None and target not in numeric + categorical:
         raise InputError(f"target column '{target}' is not a modelled column of the schema")
     train, hold = split if split is not None else split_real(real, seed, holdout)
-    # Every metric reads the typing layer's model values (Schema.model_frame): numbers as float64,
-    # levels as bounded categoricals, so a free-text column costs 51 levels, not one per row.
     timings = {}
     t = time.perf_counter()
-    fid_real = real if len(real) <= max_fidelity_rows else real.sample(max_fidelity_rows, random_state=seed)
-    fid_syn = synthetic if len(synthetic) <= max_fidelity_rows else synthetic.sample(max_fidelity_rows, random_state=seed)
-    fid_target = target if target in categorical else None
-    # dates are compared as counts of their unit (KS depends on order only, so this is exact)
-    real_m, syn_m = schema.model_frame(fid_real), schema.model_frame(fid_syn)
-    fidelity = fidelity_report(real_m, syn_m, numeric, categorical, target=fid_target)
-    for name in dates:
-        fidelity.get("marginals", {}).get(name, {})["kind"] = "datetime"
-    fidelity.update(report_figures(real_m, syn_m, schema, (train, hold), seed, max_rows=max_fidelity_rows,
-                                   basis="holdout vs the generator's training rows"))
+    fidelity = fidelity_of(real, synthetic, schema, target, seed, reference=(train, hold), max_rows=max_fidelity_rows,
+                           basis="holdout vs the generator's training rows")
     timings["fidelity"] = round(time.perf_counter() - t, 3)
     t = time.perf_counter()
     privacy = privacy_of(train, hold, synthetic if privacy_rows is None else privacy_rows, schema, seed)
     timings["privacy"] = round(time.perf_counter() - t, 3)
-    train, hold, synthetic = (schema.model_frame(df) for df in (train, hold, synthetic))
     t = time.perf_counter()
-    # utility_report's content (TSTR), with the thread count exposed
-    cap = lambda df: df if len(df) <= max_utility_rows else df.sample(max_utility_rows, random_state=seed)  # noqa: E731
-    utility = ({"tstr": tstr(cap(train), hold, cap(synthetic), target, numeric, categorical, random_state=seed,
-                             n_jobs=n_jobs)} if target else None)
+    utility = utility_of(train, hold, synthetic, schema, target, seed, max_rows=max_utility_rows, n_jobs=n_jobs)
     timings["utility"] = round(time.perf_counter() - t, 3)
     return {"fidelity": fidelity, "privacy": privacy, "utility": utility, "timings_s": timings}

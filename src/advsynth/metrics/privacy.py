@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
+from ..experiment.seeds import rng_of
 from ..stats import auc_p_value, roc_auc_delong
 from .fidelity import MISSING_LEVEL, MetricInputError, _as_float, _category_keys, _validate
 
@@ -644,7 +645,7 @@ def privacy_report(
     columns = [*numeric, *categorical, *datetime]
     if not columns:
         raise MetricInputError("privacy_report needs at least one column")
-    seeds = np.random.default_rng(np.random.SeedSequence([int(random_state), 17])).integers(0, 2**32, size=6)
+    seeds = rng_of(random_state, "privacy").integers(0, 2**32, size=6)
     train = _sample(train, MAX_REFERENCE_ROWS, seeds[0])
     holdout = _sample(holdout, MAX_HOLDOUT_ROWS, seeds[1])
     synthetic = _sample(synthetic, MAX_SYNTHETIC_ROWS, seeds[2])

@@ -279,3 +279,20 @@ def run_entrypoint(fn: Callable[[], Any], kind: str = TRAINING) -> int:
         message = _one_line(f"internal error: {type(err).__name__}: {err}")
         write_failure(message, kind)
         return 1
+
+
+def current_shard(resource_config: str | Path = "/opt/ml/config/resourceconfig.json") -> tuple[int, int]:
+    """``(index, count)`` of this instance in a SageMaker job: its place in ``hosts`` of
+    ``resourceconfig.json`` (processing and training jobs), else in ``SM_HOSTS`` by
+    ``SM_CURRENT_HOST``; ``(0, 1)`` outside SageMaker."""
+    path = Path(resource_config)
+    if path.exists():
+        info = json.loads(path.read_text(encoding="utf-8"))
+        hosts, current = list(info["hosts"]), info["current_host"]
+    elif os.environ.get("SM_HOSTS") and os.environ.get("SM_CURRENT_HOST"):
+        hosts, current = json.loads(os.environ["SM_HOSTS"]), os.environ["SM_CURRENT_HOST"]
+    else:
+        return 0, 1
+    if current not in hosts:
+        raise ConfigError(f"current host {current!r} is not among the job's hosts {hosts}")
+    return hosts.index(current), len(hosts)

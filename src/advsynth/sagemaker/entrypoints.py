@@ -12,7 +12,7 @@
   training rows and written to ``/opt/ml/model`` like ``generator-train``.
 * ``sample`` (processing, one or more instances): each instance finds its place in
   ``/opt/ml/config/resourceconfig.json`` and draws its contiguous share of the table's
-  seed blocks (``advsynth.run.shard_blocks``; the union over instances is exactly the table
+  seed blocks (``advsynth.experiment.sampling.shard_blocks``; the union over instances is exactly the table
   one instance draws for the seed), writing ``synthetic/synthetic-SSSSS-of-NNNNN.csv`` and,
   in ``selected/``, its rows among those ``detection.balance`` gives the detector.
 * ``prepare`` (processing, one instance): the sample step's selected rows, or (evaluate-only)
@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import json
 import logging
 import os
@@ -56,7 +55,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, InputError
-from ..io import read_table, write_text_atomic
+from ..experiment.splits import RealSplit
+from ..io import read_table, staging_file, write_text_atomic
 from . import contract
 from .contract import Hyperparameter as HP
 
@@ -126,9 +126,7 @@ DETECTOR_HYPERPARAMETERS: Dict[str, HP] = {
 @contextlib.contextmanager
 def _atomic_target(path: Path) -> Iterator[Path]:
     """A temporary path beside ``path``, renamed onto it when the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
+    tmp = staging_file(path)
     try:
         yield Path(tmp)
         os.replace(tmp, path)
@@ -396,7 +394,7 @@ def sample(argv: Optional[List[str]] = None) -> None:
     those ``detection.balance`` gives the detector (at most ``max_rows_per_class``), which
     ``prepare`` turns into the detector's splits. Cost: O(rows / instances) per instance."""
     from ..detection import balance_indices
-    from ..run import SAMPLE_BLOCK_ROWS, SyntheticWriter, current_shard, shard_blocks, shard_file_name, write_shard
+    from ..experiment.sampling import SAMPLE_BLOCK_ROWS, SyntheticWriter, shard_blocks, shard_file_name, write_shard
     from ..schema import Schema
     from ..synthesizers import Synthesizer
 
@@ -408,7 +406,7 @@ def sample(argv: Optional[List[str]] = None) -> None:
     if args.rows < 0:
         raise ConfigError(f"--rows must be 0 (as many as real) or positive, got {args.rows}")
     detector = detector_config_from_args(args)
-    shard, n_shards = current_shard(contract.resource_config_path(contract.PROCESSING))
+    shard, n_shards = contract.current_shard(contract.resource_config_path(contract.PROCESSING))
 
     proc = contract.processing_path
     real = _read_real(proc("real"), "real table input")
@@ -470,7 +468,7 @@ def prepare(argv: Optional[List[str]] = None) -> None:
     job on that many instances with ``ShardedByS3Key`` gives every instance a balanced share.
     """
     from ..detection import MIN_ROWS_PER_CLASS, DetectorFeatures, balance_indices, split_rows, stack
-    from ..run import shard_file_name
+    from ..experiment.sampling import shard_file_name
     from ..schema import Schema, infer_schema
 
     parser = _Parser(prog="prepare", description="Build the detector's splits from the synthetic rows.")
@@ -850,44 +848,6 @@ def _experiment(hp: Dict[str, object]) -> Tuple[int, Dict[str, str], float]:
     if not 0 < holdout < 0.5:
         raise ConfigError(f"hyperparameter 'holdout' must be a share between 0 and 0.5, got {holdout}")
     return seed, types, holdout
-
-
-@dataclasses.dataclass
-class RealSplit:
-    """Which rows of the real table the generator was fitted on and which it never saw (the
-    holdout), as ``advsynth run`` splits them (``metrics.evaluate.split_indices``). The generator's
-    model artifact carries it (``split.json``), so the evaluation step judges privacy on the very
-    rows the fit used instead of re-deriving them."""
-
-    seed: int
-    holdout_share: float
-    n_real: int
-    train: np.ndarray
-    holdout: np.ndarray
-
-    @classmethod
-    def of(cls, n_real: int, seed: int, holdout_share: float) -> "RealSplit":
-        from ..metrics.evaluate import split_indices
-
-        train, holdout = split_indices(n_real, seed, holdout_share)
-        return cls(int(seed), float(holdout_share), int(n_real), train, holdout)
-
-    def to_json(self) -> str:
-        return json.dumps({"seed": self.seed, "holdout_share": self.holdout_share, "n_real": self.n_real,
-                           "holdout_rows": self.holdout.tolist()})
-
-    @classmethod
-    def from_json(cls, text: str, n_real: int, what: str) -> "RealSplit":
-        try:
-            data = json.loads(text)
-            holdout = np.asarray(data["holdout_rows"], dtype=np.int64)
-            if int(data["n_real"]) != n_real:
-                raise InputError(f"{what}: the generator was fitted on a real table of {data['n_real']} rows, "
-                                 f"the real table input has {n_real}")
-            return cls(int(data["seed"]), float(data["holdout_share"]), n_real,
-                       np.setdiff1d(np.arange(n_real), holdout), holdout)
-        except (ValueError, KeyError, TypeError) as err:
-            raise InputError(f"{what} is not a split description: {err}") from None
 
 
 def _save_generator(generator, schema, split: RealSplit) -> None:

@@ -5,7 +5,8 @@ from .base import Synthesizer
 from .baseline import BaselineSynthesizer
 from .cart import CARTSynthesizer
 from .gmm import GMMSynthesizer
-from .plugins import PluginSynthesizer, is_plugin, make_plugin
+from .plugins import PluginSynthesizer, check_import_path, is_plugin
+from .sdv import SDVSynthesizer
 
 GENERATORS = {"baseline": BaselineSynthesizer, "gmm": GMMSynthesizer, "cart": CARTSynthesizer}
 
@@ -27,6 +28,20 @@ def make_generator(name: str, **params) -> Synthesizer:
     if unknown:
         raise ConfigError(f"generator {name!r} has no parameter(s) {', '.join(unknown)}; it takes {', '.join(valid)}")
     return cls(**params)
+
+
+def make_plugin(name: str, random_state: int = 0, **params) -> Synthesizer:
+    """The adapter for ``name``: ``sdv:Model`` → SDV's synthesizer, ``pkg.mod:Class`` → any class.
+
+    The class is imported and its parameters checked here, so a bad name fails before any
+    data is read.
+    """
+    if name.startswith("sdv:"):
+        gen = SDVSynthesizer(model=name.partition(":")[2], params=params, random_state=random_state)
+    else:
+        gen = PluginSynthesizer(target=check_import_path("generator", name), params=params, random_state=random_state)
+    gen._resolve()
+    return gen
 
 
 __all__ = ["BaselineSynthesizer", "CARTSynthesizer", "GMMSynthesizer", "PluginSynthesizer", "Synthesizer", "GENERATORS",

@@ -51,6 +51,8 @@ import pandas as pd
 
 from sklearn.model_selection import train_test_split
 
+from ..experiment.seeds import rng_of, seed_of
+from ..experiment.splits import SELECTION_MAX_ROWS, SELECTION_VALIDATION, selection_split
 from ..detection import DetectorFeatures, detect, predict, stack, train_detector
 from ..metrics.evaluate import privacy_of
 from ..metrics.privacy import THRESHOLDS, exact_match_rate
@@ -80,8 +82,6 @@ MAX_REDRAW_ROUNDS = 8
 MAX_REDRAW_FAILURES = 2  # rounds in a row that did not lower the AUC end the loop (their columns are skipped)
 MORE_SWEEPS = 4  # tried once after the rounds, against the default redraw_sweeps
 MIN_VALIDATION_ROWS = 500  # selection-validation rows below which the search is skipped
-SELECTION_VALIDATION = 0.3  # share of the (capped) training rows the candidates are judged against
-SELECTION_MAX_ROWS = 40_000  # training rows the selection reads at most (fit + validation)
 # the search starts from the configured model (its k sweep or fixed k): a candidate must beat it
 BASE_SETTINGS = {"n_components": "configured"}
 
@@ -128,17 +128,6 @@ def gmm_params(settings: dict, base: dict | None = None) -> dict:
         else:
             params[key] = value
     return params
-
-
-def selection_split(train: pd.DataFrame, seed: int, validation: float = SELECTION_VALIDATION,
-                    max_rows: int | None = SELECTION_MAX_ROWS) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(fit, validation) rows of the generator's training rows, seeded; at most ``max_rows`` in all."""
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 11]))
-    order = rng.permutation(len(train))
-    if max_rows is not None:
-        order = order[: int(max_rows)]
-    n_val = max(1, int(round(len(order) * validation)))
-    return train.iloc[np.sort(order[n_val:])], train.iloc[np.sort(order[:n_val])]
 
 
 @dataclass
@@ -222,7 +211,7 @@ class SelectionJudge:
 
     def _judge(self, settings: dict, gen: GMMSynthesizer, started: float) -> Candidate:
         """Draw as many rows as there are selection-validation rows from the fitted ``gen`` and judge them."""
-        synthetic = gen.sample(len(self.validation_rows), random_state=self.seed + 1)
+        synthetic = gen.sample(len(self.validation_rows), random_state=seed_of(self.seed, "selection_draw"))
         result = detect(self.validation_rows, synthetic, self.detector, schema=self.schema, seed=self.seed, null=False)
         auc = float(result.roc_auc)
         copies = exact_match_rate(self._fit_frame, self.schema.model_frame(synthetic), self.columns)
@@ -374,7 +363,7 @@ class Refiner:
             mid = (lo + hi) / 2
             lo, hi = (mid, hi) if np.minimum(1, ratio / mid).sum() > target else (lo, mid)
         accept = np.minimum(1, ratio / hi)
-        rng = np.random.default_rng(np.random.SeedSequence([int(seed), 13]))
+        rng = rng_of(seed, "refinement")
         kept = np.flatnonzero(rng.random(m) < accept)
         if len(kept) < n:  # top up with the most real-looking of the rest
             rest = np.setdiff1d(np.arange(m), kept)

@@ -216,19 +216,3 @@ def _level_text(values: pd.Series, spec) -> pd.Series | None:
             return None
         text[unknown] = [str(v) for v in values[unknown]]
     return pd.Series(text, index=values.index, dtype=object)
-
-
-def make_plugin(name: str, random_state: int = 0, **params) -> Synthesizer:
-    """The adapter for ``name``: ``sdv:Model`` → SDV's synthesizer, ``pkg.mod:Class`` → any class.
-
-    The class is imported and its parameters checked here, so a bad name fails before any
-    data is read.
-    """
-    if name.startswith("sdv:"):
-        from .sdv import SDVSynthesizer
-
-        gen = SDVSynthesizer(model=name.partition(":")[2], params=params, random_state=random_state)
-    else:
-        gen = PluginSynthesizer(target=check_import_path("generator", name), params=params, random_state=random_state)
-    gen._resolve()
-    return gen

@@ -1,0 +1,80 @@
+"""The experiment's row splits, as small objects that can be saved and handed on.
+
+* ``RealSplit``: the real table's rows the generator may see (``train``) and the holdout it never
+  sees. Privacy, utility and the holdout-only AUC are only honest against the holdout. The
+  pipeline's training step saves it beside the model (``split.json``) and the evaluation step
+  reads it back, so both judge the very rows the fit used.
+* ``selection_split``: the adversarial search's own fit / validation rows, drawn from the
+  training rows only (the holdout stays unseen by every choice the search makes).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..config import DEFAULT_HOLDOUT
+from ..errors import InputError
+from .seeds import rng_of
+
+SELECTION_VALIDATION = 0.3  # share of the (capped) training rows the search's candidates are judged against
+SELECTION_MAX_ROWS = 40_000  # training rows the search reads at most (fit + validation): its cost is bounded
+
+
+@dataclass
+class RealSplit:
+    """Row numbers (sorted) of the real table: ``train`` for the generator, ``holdout`` never seen by it."""
+
+    seed: int
+    holdout_share: float
+    n_real: int
+    train: np.ndarray
+    holdout: np.ndarray
+
+    @classmethod
+    def of(cls, n_real: int, seed: int, holdout_share: float = DEFAULT_HOLDOUT) -> "RealSplit":
+        """The seeded split (stream "holdout"): a share ``holdout_share`` of the rows, at least one."""
+        order = rng_of(seed, "holdout").permutation(int(n_real))
+        n_hold = max(1, int(round(int(n_real) * holdout_share)))
+        return cls(int(seed), float(holdout_share), int(n_real), np.sort(order[n_hold:]), np.sort(order[:n_hold]))
+
+    def apply(self, real: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(train rows, holdout rows) of ``real``, which must be the table the split was made for."""
+        if len(real) != self.n_real:
+            raise InputError(f"the split was made for a real table of {self.n_real} rows, this one has {len(real)}")
+        return real.iloc[self.train], real.iloc[self.holdout]
+
+    def to_json(self) -> str:
+        return json.dumps({"seed": self.seed, "holdout_share": self.holdout_share, "n_real": self.n_real,
+                           "holdout_rows": self.holdout.tolist()})
+
+    @classmethod
+    def from_json(cls, text: str, n_real: int, what: str) -> "RealSplit":
+        try:
+            data = json.loads(text)
+            holdout = np.asarray(data["holdout_rows"], dtype=np.int64)
+            if int(data["n_real"]) != n_real:
+                raise InputError(f"{what}: the generator was fitted on a real table of {data['n_real']} rows, "
+                                 f"the real table input has {n_real}")
+            return cls(int(data["seed"]), float(data["holdout_share"]), n_real,
+                       np.setdiff1d(np.arange(n_real), holdout), holdout)
+        except (ValueError, KeyError, TypeError) as err:
+            raise InputError(f"{what} is not a split description: {err}") from None
+
+
+def split_real(real: pd.DataFrame, seed: int, holdout: float = DEFAULT_HOLDOUT) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(train, holdout) rows of ``real`` as ``advsynth run`` splits them (``RealSplit.of``)."""
+    return RealSplit.of(len(real), seed, holdout).apply(real)
+
+
+def selection_split(train: pd.DataFrame, seed: int, validation: float = SELECTION_VALIDATION,
+                    max_rows: int | None = SELECTION_MAX_ROWS) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(fit, validation) rows of the generator's training rows (stream "selection"); at most ``max_rows`` in all."""
+    order = rng_of(seed, "selection").permutation(len(train))
+    if max_rows is not None:
+        order = order[: int(max_rows)]
+    n_val = max(1, int(round(len(order) * validation)))
+    return train.iloc[np.sort(order[n_val:])], train.iloc[np.sort(order[:n_val])]
