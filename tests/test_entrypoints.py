@@ -27,6 +27,9 @@ from advsynth.config import DataConfig, RunConfig, load_config
 from advsynth.errors import ConfigError
 from advsynth.protocol import DetectorConfig
 from advsynth.config import load_real
+from advsynth.evaluation import evaluate_synthetic
+from advsynth.experiment.splits import split_real
+from advsynth.experiment.trace import trace
 from advsynth.run import run
 from advsynth.sagemaker import contract, entrypoints
 from advsynth.sagemaker.entrypoints import detector_arguments, detector_hyperparameters
@@ -111,6 +114,7 @@ def chain(tmp_path_factory, adult_sample):
     real_csv = base / "real.csv"
     adult_sample.to_csv(real_csv, index=False)
     mp = pytest.MonkeyPatch()
+    stages = {}  # the experiment's stages each container command called
     try:
         # 1. generator-train
         gen = base / "generator"
@@ -118,21 +122,24 @@ def chain(tmp_path_factory, adult_sample):
         (gen / "input" / "data" / "train" / "real.csv").write_bytes(real_csv.read_bytes())
         _write_hp(gen, GENERATOR_HP)
         _use_root(mp, gen)
-        assert sm_main(["generator-train"]) == 0
+        with trace() as stages['generator-train']:
+            assert sm_main(["generator-train"]) == 0
         # 2. sample: model.tar.gz + the real table as processing inputs
         smp = base / "sample"
         _tar_dir(gen / "model", smp / "processing" / "model" / "model.tar.gz")
         (smp / "processing" / "real").mkdir(parents=True)
         (smp / "processing" / "real" / "real.csv").write_bytes(real_csv.read_bytes())
         _use_root(mp, smp)
-        assert sm_main(["sample", "--rows", "0", "--seed", "0", *detector_arguments(DETECTOR)]) == 0
+        with trace() as stages['sample']:
+            assert sm_main(["sample", "--rows", "0", "--seed", "0", *detector_arguments(DETECTOR)]) == 0
         # 3. prepare: the selected rows + the real table -> the detector's splits
         prep = base / "prepare"
         _copy_dir(smp / "processing" / "model", prep / "processing" / "model")
         _copy_dir(smp / "processing" / "real", prep / "processing" / "real")
         _copy_dir(smp / "processing" / "selected", prep / "processing" / "selected")
         _use_root(mp, prep)
-        assert sm_main(["prepare", "--drawn-rows", "0", "--seed", "0", *detector_arguments(DETECTOR)]) == 0
+        with trace() as stages['prepare']:
+            assert sm_main(["prepare", "--drawn-rows", "0", "--seed", "0", *detector_arguments(DETECTOR)]) == 0
         # 4. detector-train on the splits
         det = base / "detector"
         for channel in ("train", "validation"):
@@ -142,7 +149,8 @@ def chain(tmp_path_factory, adult_sample):
             (folder / f"{channel}.csv").write_bytes(src.read_bytes())
         _write_hp(det, DETECTOR_HP)
         _use_root(mp, det)
-        assert sm_main(["detector-train"]) == 0
+        with trace() as stages['detector-train']:
+            assert sm_main(["detector-train"]) == 0
         # 5. evaluate (the synthetic rows: the sample step's selected shards)
         ev = base / "evaluate"
         _tar_dir(det / "model", ev / "processing" / "model" / "model.tar.gz")
@@ -154,11 +162,12 @@ def chain(tmp_path_factory, adult_sample):
             (ev / "processing" / name).mkdir(parents=True)
             (ev / "processing" / name / src.name).write_bytes(src.read_bytes())
         _use_root(mp, ev)
-        assert sm_main(["evaluate", "--seed", "0"]) == 0
+        with trace() as stages['evaluate']:
+            assert sm_main(["evaluate", "--seed", "0"]) == 0
     finally:
         mp.undo()
     return {"base": base, "generator": gen, "sample": smp, "prepare": prep, "detector": det, "evaluate": ev,
-            "real": adult_sample, "real_csv": real_csv}
+            "real": adult_sample, "real_csv": real_csv, "stages": stages}
 
 
 def test_generator_train_writes_model_and_metric_lines(chain, capsys):
@@ -313,6 +322,39 @@ def test_entrypoints_and_advsynth_run_agree(chain):
     # the second adversary: the same members, non-members and synthetic rows, so the same verdict and figures
     _assert_same_numbers(evaluation["privacy"], metrics["privacy"], "privacy")
     assert evaluation["privacy"]["membership"]["n_members"] > 0
+
+
+DETECTOR_STAGES = {"detector.features", "detector.split", "detector.fit", "detector.score", "detector.giveaways",
+                   "detector.null"}
+
+
+def test_every_door_calls_the_same_stages(chain):
+    """``advsynth run``, ``advsynth evaluate`` and the pipeline's container commands compose the
+    same stage functions of ``advsynth.experiment`` (recorded by ``experiment.trace``), so a figure
+    means one thing whichever door printed it: the detector's six stages, the holdout split and the
+    privacy adversary in each door that knows the generator's training rows."""
+    cfg = RunConfig(data=DataConfig(path=str(chain["real_csv"]), types=TYPES), name="doors", seed=0,
+                    generator="gmm", generators={"gmm": GMM_PARAMS}, detector=DETECTOR, holdout=HOLDOUT)
+    with trace() as run_stages:
+        run(cfg)
+    real = load_real(cfg)
+    train, holdout = split_real(real, 0, HOLDOUT)
+    synthetic = pd.read_csv(chain["sample"] / "processing" / "synthetic" / "synthetic-00000-of-00001.csv")
+    with trace() as evaluate_stages:
+        evaluate_synthetic(train, synthetic, detector=DETECTOR, types=TYPES, holdout=holdout)
+    containers = chain["stages"]
+    container_stages = set().union(*containers.values())
+    for door, stages in (("run", set(run_stages)), ("evaluate", set(evaluate_stages)),
+                         ("containers", container_stages)):
+        assert DETECTOR_STAGES <= stages, (door, DETECTOR_STAGES - stages)
+        assert "privacy" in stages, door
+    assert "holdout_split" in run_stages and "holdout_split" in containers["generator-train"]
+    assert {"holdout_only", "fidelity", "utility", "extras"} <= set(run_stages)
+    assert {"holdout_only", "fidelity", "utility", "extras"} <= set(evaluate_stages)
+    # each container command runs its own part of the one experiment
+    assert {"detector.features", "detector.split"} <= set(containers["prepare"])
+    assert set(containers["detector-train"]) == {"detector.fit"}
+    assert {"detector.score", "detector.giveaways", "detector.null", "privacy"} <= set(containers["evaluate"])
 
 
 def _assert_same_numbers(ours, theirs, where: str) -> None:

@@ -101,9 +101,10 @@ def test_conditional_redraw_reproduces_a_relation_with_pure_leaves():
 
 @pytest.mark.parametrize("params, message", [
     ({"redraw": ["nope"]}, "redraw names columns that are not modelled: nope"),
-    ({"redraw": 3}, "redraw must be a list of column names"),
-    ({"redraw_sweeps": 0}, "redraw_sweeps must be a positive integer"),
-    ({"dependencies": "yes"}, "dependencies must be true or false"),
+    ({"redraw": 3}, "The 'redraw' parameter of GMMSynthesizer must be None, a str among {'all'}"),
+    ({"redraw": ["x", 2]}, "redraw must be a list of column names"),
+    ({"redraw_sweeps": 0}, "The 'redraw_sweeps' parameter of GMMSynthesizer must be an int in the range"),
+    ({"dependencies": "yes"}, "The 'dependencies' parameter of GMMSynthesizer must be an instance of 'bool'"),
 ])
 def test_bad_hybrid_parameters_are_one_line_errors(params, message):
     df = hourly(300)

@@ -387,9 +387,9 @@ def _joined(name):
 # The sample/prepare steps' detector options: every DetectorConfig field, each a parameter.
 DETECTOR_ARGUMENTS = [
     "--rounds", _joined("DetectorRounds"), "--max-depth", _joined("DetectorMaxDepth"),
-    "--eta", _joined("DetectorEta"), "--colsample-bytree", _joined("DetectorColsampleBytree"),
-    "--early-stopping-rounds", _joined("DetectorEarlyStoppingRounds"),
+    "--eta", _joined("DetectorEta"), "--early-stopping-rounds", _joined("DetectorEarlyStoppingRounds"),
     "--validation-size", _joined("DetectorValidationSize"), "--test-size", _joined("DetectorTestSize"),
+    "--colsample-bytree", _joined("DetectorColsampleBytree"),
     "--detector-params", json.dumps(__import__("advsynth.protocol").protocol.DetectorConfig().params, sort_keys=True),
 ]
 

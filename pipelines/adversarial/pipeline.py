@@ -62,6 +62,8 @@ import json
 import os
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
+from advsynth.protocol import carried
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from sagemaker.mlops.workflow.pipeline import Pipeline
 
@@ -90,16 +92,8 @@ GENERATOR_PARAMETERS = {
     "fit_rows": "FitRows",       # a string: "none" fits on every training row
     "redraw": "Redraw",          # a string: "none", "all" or a JSON list of column names
 }
-# DetectorConfig field -> pipeline parameter (defaults from DetectorConfig()).
-DETECTOR_PARAMETERS = {
-    "rounds": "DetectorRounds",
-    "max_depth": "DetectorMaxDepth",
-    "eta": "DetectorEta",
-    "colsample_bytree": "DetectorColsampleBytree",
-    "early_stopping_rounds": "DetectorEarlyStoppingRounds",
-    "validation_size": "DetectorValidationSize",
-    "test_size": "DetectorTestSize",
-}
+# DetectorConfig field -> pipeline parameter (names and defaults from DetectorConfig's field metadata).
+DETECTOR_PARAMETERS = carried("parameter")
 
 EVALUATION_PROPERTY_FILE = "EvaluationReport"
 EVALUATION_OUTPUT = "evaluation"

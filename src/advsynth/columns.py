@@ -152,9 +152,13 @@ def _parse_dates(col: pd.Series, text: pd.Series):
             return None
         fact = {"format": fmt, "fraction": len(match["frac"]) - 1 if match["frac"] else 0}
         if zone is not None:
-            offsets = text.str.extract(r"(Z|[+-]\d{2}:?\d{2})$", expand=False).unique()
-            tz = "UTC" if len(offsets) > 1 or offsets[0] == "Z" else _offset_name(offsets[0])
-            fact["zone"] = "Z" if offsets[0] == "Z" and len(offsets) == 1 else tz
+            offsets = text.str.extract(r"(Z|[+-]\d{2}:?\d{2})$", expand=False)
+            unique = offsets.unique()
+            if len(unique) > 1:  # a local time (+01:00 in winter, +02:00 in summer): its zone, else UTC
+                tz = _zone_of(parsed, offsets) or "UTC"
+            else:
+                tz = "UTC" if unique[0] == "Z" else _offset_name(unique[0])
+            fact["zone"] = "Z" if unique[0] == "Z" and len(unique) == 1 else tz
             parsed = parsed.dt.tz_convert(_tz(tz))
         return parsed.reindex(col.index), fact
     if not _DATEISH.match(first):
@@ -163,6 +167,45 @@ def _parse_dates(col: pd.Series, text: pd.Series):
         parsed = pd.to_datetime(text, format=fmt, errors="coerce")
         if parsed.notna().all():
             return parsed.reindex(col.index), {"format": fmt, "fraction": 0}
+    return None
+
+
+# regions searched first for the zone of a local-time column: an Atlantic or African zone with the
+# same rules as a European one (Africa/Ceuta, Europe/Berlin) gives the same offsets; the name should be the familiar one
+_REGIONS = ("Europe/", "America/", "Asia/", "Australia/", "Africa/", "Pacific/", "Atlantic/", "Indian/", "Antarctica/")
+_ZONE_SAMPLE = 400  # (instant, offset) pairs every candidate zone is tried on before all pairs are checked
+
+
+def _zone_of(parsed_utc: pd.Series, offsets: pd.Series) -> str | None:
+    """The IANA zone whose UTC offset at every instant is the offset the text gave it (a European
+    local time writes +01:00 in winter and +02:00 in summer), or None when no zone fits."""
+    import zoneinfo
+
+    sign = np.where(offsets.str.startswith("-"), -1, 1)
+    digits = offsets.str.replace(r"[^0-9]", "", regex=True).where(offsets != "Z", "0000")
+    minutes = sign * (digits.str[:2].astype(int) * 60 + digits.str[2:4].replace("", "0").astype(int))
+    pairs = pd.DataFrame({"t": parsed_utc.to_numpy(), "m": minutes.to_numpy()}).drop_duplicates()
+    if pairs["t"].duplicated().any():  # one instant written with two offsets: no single zone
+        return None
+    # every distinct offset, then an even spread of instants
+    probe = pd.concat([pairs.drop_duplicates("m"), pairs.sort_values("t").iloc[
+        np.linspace(0, len(pairs) - 1, min(len(pairs), _ZONE_SAMPLE)).astype(int)]]).drop_duplicates()
+    try:
+        names = zoneinfo.available_timezones()
+    except Exception:  # no time-zone database: keep UTC
+        return None
+    ordered = sorted((n for n in names if n.startswith(_REGIONS)),
+                     key=lambda n: (next(i for i, r in enumerate(_REGIONS) if n.startswith(r)), n))
+
+    def fits(name: str, rows: pd.DataFrame) -> bool:
+        instants = pd.DatetimeIndex(rows["t"])
+        local = instants.tz_convert(name).tz_localize(None)
+        shift = (local - instants.tz_localize(None)).total_seconds() // 60
+        return bool(np.array_equal(shift.to_numpy(dtype=np.int64), rows["m"].to_numpy(dtype=np.int64)))
+
+    for name in ordered:
+        if fits(name, probe) and fits(name, pairs):
+            return name
     return None
 
 
@@ -228,13 +271,6 @@ def _level_codes(series: pd.Series) -> tuple[np.ndarray, list[str]]:
     one Python object per row."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     return codes, [str(u) for u in uniques]
-
-
-def _text_keys(series: pd.Series) -> pd.Series:
-    """Every value's level as a string (the key of Schema.model_frame), None for missing."""
-    codes, uniques = _level_codes(series)
-    keys = np.array(uniques + [None], dtype=object)
-    return pd.Series(keys[codes], index=series.index)
 
 
 def _cast(values: np.ndarray, dtype: str | None, missing: np.ndarray | None = None) -> pd.Series:
@@ -563,8 +599,11 @@ class DatetimeTransformer(ColumnTransformer):
         text = series.dt.strftime(s.text_format + (".%f" if s.fraction else ""))
         if s.fraction:
             text = text.str.slice(0, -(6 - s.fraction)) if s.fraction < 6 else text
-        if s.zone:
+        if s.zone in ("Z", "UTC") or (s.zone or "x")[0] in "+-":
             text = text + ("Z" if s.zone == "Z" else ("+00:00" if s.zone == "UTC" else s.zone))
+        elif s.zone:  # a local time's zone: each value with its own offset there
+            offset = series.dt.strftime("%z")
+            text = text + offset.str.slice(0, 3) + ":" + offset.str.slice(3, 5)
         return text.where(series.notna(), None)
 
 

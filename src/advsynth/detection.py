@@ -42,11 +42,8 @@ A detector that is too weak flatters every generator, so the default is checked 
 ``benchmarks/detector_panel.py`` runs it beside independently tuned detectors (XGBoost over a
 depth x column-sampling grid chosen on validation AUC, LightGBM, CatBoost with native
 categoricals, scikit-learn's HistGradientBoosting with native categoricals; all early-stopped
-on a validation slice of the training rows) on the same held-out rows. On Adult's GMM output
-(seeds 0/1/2) the default scores 0.733 / 0.738 / 0.729 against the panel's best 0.738 / 0.740 /
-0.734 (CatBoost), within 0.005; on statsmodels' randhie and fair tables within 0.009 and 0.010.
-The former default (200 rounds of depth 6, missing categoricals hidden as all-zeros) scored
-about 0.68 on Adult. Beyond these figures: depth 8 lets a tree combine several columns, half
+on a validation slice of the training rows) on the same held-out rows; its figures are in
+that script's output and README's "The detector". Why this shape: depth 8 lets a tree combine several columns, half
 the columns per tree keeps one dominant column from crowding out the weaker giveaways, and
 early stopping trains until the validation AUC stops improving instead of a fixed count.
 
@@ -77,6 +74,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from .errors import InputError
 from .experiment.seeds import rng_of, seed_of
+from .experiment.trace import stage
 from .protocol import DetectorConfig
 from .schema import Schema, infer_schema
 from .stats import auc_p_value, roc_auc_delong
@@ -108,10 +106,12 @@ class DetectorFeatures:
     categorical: dict = field(default_factory=dict)
 
     @classmethod
+    @stage("detector.features")
     def fit(cls, schema: Schema, *frames: pd.DataFrame) -> "DetectorFeatures":
         return cls.fit_model_frames(schema, *(schema.model_frame(f) for f in frames))
 
     @classmethod
+    @stage("detector.features")
     def fit_model_frames(cls, schema: Schema, *mfs: pd.DataFrame) -> "DetectorFeatures":
         """``fit`` on frames already passed through ``schema.model_frame`` (saves a conversion)."""
         feats = cls(schema=schema.to_dict())
@@ -121,7 +121,13 @@ class DetectorFeatures:
             if spec.is_numeric:
                 finite = [v[np.isfinite(v)] for v in (c.to_numpy(dtype=float) for c in cols)]
                 mins = [v.min() for v in finite if len(v)]
-                feats.numeric[spec.name] = {"offset": float(min(mins)) if mins else 0.0, "missing_flag": has_missing}
+                maxs = [v.max() for v in finite if len(v)]
+                info = {"offset": float(min(mins)) if mins else 0.0, "missing_flag": has_missing}
+                with np.errstate(over="ignore"):
+                    span = float(max(maxs)) - info["offset"] if maxs else 0.0
+                if not span < _BIG:  # beyond float32 (values near ±1e300): see _signed_log
+                    info = {"offset": 0.0, "missing_flag": has_missing, "signed_log": True}
+                feats.numeric[spec.name] = info
                 continue
             counts = pd.Series(sum(np.bincount(c.cat.codes.to_numpy()[c.cat.codes.to_numpy() >= 0],
                                                minlength=len(c.cat.categories)) for c in cols),
@@ -207,8 +213,9 @@ class DetectorFeatures:
         for name, info in self.numeric.items():
             values = mf[name].to_numpy(dtype=float)
             present = np.flatnonzero(~np.isnan(values))
+            shown = _signed_log(values[present]) if info.get("signed_log") else values[present] - info["offset"]
             # ±inf (which XGBoost refuses) become the extremes of float32: still beyond every finite value
-            put(present, np.nan_to_num(values[present] - info["offset"], posinf=_BIG, neginf=-_BIG))
+            put(present, np.nan_to_num(shown, posinf=_BIG, neginf=-_BIG))
             if info["missing_flag"]:
                 put(np.flatnonzero(np.isnan(values)), 1.0)
         for name, info in self.categorical.items():
@@ -244,6 +251,15 @@ class DetectorFeatures:
     def from_json(cls, text: str) -> "DetectorFeatures":
         data = json.loads(text)
         return cls(schema=data["schema"], numeric=data["numeric"], categorical=data["categorical"])
+
+
+def _signed_log(values: np.ndarray) -> np.ndarray:
+    """sign(x)·log(1 + |x|): for a column whose range exceeds float32 (values near ±1e300, which
+    would become inf, and XGBoost refuses inf). Trees split on order only, and this keeps the
+    order of every value (all finite values map into ±710), so the detector still sees the
+    column; only values within a relative 1e-4 of each other may share a float32."""
+    with np.errstate(over="ignore"):
+        return np.sign(values) * np.log1p(np.abs(values))
 
 
 def _json_default(value):
@@ -291,6 +307,7 @@ def as_sparse(X, block_rows: int = 10_000) -> sp.csr_matrix:
     return sp.vstack(blocks, format="csr") if len(blocks) > 1 else blocks[0]
 
 
+@stage("detector.split")
 def split_rows(y: np.ndarray, config: DetectorConfig, seed: int) -> Split:
     """Stratified test split, then a stratified validation slice of the training rows when
     early stopping is on (empty otherwise). The test rows never reach training."""
@@ -307,6 +324,7 @@ def _carve_validation(train: np.ndarray, y: np.ndarray, config: DetectorConfig, 
     return np.sort(fit), np.sort(val)
 
 
+@stage("detector.fit")
 def train_detector(X: np.ndarray, y: np.ndarray, config: DetectorConfig, *, seed: int = 0,
                    X_val: np.ndarray | None = None, y_val: np.ndarray | None = None,
                    nthread: int | None = None, verbose_eval: bool | int = False) -> xgb.Booster:
@@ -434,6 +452,7 @@ class DetectionResult:
         return sorted(self.column_importance.items(), key=lambda kv: -kv[1])[:k]
 
 
+@stage("detector.score")
 def result_from_scores(booster: xgb.Booster, features: DetectorFeatures, split: Split, y: np.ndarray,
                        scores: np.ndarray, config: DetectorConfig, seed: int) -> DetectionResult:
     """A DetectionResult from a trained booster and its held-out scores (what the evaluate step builds)."""
@@ -478,6 +497,7 @@ def _plain(value):
     return value if isinstance(value, (int, float, str, bool)) else str(value)
 
 
+@stage("detector.giveaways")
 def giveaway_levels(schema: Schema, real: pd.DataFrame, synthetic: pd.DataFrame, columns: list[str],
                     k: int = GIVEAWAY_LEVELS, *, model_frames: bool = False) -> dict:
     """Per column, the levels (categorical) or real-decile ranges (numeric) whose synthetic share
@@ -556,6 +576,7 @@ def _fit_and_score(X: np.ndarray, y: np.ndarray, config: DetectorConfig, seed: i
     return split, booster, predict(booster, X[split.test])
 
 
+@stage("detector.null")
 def null_on_real(real: pd.DataFrame, config: DetectorConfig | None = None, *, schema: Schema | None = None,
                  seed: int = 0, nthread: int | None = None) -> tuple[float, list[float], tuple[np.ndarray, np.ndarray]]:
     """The null: the same protocol on two random halves of the real table. Returns the AUC, its

@@ -19,6 +19,20 @@ AUTO_THREADS_MIN_ROWS = 100_000
 _OWNED_PARAMS = {"max_depth", "eta", "colsample_bytree", "learning_rate", "seed", "random_state", "num_boost_round", "n_estimators"}
 
 
+def _carried(parameter: str, hyperparameter: str | None = None) -> dict:
+    """A field the pipeline carries: its pipeline parameter (the value every step receives, as a
+    command option ``--field-name`` of the processing steps and, with ``hyperparameter``, under
+    that name as a built-in XGBoost hyperparameter of the training step and in the tuning job's
+    JSON). ``carried`` reads these; nothing else spells them."""
+    return {"parameter": parameter, **({"hyperparameter": hyperparameter} if hyperparameter else {})}
+
+
+def carried(key: str) -> dict[str, str]:
+    """DetectorConfig field -> its name in one transport: "parameter" (pipeline parameters and the
+    processing steps' command options) or "hyperparameter" (the built-in XGBoost contract)."""
+    return {f.name: f.metadata[key] for f in fields(DetectorConfig) if key in f.metadata}
+
+
 @dataclass(frozen=True)
 class DetectorConfig:
     """Every setting of the classifier two-sample test.
@@ -53,29 +67,26 @@ class DetectorConfig:
         cannot be set here.
     colsample_bytree : share of the feature columns each tree draws (1.0: all columns).
 
-    Why these defaults (``benchmarks/detector_panel.py``, figures in its docstring): depth 8,
-    each tree drawing half the feature columns (``colsample_bytree`` 0.5), eta 0.1 and early
-    stopping (patience 50, at most 1,000 rounds) reach 0.733 / 0.738 held-out AUC on Adult's GMM
-    output (seeds 0 / 1), 0.002-0.005 below the best of a tuned panel (CatBoost 0.738 / 0.740;
-    tuned XGBoost 0.736 / 0.739; LightGBM and HistGradientBoosting 0.722-0.730), where the former
-    200 rounds of depth 6 without missing flags stopped at 0.68. On statsmodels' randhie it is
-    0.009 and on fair 0.010 below the panel's best (fair prefers all columns per tree: 0.782).
-    Patience matters: with 10 rounds the detector stops before it finds interactions with no
+    Why these defaults: depth 8, each tree drawing half the feature columns (``colsample_bytree``
+    0.5), eta 0.1 and early stopping (patience 50, at most 1,000 rounds) come within a few
+    thousandths of AUC of a panel of independently tuned detectors (``benchmarks/detector_panel.py``;
+    the figures are README's). Patience matters: with 10 rounds the detector stops before it finds interactions with no
     marginal signal (joint missingness). The validation slice is 10 % of the training rows, so
     the trees keep 63 % of all rows. ``nthread`` 0 (automatic): see above.
     """
 
-    rounds: int = 1000
-    max_depth: int = 8
-    eta: float = 0.1
-    early_stopping_rounds: int = 50
-    validation_size: float = 0.1
-    test_size: float = 0.3
+    rounds: int = field(default=1000, metadata=_carried("DetectorRounds", "num_round"))
+    max_depth: int = field(default=8, metadata=_carried("DetectorMaxDepth", "max_depth"))
+    eta: float = field(default=0.1, metadata=_carried("DetectorEta", "eta"))
+    early_stopping_rounds: int = field(default=50, metadata=_carried("DetectorEarlyStoppingRounds",
+                                                                     "early_stopping_rounds"))
+    validation_size: float = field(default=0.1, metadata=_carried("DetectorValidationSize"))
+    test_size: float = field(default=0.3, metadata=_carried("DetectorTestSize"))
     cv: int = 0
     null: bool = True
-    nthread: int = 0
+    nthread: int = field(default=0, metadata={"hyperparameter": "nthread"})  # read, never written: the machine's
     max_rows_per_class: int = 250_000
-    colsample_bytree: float = 0.5
+    colsample_bytree: float = field(default=0.5, metadata=_carried("DetectorColsampleBytree", "colsample_bytree"))
     params: dict = field(default_factory=dict)
 
     def __post_init__(self):

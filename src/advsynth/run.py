@@ -126,6 +126,8 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
             result = verdict(real, drawn.rows, detector, schema, cfg.seed,
                              null=null if null_job is None else lambda: _collect(null_job, timings))
         result.rows_available = {"real": int(len(real)), "synthetic": n_rows}
+        if "null_overlapped" in timings:  # listed after the detector it ran beside
+            timings["null_overlapped"] = timings.pop("null_overlapped")
     holdout_only = None
     if cfg.extras or selection is not None:
         with _timed(timings, "holdout_only_detect"):

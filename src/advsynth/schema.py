@@ -113,10 +113,6 @@ class Schema:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, default=_json_default)
 
-    def to_model_values(self, df: pd.DataFrame) -> pd.DataFrame:
-        """Deprecated spelling of ``model_frame`` kept for callers outside the typing layer."""
-        return self.model_frame(df)
-
     def model_frame(self, df: pd.DataFrame) -> pd.DataFrame:
         """The modelled columns in the one representation every model reads (generator
         encoders, detector features, privacy, utility).

@@ -19,6 +19,7 @@ import pandas as pd
 from ..config import DEFAULT_HOLDOUT
 from ..errors import InputError
 from .seeds import rng_of
+from .trace import stage
 
 SELECTION_VALIDATION = 0.3  # share of the (capped) training rows the search's candidates are judged against
 SELECTION_MAX_ROWS = 40_000  # training rows the search reads at most (fit + validation): its cost is bounded
@@ -35,6 +36,7 @@ class RealSplit:
     holdout: np.ndarray
 
     @classmethod
+    @stage("holdout_split")
     def of(cls, n_real: int, seed: int, holdout_share: float = DEFAULT_HOLDOUT) -> "RealSplit":
         """The seeded split (stream "holdout"): a share ``holdout_share`` of the rows, at least one."""
         order = rng_of(seed, "holdout").permutation(int(n_real))
@@ -44,7 +46,7 @@ class RealSplit:
     def apply(self, real: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(train rows, holdout rows) of ``real``, which must be the table the split was made for."""
         if len(real) != self.n_real:
-            raise InputError(f"the split was made for a real table of {self.n_real} rows, this one has {len(real)}")
+            raise InputError(f"the split was made for a real table of {self.n_real} rows, this one has {len(real)} rows")
         return real.iloc[self.train], real.iloc[self.holdout]
 
     def to_json(self) -> str:
@@ -70,6 +72,7 @@ def split_real(real: pd.DataFrame, seed: int, holdout: float = DEFAULT_HOLDOUT) 
     return RealSplit.of(len(real), seed, holdout).apply(real)
 
 
+@stage("selection_split")
 def selection_split(train: pd.DataFrame, seed: int, validation: float = SELECTION_VALIDATION,
                     max_rows: int | None = SELECTION_MAX_ROWS) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(fit, validation) rows of the generator's training rows (stream "selection"); at most ``max_rows`` in all."""

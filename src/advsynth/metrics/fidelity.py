@@ -609,6 +609,9 @@ def _eta(values: np.ndarray, codes: np.ndarray) -> float | None:
     c, k = _compact(c)
     if k < 2:
         return None
+    scale = float(np.abs(x).max())
+    if scale > 1e150:  # η is scale-free; values near ±1e300 would overflow when squared
+        x = x / scale
     total = float(((x - x.mean()) ** 2).sum())
     if total <= 0:
         return None

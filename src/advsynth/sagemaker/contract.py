@@ -85,10 +85,6 @@ def output_dir() -> Path:
     return sm_root() / "output"
 
 
-def output_data_dir() -> Path:
-    return output_dir() / "data"
-
-
 def failure_path(kind: str = TRAINING) -> Path:
     """``output/failure`` for training jobs, ``output/message`` for processing jobs."""
     return output_dir() / ("message" if kind == PROCESSING else "failure")

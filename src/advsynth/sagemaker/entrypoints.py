@@ -56,6 +56,7 @@ import pandas as pd
 
 from ..errors import ConfigError, InputError
 from ..experiment.splits import RealSplit
+from ..protocol import carried
 from ..io import read_table, staging_file, write_text_atomic
 from . import contract
 from .contract import Hyperparameter as HP
@@ -251,7 +252,8 @@ def parse_types(text: Optional[str], where: str = "types") -> Dict[str, str]:
 
 
 # DetectorConfig fields the processing commands take as options (--rounds, --max-depth, ...).
-DETECTOR_OPTION_FIELDS = ("rounds", "max_depth", "eta", "colsample_bytree", "early_stopping_rounds", "validation_size", "test_size")
+# the DetectorConfig fields the pipeline carries to its processing steps as command options
+DETECTOR_OPTION_FIELDS = tuple(carried("parameter"))
 
 
 def add_detector_options(parser: argparse.ArgumentParser) -> None:
@@ -287,8 +289,7 @@ def detector_arguments(cfg) -> List[str]:
 
 
 # Built-in XGBoost hyperparameter -> DetectorConfig field.
-_HP_FIELDS = {"num_round": "rounds", "max_depth": "max_depth", "eta": "eta", "colsample_bytree": "colsample_bytree",
-              "early_stopping_rounds": "early_stopping_rounds", "nthread": "nthread"}
+_HP_FIELDS = {hp: name for name, hp in carried("hyperparameter").items()}
 # Fixed by the protocol (DetectorConfig.xgb_params): accepted for the built-in contract, never overridden.
 PROTOCOL_FIXED = {"objective", "eval_metric"}
 
@@ -348,7 +349,7 @@ def generator_train(argv: Optional[List[str]] = None) -> None:
     seed, types, holdout = _experiment(hp)
     if "redraw" in hp:
         hp["redraw"] = redraw_value(hp["redraw"])
-    generator = make_generator("gmm", random_state=seed, **hp)  # validates names; fit validates values
+    generator = make_generator("gmm", random_state=seed, **hp)  # validates names and values before reading data
     real = _read_real(contract.channel_dir("train"), "input channel 'train'")
     schema = infer_schema(real, types)
     # The same rows advsynth run fits on: the holdout stays unseen by the generator.
@@ -889,7 +890,7 @@ def generator_trial_train(argv: Optional[List[str]] = None) -> None:
     settings = {"n_components": hp.pop("n_components")} if "n_components" in hp else {}
     if "redraw" in hp:
         hp["redraw"] = redraw_value(hp["redraw"])
-    make_generator("gmm", random_state=seed, **gmm_params(settings, hp))  # validates names before reading data
+    make_generator("gmm", random_state=seed, **gmm_params(settings, hp))  # validates names and values before reading data
 
     real = _read_real(contract.channel_dir("train"), "input channel 'train'")
     schema = infer_schema(real, types)

@@ -12,7 +12,8 @@ GENERATORS = {"baseline": BaselineSynthesizer, "gmm": GMMSynthesizer, "cart": CA
 
 
 def make_generator(name: str, **params) -> Synthesizer:
-    """Build a generator by name; unknown names and parameters are ConfigErrors, not TypeErrors.
+    """Build a generator by name; unknown names, unknown parameters and values outside a parameter's
+    declared constraints (``_parameter_constraints``) are one-line ConfigErrors, not TypeErrors later.
 
     A name with a colon is a plug-in: ``package.module:Class`` (any fit/sample class) or
     ``sdv:Model`` (an SDV single-table synthesizer); see ``plugins.py``.
@@ -27,7 +28,9 @@ def make_generator(name: str, **params) -> Synthesizer:
     unknown = sorted(set(params) - set(valid))
     if unknown:
         raise ConfigError(f"generator {name!r} has no parameter(s) {', '.join(unknown)}; it takes {', '.join(valid)}")
-    return cls(**params)
+    gen = cls(**params)
+    gen.check_params()  # values too, before any data is read
+    return gen
 
 
 def make_plugin(name: str, random_state: int = 0, **params) -> Synthesizer:
@@ -40,6 +43,7 @@ def make_plugin(name: str, random_state: int = 0, **params) -> Synthesizer:
         gen = SDVSynthesizer(model=name.partition(":")[2], params=params, random_state=random_state)
     else:
         gen = PluginSynthesizer(target=check_import_path("generator", name), params=params, random_state=random_state)
+    gen.check_params()
     gen._resolve()
     return gen
 

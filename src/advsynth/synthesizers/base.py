@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 
+from numbers import Integral
+
 import joblib
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import InvalidParameterError, Interval, validate_parameter_constraints
+from sklearn.utils.validation import check_is_fitted
 
-from ..errors import InputError
+from ..errors import ConfigError, InputError
 from ..schema import Schema, infer_schema
 
 log = logging.getLogger(__name__)
@@ -25,10 +29,29 @@ class Synthesizer(BaseEstimator):
     """
 
     name = "base"
+    # Every constructor parameter's allowed values, scikit-learn style (``Interval``, ``StrOptions``,
+    # "boolean", None, a type): ``check_params`` validates them at ``make_generator`` (before any data
+    # is read) and at ``fit``; a test checks every generator declares every parameter.
+    _parameter_constraints: dict = {"random_state": [Interval(Integral, 0, None, closed="left")]}
+
+    def check_params(self) -> None:
+        """Validate the constructor parameters against ``_parameter_constraints``: one ConfigError line."""
+        params = self.get_params(deep=False)
+        for key, value in params.items():
+            allowed = self._parameter_constraints.get(key, [])
+            # bool is an int subclass, so Interval(Integral) would take ``true`` for 1
+            if isinstance(value, (bool, np.bool_)) and "boolean" not in allowed and bool not in allowed:
+                raise ConfigError(f"The {key!r} parameter of {type(self).__name__} must not be a boolean. "
+                                  f"Got {value!r} instead.")
+        try:
+            validate_parameter_constraints(self._parameter_constraints, params, caller_name=type(self).__name__)
+        except InvalidParameterError as err:
+            raise ConfigError(str(err)) from None
 
     def fit(self, df: pd.DataFrame, schema: Schema | None = None) -> "Synthesizer":
         if not isinstance(df, pd.DataFrame):
             raise InputError(f"expected a pandas DataFrame, got {type(df).__name__}")
+        self.check_params()
         self.schema_ = schema or infer_schema(df)
         self.schema_.validate_frame(df)
         self._fit(self.schema_.model_frame(df))
@@ -37,8 +60,10 @@ class Synthesizer(BaseEstimator):
     def sample(self, n: int, random_state: int | None = None, first_row: int = 0) -> pd.DataFrame:
         """Draw ``n`` rows; the same ``random_state`` (default: the constructor's) gives the same rows.
         ``first_row``: where these rows start in a table drawn in blocks (numbers the identifiers)."""
-        if not hasattr(self, "schema_"):
-            raise InputError(f"{type(self).__name__} is not fitted: call fit() first")
+        try:
+            check_is_fitted(self, "schema_")
+        except Exception:  # sklearn's NotFittedError, as advsynth's one-line error
+            raise InputError(f"{type(self).__name__} is not fitted: call fit() first") from None
         if int(n) < 1:
             raise InputError(f"number of rows to sample must be positive, got {n}")
         seed = self.random_state if random_state is None else random_state

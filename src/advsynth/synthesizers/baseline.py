@@ -39,7 +39,8 @@ class BaselineSynthesizer(Synthesizer):
         for name, params in self.marginals_.items():
             if params[0] == "gaussian":
                 _, mean, std, missing_rate = params
-                values = mean + std * rng.standard_normal(n)
+                with np.errstate(over="ignore", invalid="ignore"):  # near ±1e300: ±inf, clipped to the real range
+                    values = mean + std * rng.standard_normal(n)
                 values[rng.random(n) < missing_rate] = np.nan
             else:
                 _, levels, probs = params

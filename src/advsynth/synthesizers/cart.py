@@ -16,8 +16,11 @@ rate of unseen real rows). advsynth's privacy adversary is there to say so.
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 import pandas as pd
+from sklearn.utils._param_validation import Interval
 
 from .base import Synthesizer
 from .trees import LeafModel, as_predictor, column_values, model_levels
@@ -35,6 +38,12 @@ class CARTSynthesizer(Synthesizer):
     """
 
     name = "cart"
+    _parameter_constraints = {
+        **Synthesizer._parameter_constraints,
+        "min_samples_leaf": [Interval(Integral, 1, None, closed="left")],
+        "max_depth": [Interval(Integral, 1, None, closed="left"), None],
+        "fit_rows": [Interval(Integral, 1, None, closed="left"), None],
+    }
 
     def __init__(self, min_samples_leaf: int = 5, max_depth: int | None = None, fit_rows: int | None = None,
                  random_state: int = 0):

@@ -96,7 +96,7 @@ class ConditionalRedraw:
                     if name in self.marginals_:
                         drawn = self._smooth(name, pos, leaf, drawn, rng)
                     out[name] = drawn
-                    X[:, j] = drawn
+                    X[:, j] = as_predictor(drawn)
                 else:
                     out[name] = pd.Categorical.from_codes(drawn, categories=model_levels(self.schema_, name))
                     X[:, j] = as_predictor(drawn)

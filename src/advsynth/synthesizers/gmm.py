@@ -21,6 +21,10 @@ from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
 from ..encoding import MARGINAL_VALUES, LatentCategoricals, TableEncoder, discrete_columns, enforce_implied_missing, tied_groups
+from numbers import Integral, Real
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
 from ..errors import ConfigError
 from .base import Synthesizer
 from .conditional import ConditionalRedraw
@@ -78,6 +82,26 @@ class GMMSynthesizer(Synthesizer):
     """
 
     name = "gmm"
+    _positive = [Interval(Integral, 1, None, closed="left")]
+    _share = [Interval(Real, 0, 1, closed="both")]
+    _parameter_constraints = {
+        **Synthesizer._parameter_constraints,
+        "pca_variance": [Interval(Real, 0, 1, closed="right")],
+        "min_components": _positive, "max_components": _positive, "n_candidates": _positive,
+        "criterion": [StrOptions(set(CRITERIA))],
+        "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
+        "selection_rows": _positive, "fit_rows": [*_positive, None], "max_iter": _positive, "n_init": _positive,
+        "point_mass_share": _share,
+        "categorical_decoding": [StrOptions(set(DECODINGS))],
+        "latent_min_levels": _positive, "latent_tie": _share, "latent_prior": [Interval(Real, 0, None, closed="left")],
+        "match_marginals": ["boolean"],
+        "marginal_values": [StrOptions(set(MARGINAL_VALUES))],
+        "heap_min_count": _positive,
+        "dependencies": ["boolean"],
+        "redraw": [None, StrOptions({"all"}), list, tuple],
+        "redraw_sweeps": _positive, "redraw_min_leaf": _positive,
+        "n_jobs": _positive, "max_encoded_cells": _positive,
+    }
 
     def __init__(
         self,
@@ -133,34 +157,21 @@ class GMMSynthesizer(Synthesizer):
         self.max_encoded_cells = max_encoded_cells
         self.random_state = random_state
 
-    def _check_params(self) -> None:
-        if not 0 < float(self.pca_variance) <= 1:
-            raise ConfigError(f"pca_variance must be in (0, 1], got {self.pca_variance}")
-        if not 1 <= int(self.min_components) <= int(self.max_components):
+    def check_params(self) -> None:
+        """The declared constraints, then what spans parameters (the k range)."""
+        super().check_params()
+        if int(self.min_components) > int(self.max_components):
             raise ConfigError(
-                f"need 1 <= min_components <= max_components, got {self.min_components} and {self.max_components}"
-            )
-        if self.criterion not in CRITERIA:
-            raise ConfigError(f"criterion must be one of {', '.join(CRITERIA)}, got {self.criterion!r}")
-        if self.covariance_type not in COVARIANCE_TYPES:
-            raise ConfigError(f"covariance_type must be one of {', '.join(COVARIANCE_TYPES)}, got {self.covariance_type!r}")
-        if self.marginal_values not in MARGINAL_VALUES:
-            raise ConfigError(f"marginal_values must be one of {', '.join(MARGINAL_VALUES)}, got {self.marginal_values!r}")
-        if self.categorical_decoding not in DECODINGS:
-            raise ConfigError(f"categorical_decoding must be one of {', '.join(DECODINGS)}, got {self.categorical_decoding!r}")
-        if not isinstance(self.dependencies, bool):
-            raise ConfigError(f"dependencies must be true or false, got {self.dependencies!r}")
-        names = [c.name for c in self.schema_.modelled]
-        if not (self.redraw is None or self.redraw == "all" or (
-                isinstance(self.redraw, (list, tuple)) and all(isinstance(c, str) for c in self.redraw))):
+                f"need min_components <= max_components, got {self.min_components} and {self.max_components}")
+        if isinstance(self.redraw, (list, tuple)) and not all(isinstance(c, str) for c in self.redraw):
             raise ConfigError(f"redraw must be a list of column names, 'all' or null, got {self.redraw!r}")
+
+    def _check_redraw_columns(self) -> None:
+        """What needs the data: the redrawn columns must be modelled ones."""
+        names = [c.name for c in self.schema_.modelled]
         unknown = [c for c in (self.redraw if isinstance(self.redraw, (list, tuple)) else []) if c not in names]
         if unknown:
             raise ConfigError(f"redraw names columns that are not modelled: {', '.join(map(str, unknown))}")
-        for key in ("redraw_sweeps", "redraw_min_leaf"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ConfigError(f"{key} must be a positive integer, got {value!r}")
 
     def candidates(self, n_rows: int, n_dims: int = 1) -> list[int]:
         """The k values swept: evenly spread over the range, at most one per ``n_dims + 1`` rows.
@@ -192,7 +203,7 @@ class GMMSynthesizer(Synthesizer):
             self._fit_single_threaded(df)
 
     def _fit_single_threaded(self, df: pd.DataFrame) -> None:
-        self._check_params()
+        self._check_redraw_columns()
         self._affine_ = None  # the sampling maps of a previous fit
         self.dependencies_ = find_dependencies(df, self.schema_, int(self.random_state)) if self.dependencies else []
         if self.dependencies_:
@@ -259,7 +270,8 @@ class GMMSynthesizer(Synthesizer):
         """Change ``redraw`` of a fitted generator, fitting only the redraw's trees on ``df`` (the rows
         it was fitted on): the detector-guided search tries columns without refitting the mixture."""
         self.redraw = redraw
-        self._check_params()
+        self.check_params()
+        self._check_redraw_columns()
         self._fit_redraw(self.schema_.model_frame(df))
         return self
 

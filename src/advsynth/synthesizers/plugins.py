@@ -101,6 +101,8 @@ class PluginSynthesizer(Synthesizer):
     class that takes none is warned about once: its determinism is its own.
     """
 
+    _parameter_constraints = {**Synthesizer._parameter_constraints, "target": [str], "params": [dict, None]}
+
     name = "plugin"
 
     def __init__(self, target: str = "", params: dict | None = None, random_state: int = 0):

@@ -90,6 +90,8 @@ class SDVSynthesizer(PluginSynthesizer):
     """An SDV single-table synthesizer (``model``: GaussianCopula, CTGAN, TVAE, CopulaGAN) with
     ``params`` passed to its constructor (e.g. ``epochs`` for CTGAN)."""
 
+    _parameter_constraints = {**PluginSynthesizer._parameter_constraints, "model": [str]}
+
     name = "sdv"
 
     def __init__(self, model: str = "GaussianCopula", params: dict | None = None, random_state: int = 0):

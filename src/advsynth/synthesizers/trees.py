@@ -53,10 +53,17 @@ def column_values(frame: pd.DataFrame, schema: Schema, name: str) -> np.ndarray:
     return level_codes(frame[name], model_levels(schema, name))
 
 
+_F32 = float(np.finfo(np.float32).max)
+
+
 def as_predictor(values: np.ndarray) -> np.ndarray:
-    """A column's plain values as a tree predictor: numbers unchanged, codes as floats, NaN where missing."""
+    """A column's plain values as a tree predictor: numbers unchanged, codes as floats, NaN where missing.
+
+    The trees read float32: numbers beyond its range (near ±1e300) are clipped to its extremes, so
+    they stay the largest and smallest values (never inf, which scikit-learn refuses); the values a
+    leaf outputs are the training rows' own, unclipped."""
     if values.dtype.kind == "f":
-        return values
+        return np.clip(values, -_F32, _F32)
     out = values.astype(np.float64)
     out[values < 0] = np.nan
     return out
@@ -95,8 +102,11 @@ class LeafModel:
             target = _rank_target(y)
             tree = DecisionTreeRegressor(min_samples_leaf=self.min_samples_leaf, max_depth=self.max_depth,
                                          random_state=self.random_state)
-        self.tree_ = tree.fit(X, target) if X.shape[1] else None
-        leaves = self.tree_.apply(X) if self.tree_ is not None else np.zeros(len(y), dtype=np.int64)
+        # scikit-learn sums X to look for NaN; predictors at float32's extremes (values near ±1e300)
+        # overflow that sum, which it handles: its warning is noise
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.tree_ = tree.fit(X, target) if X.shape[1] else None
+            leaves = self.tree_.apply(X) if self.tree_ is not None else np.zeros(len(y), dtype=np.int64)
         self.order_ = np.argsort(leaves, kind="stable")  # training rows grouped by leaf
         self.leaf_ids_, self.starts_, self.counts_ = np.unique(leaves[self.order_], return_index=True,
                                                                return_counts=True)
@@ -107,7 +117,8 @@ class LeafModel:
         """Each row's leaf, as a position in ``leaf_ids_``."""
         if self.tree_ is None:
             return np.zeros(len(X), dtype=np.int64)
-        return np.searchsorted(self.leaf_ids_, self.tree_.apply(X))
+        with np.errstate(over="ignore", invalid="ignore"):  # as in fit
+            return np.searchsorted(self.leaf_ids_, self.tree_.apply(X))
 
     def draw(self, X: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """For each row of ``X``: the position (in ``values_``) of a uniformly drawn training row of
