@@ -225,7 +225,7 @@ def test_constant_and_empty_columns_pass_through(factory, caplog):
 def test_high_cardinality_is_bounded_with_one_warning(caplog, monkeypatch):
     import advsynth.columns
 
-    monkeypatch.setattr(advsynth.columns, "MAX_LEVELS", 50)  # the bound, at a size a unit test can reach
+    monkeypatch.setattr(advsynth.columns.categorical, "MAX_LEVELS", 50)  # the bound, at a size a unit test can reach
     rng = np.random.default_rng(0)
     n = 5000
     df = pd.DataFrame({"title": [f"t{i}" for i in rng.integers(0, 2000, n)], "x": rng.normal(size=n)})

@@ -112,7 +112,7 @@ def test_high_cardinality_columns_get_a_bounded_encoding(monkeypatch):
     # the typing layer keeps at most columns.MAX_LEVELS (50) levels; raise it so the detector's own bound is exercised
     from advsynth import columns
 
-    monkeypatch.setattr(columns, "MAX_LEVELS", 500)
+    monkeypatch.setattr(columns.categorical, "MAX_LEVELS", 500)
     rng = np.random.default_rng(6)
     n = 5000
     real = pd.DataFrame({"id_ish": [f"L{i}" for i in rng.integers(0, 2000, n)], "x": rng.normal(0, 1, n)})

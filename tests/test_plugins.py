@@ -471,7 +471,7 @@ def test_a_plugins_levels_come_back_as_it_wrote_them(tmp_path, monkeypatch):
     half of a copied flag column was re-drawn at random; a rare code was refused)."""
     import advsynth.columns
 
-    monkeypatch.setattr(advsynth.columns, "MAX_LEVELS", 50)  # so that 'case' keeps a tail of rare codes
+    monkeypatch.setattr(advsynth.columns.categorical, "MAX_LEVELS", 50)  # so that 'case' keeps a tail of rare codes
     name = f"copying_{tmp_path.name.replace('-', '_')}"
     (tmp_path / f"{name}.py").write_text(textwrap.dedent(COPYING_SOURCE))
     monkeypatch.syspath_prepend(str(tmp_path))

@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 import pandas as pd
 
-from .columns import CSV_DIALECT, CSV_SEP, OTHER_LEVEL, TEXT_FACTS, _UNIT_NS, fit_column, transformer_for  # noqa: F401
+from .columns import CSV_DIALECT, CSV_SEP, OTHER_LEVEL, TEXT_FACTS, fit_column, transformer_for  # noqa: F401 (OTHER_LEVEL: the schema names it)
+from .columns.base import _UNIT_NS
 from .errors import ConfigError, InputError
 
 log = logging.getLogger(__name__)
@@ -147,15 +148,14 @@ class Schema:
         table (identifiers are numbered by it, so blocks of one table never repeat one).
         """
         rng = rng if rng is not None else np.random.default_rng(0)
-        n = len(raw)
+        nothing = np.full(len(raw), np.nan)
         out = {}
         for c in self.columns:
             t = c.transformer
-            # categorical-like columns go as the series (factorized without a slow object copy)
-            if c.is_modelled:
-                values = raw[c.name] if not c.is_numeric else raw[c.name].to_numpy()
-            out[c.name] = (t.reverse_transform(values, rng) if c.is_modelled
-                           else t.reverse_transform(n, rng, first_row)).reset_index(drop=True)
+            # categorical-like columns go as the series (factorized without a slow object copy);
+            # a column nothing was learnt from gets as many NaN (nothing was generated)
+            values = (raw[c.name] if not c.is_numeric else raw[c.name].to_numpy()) if c.is_modelled else nothing
+            out[c.name] = t.reverse_transform(values, rng, first_row).reset_index(drop=True)
         return pd.DataFrame(out, columns=self.names)
 
     def text_frame(self, df: pd.DataFrame, fmt: str = "csv") -> pd.DataFrame:
