@@ -420,10 +420,7 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
       variation a user sees when re-running the generator.
     * ``delong_pm``: the mean half width of the runs' own DeLong intervals. It covers only the
       detector's split noise for one synthetic draw, not the generator's seed-to-seed
-      variation, so neither figure stands in for the other. (Measured on Adult, GMM-AIC, seeds
-      0-2, benchmarks/bench_adult.py: seed SD 0.0022 with the current detector, DeLong half
-      width 0.0070; with the old 200-round detector the seed SD was about 0.008, twice the
-      DeLong standard error.)
+      variation, so neither figure stands in for the other (``benchmarks/bench_adult.py`` prints both).
     """
     out = []
     for (ds, gen), g in results.groupby(["dataset", "generator"], sort=False):

@@ -20,22 +20,16 @@ of the pipeline's tuning job (``get_pipeline(tuning=True)``, container command
 ``generator-trial-train``) both call it, so a trial reports the AUC this search computes for
 the same settings, rows and seed.
 
-The search is a bounded coordinate search: each stage varies one setting around the best so
-far, so its cost is ``sum(len(stage))`` fits on at most ``max_rows`` rows each. It has no
-wall-clock budget: one that stopped the search early on a busy machine made the chosen
-settings depend on the load, and the same config and seed must give the same rows. On Adult
-the detector keeps preferring more components (validation-split AUC, seed 0: AIC's pick in
-1..60 0.646, k = 120 0.596, k = 240 0.582, k = 320 0.567), and 320 components want more than
-the configured 10,000 fit rows: fitted on 20,000 training rows, seed 2's fresh AUC went from
-0.652 to 0.623 (so the k = 320 candidate is fitted on up to 20,000 rows, within three minutes). k = 240 (never chosen over 320)
-and PCA at 0.95 (never better) were dropped to keep the mode within three minutes;
-per-component frequencies for every discrete column were clearly worse against the full-size
-detector (the within-component dependence of relationship, sex and marital-status is lost).
+The search is bounded: the configured k against k = 320 (fitted on up to 20,000 rows: many
+components want more rows than the default fit uses), then redraw rounds on the columns the
+detector names, each kept only if it lowers the selection AUC; its cost is a fixed number of
+fits on at most ``max_rows`` rows each. It has no wall-clock budget: one that stopped the search
+early on a busy machine would make the chosen settings depend on the load, and the same config
+and seed must give the same rows. (What it chooses on the benchmark tables: README, "Generators".)
 
-``Refiner`` (``adversarial: refine``) adds discriminator rejection sampling. Measured on Adult
-seed 0 it bought nothing (0.646 refined vs 0.644 unrefined): a detector trained on ~8,000 real
-rows stops after a few dozen shallow trees, and its density ratio is too flat to move the
-verdict of one trained on 45,000 rows. It is kept opt-in, with both AUCs reported.
+``Refiner`` (``adversarial: refine``) adds discriminator rejection sampling; it is opt-in, with
+the AUCs before and after it both reported, because a detector trained on the selection split's
+few thousand rows has too flat a density ratio to move the verdict of one trained on all rows.
 """
 
 from __future__ import annotations
