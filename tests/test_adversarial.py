@@ -12,6 +12,7 @@ from advsynth.protocol import DetectorConfig
 from advsynth.run import run
 from advsynth.schema import infer_schema
 from advsynth.synthesizers import adversarial
+from advsynth.experiment.trace import trace
 from advsynth.synthesizers.adversarial import gmm_params, select_by_detector
 from conftest import make_mixed
 
@@ -37,7 +38,11 @@ def test_selection_reads_only_the_training_rows_and_never_the_holdout(monkeypatc
                         lambda self, df, *a, **k: seen.append(df.index) or real_fit(self, df, *a, **k))
     monkeypatch.setattr(adversarial.GMMSynthesizer, "refit_redraw",
                         lambda self, df, *a, **k: seen.append(df.index) or real_refit(self, df, *a, **k))
-    sel = select_by_detector(train, schema, FAST, base_params=SMALL, stages=STAGES, seed=0)
+    with trace() as stages_called:
+        sel = select_by_detector(train, schema, FAST, base_params=SMALL, stages=STAGES, seed=0)
+    # the search judges with the experiment's own stages: its split, the detector's, the privacy adversary
+    assert {"selection_split", "detector.features", "detector.split", "detector.fit", "detector.score",
+            "privacy"} <= set(stages_called)
     stage = [c for c in sel.candidates if "redraw" not in c["settings"]]
     refits = [c for c in sel.candidates if "redraw" in c["settings"] and "redraw_sweeps" not in c["settings"]]
     # each stage candidate is one fit and one detector; a redraw round refits the trees only

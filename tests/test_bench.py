@@ -25,6 +25,7 @@ from advsynth.metrics.evaluate import evaluate_extras
 from advsynth.errors import AdvsynthError, ConfigError
 from advsynth.history import HistoryStore, git_revision, make_record, trend
 from advsynth.schema import infer_schema
+from advsynth.experiment.trace import trace
 from advsynth.stats import mean_interval
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,7 +84,11 @@ def test_select_rejects_unknown_names():
 
 def test_benchmark_writes_results_summary_history_and_progress(tmp_path, capsys):
     cfg = small_cfg(seeds=(0, 1), extras=True)
-    results = run_benchmark(cfg, tmp_path / "b", history=str(tmp_path / "hist"))
+    with trace() as stages:
+        results = run_benchmark(cfg, tmp_path / "b", history=str(tmp_path / "hist"))
+    # the bench composes run's stages (its null once per dataset and seed)
+    assert {"holdout_split", "detector.features", "detector.split", "detector.fit", "detector.score",
+            "detector.giveaways", "detector.null", "holdout_only", "fidelity", "privacy", "extras"} <= set(stages)
     assert list(results.columns) == RESULT_COLUMNS and len(results) == 4
     on_disk = pd.read_csv(tmp_path / "b" / "results.csv")
     assert len(on_disk) == 4 and set(on_disk["generator"]) == {"baseline", "gmm_bic"}

@@ -144,3 +144,13 @@ def small_table_csv(tmp_path):
     path = tmp_path / "small.csv"
     make_mixed(300).to_csv(path, index=False)
     return path
+
+
+def test_one_offset_spelled_two_ways_stays_a_fixed_offset(tmp_path):
+    """"Z" and "+00:00" are one offset: UTC, not a zone that happens to sit at +00:00 in winter."""
+    rng = np.random.default_rng(0)
+    t = pd.Series(pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 1000, 400), unit="h"))
+    text = t.dt.strftime("%Y-%m-%dT%H:%M:%S") + np.where(rng.random(400) < 0.5, "Z", "+00:00")
+    data = tmp_path / "utc.csv"
+    pd.DataFrame({"when": text, "x": rng.random(400)}).to_csv(data, index=False)
+    assert str(read_table(data)["when"].dt.tz) == "UTC"

@@ -63,6 +63,8 @@ import os
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from advsynth.protocol import carried
+from advsynth.synthesizers import pipeline_parameter_name
+from advsynth.synthesizers.gmm import GMMSynthesizer
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from sagemaker.mlops.workflow.pipeline import Pipeline
@@ -81,17 +83,10 @@ STEP_NAMES = [STEP_FIT_GENERATOR, STEP_SAMPLE, STEP_PREPARE, STEP_TRAIN_DETECTOR
               STEP_PRIVACY_GATE]
 EVALUATE_ONLY_STEP_NAMES = [STEP_PREPARE, STEP_TRAIN_DETECTOR, STEP_EVALUATE, STEP_GATE]
 
-# gmm parameter -> pipeline parameter (defaults from the GMM generator's signature).
-GENERATOR_PARAMETERS = {
-    "pca_variance": "PcaVariance",
-    "min_components": "MinComponents",
-    "max_components": "MaxComponents",
-    "n_candidates": "NCandidates",
-    "criterion": "Criterion",
-    "selection_rows": "SelectionRows",
-    "fit_rows": "FitRows",       # a string: "none" fits on every training row
-    "redraw": "Redraw",          # a string: "none", "all" or a JSON list of column names
-}
+# gmm parameter -> pipeline parameter (names, types and defaults from the GMM generator: its
+# ``_pipeline_parameters``, their declared constraints and its signature). fit_rows and redraw
+# travel as strings: "none" fits on every training row / redraws nothing; redraw: "all" or a JSON list.
+GENERATOR_PARAMETERS = {name: pipeline_parameter_name(name) for name in GMMSynthesizer._pipeline_parameters}
 # DetectorConfig field -> pipeline parameter (names and defaults from DetectorConfig's field metadata).
 DETECTOR_PARAMETERS = carried("parameter")
 

@@ -125,7 +125,10 @@ def _parse_dates(col: pd.Series, text: pd.Series):
         if zone is not None:
             offsets = text.str.extract(r"(Z|[+-]\d{2}:?\d{2})$", expand=False)
             unique = offsets.unique()
-            if len(unique) > 1:  # a local time (+01:00 in winter, +02:00 in summer): its zone, else UTC
+            named = {"UTC" if o == "Z" else _offset_name(o) for o in unique}
+            if len(named) == 1:  # one offset, spelled two ways ("Z" and "+00:00", "+0100" and "+01:00")
+                tz = named.pop()
+            elif len(unique) > 1:  # a local time (+01:00 in winter, +02:00 in summer): its zone, else UTC
                 tz = _zone_of(parsed, offsets) or "UTC"
             else:
                 tz = "UTC" if unique[0] == "Z" else _offset_name(unique[0])

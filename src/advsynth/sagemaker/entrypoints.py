@@ -57,6 +57,7 @@ import pandas as pd
 from ..errors import ConfigError, InputError
 from ..experiment.splits import RealSplit
 from ..protocol import carried
+from ..synthesizers.gmm import GMMSynthesizer
 from ..io import read_table, staging_file, write_text_atomic
 from . import contract
 from .contract import Hyperparameter as HP
@@ -77,17 +78,10 @@ TEST_FILE = "test.csv"
 EVALUATION_FILE = "evaluation.json"
 
 GENERATOR_HYPERPARAMETERS: Dict[str, HP] = {
-    "pca_variance": HP(float),
-    "min_components": HP(int),
-    "max_components": HP(int),
-    "n_candidates": HP(int),
-    "criterion": HP(str),
-    "covariance_type": HP(str),
-    "selection_rows": HP(int),
-    "fit_rows": HP(int, allow_none=True),
-    "max_iter": HP(int),
-    "n_init": HP(int),
-    "redraw": HP(str, allow_none=True),  # "all" or a JSON list of column names (``redraw_value``)
+    # the gmm's parameters the job takes, typed from their declared constraints (``redraw``: "all"
+    # or a JSON list of column names, ``redraw_value``)
+    **{name: HP(*GMMSynthesizer.parameter_kind(name)[:1], allow_none=GMMSynthesizer.parameter_kind(name)[1])
+       for name in GMMSynthesizer._job_parameters},
     "seed": HP(int, default=0),
     # The experiment, as ``advsynth run`` defines it: the share of real rows withheld from
     # the generator (``RunConfig.holdout``) and the config's column types (JSON object).

@@ -11,6 +11,11 @@ from .sdv import SDVSynthesizer
 GENERATORS = {"baseline": BaselineSynthesizer, "gmm": GMMSynthesizer, "cart": CARTSynthesizer}
 
 
+def pipeline_parameter_name(parameter: str) -> str:
+    """The pipeline parameter carrying a generator parameter: ``pca_variance`` -> ``PcaVariance``."""
+    return "".join(word.capitalize() for word in parameter.split("_"))
+
+
 def make_generator(name: str, **params) -> Synthesizer:
     """Build a generator by name; unknown names, unknown parameters and values outside a parameter's
     declared constraints (``_parameter_constraints``) are one-line ConfigErrors, not TypeErrors later.

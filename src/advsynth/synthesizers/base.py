@@ -34,6 +34,18 @@ class Synthesizer(BaseEstimator):
     # is read) and at ``fit``; a test checks every generator declares every parameter.
     _parameter_constraints: dict = {"random_state": [Interval(Integral, 0, None, closed="left")]}
 
+    _pipeline_parameters: tuple = ()  # see GMMSynthesizer: what the SageMaker pipeline carries
+    _job_parameters: tuple = ()
+
+    @classmethod
+    def parameter_kind(cls, name: str) -> tuple[type, bool]:
+        """(int, float or str; None allowed) of a parameter as text transports carry it, read off
+        its declared constraints: a list parameter travels as JSON text."""
+        allowed = cls._parameter_constraints[name]
+        kinds = [c.type for c in allowed if isinstance(c, Interval)]
+        kind = int if Integral in kinds else float if kinds else str
+        return kind, None in allowed
+
     def check_params(self) -> None:
         """Validate the constructor parameters against ``_parameter_constraints``: one ConfigError line."""
         params = self.get_params(deep=False)

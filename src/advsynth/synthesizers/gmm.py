@@ -102,6 +102,11 @@ class GMMSynthesizer(Synthesizer):
         "redraw_sweeps": _positive, "redraw_min_leaf": _positive,
         "n_jobs": _positive, "max_encoded_cells": _positive,
     }
+    # the parameters the pipeline carries (each a pipeline parameter named in CamelCase, and a
+    # hyperparameter of the generator's training job), and those the job takes beyond them
+    _pipeline_parameters = ("pca_variance", "min_components", "max_components", "n_candidates", "criterion",
+                            "selection_rows", "fit_rows", "redraw")
+    _job_parameters = _pipeline_parameters + ("covariance_type", "max_iter", "n_init")
 
     def __init__(
         self,
