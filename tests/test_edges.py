@@ -4,7 +4,6 @@ UTC offsets, and what a run killed with SIGKILL leaves behind."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
