@@ -104,11 +104,13 @@ class SDVSynthesizer(PluginSynthesizer):
         return f"sdv:{self.model}"
 
     def _resolve(self) -> type:
-        cls, self.tables_api_ = _import_sdv(self.model)
+        """The SDV class, its parameters checked (at construction too: no learned state set here)."""
+        cls, _ = _import_sdv(self.model)
         check_params(self.target, cls, dict(self.params or {}), skip=("self", "metadata"))
         return cls
 
     def _build(self, cls: type, schema: Schema):
+        self.tables_api_ = _import_sdv(self.model)[1]  # SDV 2's multi-table style fit/sample
         metadata = _build_metadata(metadata_dict(schema))
         try:
             return cls(metadata, **dict(self.params or {}))
