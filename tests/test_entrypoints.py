@@ -321,6 +321,7 @@ def test_entrypoints_and_advsynth_run_agree(chain):
     assert len(synthetic) == metrics["n_synthetic"]
     # the second adversary: the same members, non-members and synthetic rows, so the same verdict and figures
     _assert_same_numbers(evaluation["privacy"], metrics["privacy"], "privacy")
+    _assert_same_numbers(evaluation["holdout_only"], metrics["holdout_only"], "holdout_only")
     assert evaluation["privacy"]["membership"]["n_members"] > 0
 
 
@@ -354,7 +355,8 @@ def test_every_door_calls_the_same_stages(chain):
     # each container command runs its own part of the one experiment
     assert {"detector.features", "detector.split"} <= set(containers["prepare"])
     assert set(containers["detector-train"]) == {"detector.fit"}
-    assert {"detector.score", "detector.giveaways", "detector.null", "privacy"} <= set(containers["evaluate"])
+    assert {"detector.score", "detector.giveaways", "detector.null", "privacy", "holdout_only"} <= set(containers["evaluate"])
+    assert "holdout_only" in container_stages
 
 
 def _assert_same_numbers(ours, theirs, where: str) -> None:

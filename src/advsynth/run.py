@@ -128,10 +128,13 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
         result.rows_available = {"real": int(len(real)), "synthetic": n_rows}
         if "null_overlapped" in timings:  # listed after the detector it ran beside
             timings["null_overlapped"] = timings.pop("null_overlapped")
+    # the detector's synthetic rows (balance's pick): also what the privacy adversary and the
+    # pipeline's evaluation step judge, so every door judges the same rows
+    judged = detector_rows(drawn.rows, len(real), n_rows, cfg.seed, detector.max_rows_per_class)
     holdout_only = None
     if cfg.extras or selection is not None:
         with _timed(timings, "holdout_only_detect"):
-            holdout_only = holdout_only_auc(holdout, drawn.rows, detector, schema, cfg.seed)
+            holdout_only = holdout_only_auc(holdout, judged, detector, schema, cfg.seed)
     adversarial = None
     if selection is not None:
         adversarial = _adversarial_section(selection, drawn, result, holdout_only, real, detector, schema, cfg.seed,
@@ -140,8 +143,7 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
     if cfg.extras:
         with _timed(timings, "extras"):
             extras = evaluate_extras(real, drawn.rows, schema, cfg.target, cfg.seed, split=(train, holdout), n_jobs=1,
-                                     privacy_rows=detector_rows(drawn.rows, len(real), n_rows, cfg.seed,
-                                                                detector.max_rows_per_class))
+                                     privacy_rows=judged)
     timings["total"] = round(time.perf_counter() - started, 3)  # wall time: the null overlaps the fit
     metrics = _metrics(cfg, name, gen, real, train, holdout, n_rows, schema, result, adversarial, holdout_only, extras,
                        timings, len(drawn.rows))

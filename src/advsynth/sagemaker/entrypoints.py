@@ -56,6 +56,7 @@ import pandas as pd
 
 from ..errors import ConfigError, InputError
 from ..experiment.splits import RealSplit
+from ..experiment.stages import holdout_only_auc
 from ..protocol import carried
 from ..synthesizers.gmm import GMMSynthesizer
 from ..io import read_table, staging_file, write_text_atomic
@@ -797,6 +798,8 @@ def evaluate(argv: Optional[List[str]] = None) -> None:
         finally:
             shutil.rmtree(model, ignore_errors=True)
         evaluation["privacy"] = privacy_of(real.iloc[rows.train], real.iloc[rows.holdout], synthetic, schema, seed)
+        # the same detector on the holdout alone (real rows no fit has seen), as advsynth run reports it
+        evaluation["holdout_only"] = holdout_only_auc(real.iloc[rows.holdout], synthetic, detector, schema, seed)
     if "input" in payload:  # evaluate-only: what the given table's checks found, as advsynth evaluate reports it
         evaluation["input"] = payload["input"]
     write_text_atomic(proc("evaluation", EVALUATION_FILE), json.dumps(evaluation, indent=2, sort_keys=True) + "\n")
@@ -807,6 +810,8 @@ def evaluate(argv: Optional[List[str]] = None) -> None:
         _metric("null_roc_auc", f"{result.null_roc_auc:.6f}")
     top = ", ".join(f"{c} {s:.3f}" for c, s in result.top_columns(3))
     _metric("top_columns", top)
+    if (evaluation.get("holdout_only") or {}).get("roc_auc") is not None:
+        _metric("holdout_only_auc", f"{evaluation['holdout_only']['roc_auc']:.6f}")
     if "privacy" in evaluation:
         privacy = evaluation["privacy"]
         _metric("privacy_flagged", int(privacy["flagged"]))
