@@ -87,9 +87,10 @@ def _record_cpu(cpu: dict) -> None:
     ``null_overlapped`` is that thread's own CPU time (XGBoost with one thread runs in it).
     The streamed ``sample`` and ``write`` phases are timed together as ``sample+write``.
     """
+    import advsynth.experiment.sampling as sampling_module
     import advsynth.run as run_module
 
-    timed, timed_call, streamed = run_module._timed, run_module._timed_call, run_module._sample_streamed
+    timed, timed_call, streamed = run_module._timed, run_module._timed_call, sampling_module.sample_streamed
 
     @contextmanager
     def cpu_timed(timings, phase):
@@ -110,7 +111,7 @@ def _record_cpu(cpu: dict) -> None:
         cpu["sample+write"] = round(_cpu() - start, 1)
         return value
 
-    run_module._timed, run_module._timed_call, run_module._sample_streamed = cpu_timed, cpu_timed_call, cpu_streamed
+    run_module._timed, run_module._timed_call, sampling_module.sample_streamed = cpu_timed, cpu_timed_call, cpu_streamed
 
 
 def worker(data: str, out: str, sampling_only: bool) -> None:
