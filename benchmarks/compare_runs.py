@@ -43,8 +43,11 @@ def differences(old, new, path: str = "") -> list[str]:
 
 
 def main(before: Path, after: Path) -> int:
+    for side in (before, after):
+        if not side.is_dir():
+            raise SystemExit(f"compare_runs: {side} is not a folder of run folders")
     bad = False
-    for folder in sorted(p for p in before.iterdir() if p.is_dir()):
+    for folder in sorted(p for p in before.iterdir() if p.is_dir() and (p / "metrics.json").exists()):
         other = after / folder.name
         if not other.is_dir():
             print(f"{folder.name}: missing in AFTER")
@@ -55,6 +58,10 @@ def main(before: Path, after: Path) -> int:
                 same = (other / name).exists() and filecmp.cmp(folder / name, other / name, shallow=False)
                 print(f"{folder.name}/{name}: {'identical' if same else 'DIFFERENT'}")
                 bad |= not same
+        if not (other / "metrics.json").exists():
+            print(f"{folder.name}/metrics.json: missing in AFTER")
+            bad = True
+            continue
         diffs = differences(json.loads((folder / "metrics.json").read_text()),
                             json.loads((other / "metrics.json").read_text()))
         moved = [d for d in diffs if "only in AFTER" not in d]

@@ -35,8 +35,8 @@ def stage(name: str):
 def trace():
     """Collect the names of the stages called inside the block (in call order, repeats kept).
 
-    Threads started inside the block (a null trained alongside the fit) see the record only if
-    they copy the context; ``concurrent.futures`` does not, so such stages are called out here."""
+    A thread sees the record only when it runs in a copy of this context (``concurrent.futures``
+    does not copy it: ``advsynth run`` submits its null with ``contextvars.copy_context().run``)."""
     record: list[str] = []
     token = _ACTIVE.set(record)
     try:

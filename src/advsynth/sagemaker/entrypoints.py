@@ -81,8 +81,8 @@ EVALUATION_FILE = "evaluation.json"
 GENERATOR_HYPERPARAMETERS: Dict[str, HP] = {
     # the gmm's parameters the job takes, typed from their declared constraints (``redraw``: "all"
     # or a JSON list of column names, ``redraw_value``)
-    **{name: HP(*GMMSynthesizer.parameter_kind(name)[:1], allow_none=GMMSynthesizer.parameter_kind(name)[1])
-       for name in GMMSynthesizer._job_parameters},
+    **{name: HP(kind, allow_none=allow_none)
+       for name, (kind, allow_none) in ((n, GMMSynthesizer.parameter_kind(n)) for n in GMMSynthesizer._job_parameters)},
     "seed": HP(int, default=0),
     # The experiment, as ``advsynth run`` defines it: the share of real rows withheld from
     # the generator (``RunConfig.holdout``) and the config's column types (JSON object).

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import InvalidParameterError, Interval, validate_parameter_constraints
+from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import ConfigError, InputError
@@ -74,7 +75,7 @@ class Synthesizer(BaseEstimator):
         ``first_row``: where these rows start in a table drawn in blocks (numbers the identifiers)."""
         try:
             check_is_fitted(self, "schema_")
-        except Exception:  # sklearn's NotFittedError, as advsynth's one-line error
+        except NotFittedError:  # as advsynth's one-line error
             raise InputError(f"{type(self).__name__} is not fitted: call fit() first") from None
         if int(n) < 1:
             raise InputError(f"number of rows to sample must be positive, got {n}")
