@@ -71,7 +71,7 @@ def test_adversarial_run_reports_selection_and_fresh_aucs(tmp_path, monkeypatch)
     csv = tmp_path / "mixed.csv"
     make_mixed(800).to_csv(csv, index=False)
     cfg = tmp_path / "c.yaml"
-    cfg.write_text(f"name: m\ndata: {{path: {csv}}}\nadversarial: refine\ngenerators: {{gmm: {json.dumps(SMALL)}}}\n"
+    cfg.write_text(f"name: m\ndata: {{path: {csv}}}\nadversarial: true\ngenerators: {{gmm: {json.dumps(SMALL)}}}\n"
                    "detector: {rounds: 40, early_stopping_rounds: 10, 'null': false}\nextras: false\n")
     assert main(["run", "--config", str(cfg), "--out", str(tmp_path / "run")]) == 0
     m = json.loads((tmp_path / "run" / "metrics.json").read_text())
@@ -82,30 +82,6 @@ def test_adversarial_run_reports_selection_and_fresh_aucs(tmp_path, monkeypatch)
     assert adv["chosen"] in [c["settings"] for c in adv["candidates"]]
     assert adv["chosen"]["n_components"] in ("configured", m["generator_params"]["max_components"])
     assert adv["n_selection_fit"] + adv["n_selection_validation"] == m["n_generator_train"]
-    ref = adv["refinement"]  # rejection sampling kept n of oversample * n draws, and reports the unrefined AUC
-    assert ref["kept"] == m["n_synthetic"] == 800 and ref["drawn"] == 2400
-    assert 0 <= ref["fresh_auc_without_refinement"] <= 1
-
-
-def test_refiner_keeps_generated_rows_only_and_prefers_real_looking_ones():
-    real = make_mixed(1500, seed=1)
-    schema = infer_schema(real)
-    from advsynth import BaselineSynthesizer
-
-    gen = BaselineSynthesizer(random_state=0).fit(real, schema)  # independent columns: x no longer follows group
-    refiner = adversarial.Refiner(DetectorConfig(rounds=300, early_stopping_rounds=30), seed=0).fit(
-        real, gen.sample(1500, random_state=5), schema)
-    refined, info, unrefined = refiner.sample(gen, 1000, seed=0)
-    assert len(refined) == len(unrefined) == 1000 and info["drawn"] == 3000
-    draws = gen.sample(3000, random_state=0)  # the same draws the refiner saw: every kept row is one of them
-    key = lambda df: set(map(tuple, df.astype(str).to_numpy()))  # noqa: E731
-    assert key(refined) <= key(draws)
-    assert refiner.ratio(refined).mean() > refiner.ratio(unrefined).mean()
-
-    def gap(df):
-        means = df.groupby("group")["x"].mean()
-        return means["c"] - means["a"]
-    assert gap(refined) > gap(unrefined) + 0.1  # part of the real dependence comes back (3x oversampling: little)
 
 
 def test_adversarial_is_a_config_key_and_needs_the_gmm(tmp_path):
@@ -113,9 +89,10 @@ def test_adversarial_is_a_config_key_and_needs_the_gmm(tmp_path):
 
     data = DataConfig(path=str(tmp_path / "x.csv"))
     make_mixed(200).to_csv(data.path, index=False)
-    with pytest.raises(ConfigError, match="adversarial must be true, false or refine"):
+    with pytest.raises(ConfigError, match="adversarial must be true or false"):
         RunConfig(data=data, adversarial="yes")
-    assert RunConfig(data=data, adversarial="refine").adversarial == "refine"
+    with pytest.raises(ConfigError, match="gmm's own 'refine' parameter"):  # the earlier mode names its successor
+        RunConfig(data=data, adversarial="refine")
     with pytest.raises(ConfigError, match="adversarial mode"):
         run(RunConfig(data=data, adversarial=True, generator="baseline"))
 
@@ -146,3 +123,17 @@ def test_a_candidate_that_copies_rows_cannot_win(monkeypatch):
     copier = [c for c in sel.candidates if c["settings"]["n_components"] == 4]
     assert copier and copier[0]["exact_copy_rate"] > 0.9 and not copier[0]["eligible"]
     assert sel.chosen["n_components"] != 4
+
+
+def test_the_search_strengthens_refinement_one_round_at_a_time(monkeypatch):
+    from advsynth.synthesizers import gmm
+
+    monkeypatch.setattr(gmm, "MIN_REFINE_ROWS", 100)  # this small table refines
+    real = make_mixed(900)
+    sel = select_by_detector(real, infer_schema(real), FAST, base_params={**SMALL, "refine": 1}, stages=(), seed=0)
+    tried = [c["settings"]["refine"] for c in sel.candidates if "refine" in c["settings"]]
+    # one more round each time, until a round does not win or the cap is reached
+    assert tried and tried == list(range(2, 2 + len(tried))) and tried[-1] <= adversarial.MAX_REFINE
+    assert sel.chosen.get("refine", 1) in {1, *tried}
+    off = select_by_detector(real, infer_schema(real), FAST, base_params={**SMALL, "refine": 0}, stages=(), seed=0)
+    assert not [c for c in off.candidates if "refine" in c["settings"]]  # refine: 0 is the user's choice: kept

@@ -186,6 +186,7 @@ def test_parameters_exist_with_defaults(definition):
         "SelectionRows": ("Integer", gmm.selection_rows),
         "FitRows": ("String", str(gmm.fit_rows)),
         "Redraw": ("String", "none"),
+        "Refine": ("Integer", gmm.refine),
         "Seed": ("Integer", 0),
         "AucThreshold": ("Float", 0.75),
         "PrivacyGate": ("String", "on"),
@@ -315,6 +316,7 @@ def test_container_contract(steps):
         "selection_rows": joined("SelectionRows"),
         "fit_rows": {"Get": "Parameters.FitRows"},
         "redraw": {"Get": "Parameters.Redraw"},
+        "refine": joined("Refine"),
         "seed": seed,
         "holdout": joined("Holdout"),           # the generator never sees the holdout rows
         "types": {"Get": "Parameters.ColumnTypes"},   # the config's column types travel with the job

@@ -321,11 +321,11 @@ def build_parser() -> argparse.ArgumentParser:
                           help="comma-separated markers of a missing value, replacing pandas' defaults "
                           "(NA, null, nan, ...); '' means only empty cells are missing")
     run.add_argument("--cv", type=int, metavar="K", help="also estimate the AUC by K-fold cross-validation (K >= 2)")
-    run.add_argument("--adversarial", nargs="?", const=True, choices=["refine"], help="gmm only: let a detector drive it on a "
+    run.add_argument("--adversarial", action="store_true", help="gmm only: let a detector drive it on a "
                      "validation split of the generator's training rows: it chooses k, then which of its giveaway "
-                     "columns are redrawn given the others, round after round while its AUC falls (a winner must "
-                     "also pass the privacy adversary; about 2 minutes on Adult); '--adversarial refine' adds "
-                     "detector-guided rejection sampling; the verdict stays a fresh detector on fresh draws")
+                     "columns are redrawn given the others, round after round while its AUC falls, then the rounds "
+                     "of density-ratio refinement (a winner must also pass the privacy adversary; a few minutes on "
+                     "Adult); the verdict stays a fresh detector on fresh draws")
     add_tracking_options(run)
     run.set_defaults(func=cmd_run)
 

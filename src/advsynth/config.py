@@ -180,9 +180,8 @@ class RunConfig:
     extras: bool = True  # fidelity, privacy and utility metrics beside the detector's
     # synthetic.csv or synthetic.parquet; None: Parquet when the input is Parquet, else CSV
     output_format: str | None = None
-    # the GMM's settings chosen by a detector on the generator's training rows (synthesizers/adversarial.py);
-    # "refine" adds detector-guided rejection sampling
-    adversarial: bool | str = False
+    # the GMM's settings chosen by a detector on the generator's training rows (synthesizers/adversarial.py)
+    adversarial: bool = False
 
     def __post_init__(self):
         if not isinstance(self.data, DataConfig):
@@ -206,8 +205,10 @@ class RunConfig:
         check_bool("extras", self.extras)
         if self.output_format is not None and self.output_format not in ("csv", "parquet"):
             raise _fail("output_format", "'csv' or 'parquet'", self.output_format)
-        if self.adversarial not in (True, False, "refine") or self.adversarial in (0, 1) and not isinstance(self.adversarial, bool):
-            raise _fail("adversarial", "true, false or refine", self.adversarial)
+        if self.adversarial == "refine":  # an earlier mode: refinement is now part of the gmm itself
+            raise ConfigError("adversarial must be true or false, got 'refine' (density-ratio refinement is now the "
+                              "gmm's own 'refine' parameter, on by default)")
+        check_bool("adversarial", self.adversarial)
         if self.data.columns is not None and self.target is not None and self.target not in self.data.columns:
             raise ConfigError(f"target '{self.target}' is not one of data.columns")
 

@@ -355,6 +355,14 @@ def train_detector(X: np.ndarray, y: np.ndarray, config: DetectorConfig, *, seed
     return booster
 
 
+def _edge(value: float) -> str:
+    """A bin edge as a reader writes it: whole numbers in full (1484705, not 1.48470e+06), others
+    with 6 significant digits, never in e-notation."""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return np.format_float_positional(float(value), precision=6, fractional=False, trim="-")
+
+
 def predict(booster: xgb.Booster, X: np.ndarray) -> np.ndarray:
     """Probabilities of "synthetic"; predicted in place on the array (no DMatrix copy)."""
     return booster.inplace_predict(X)
@@ -527,7 +535,7 @@ def giveaway_levels(schema: Schema, real: pd.DataFrame, synthetic: pd.DataFrame,
                 ok = ~np.isnan(v)
                 if len(edges) >= 2:
                     b = np.clip(np.searchsorted(edges, v[ok], side="right") - 1, 0, len(edges) - 2)
-                    labels = np.array([f"[{edges[i]:.6g}, {edges[i + 1]:.6g}{']' if i == len(edges) - 2 else ')'}"
+                    labels = np.array([f"[{_edge(edges[i])}, {_edge(edges[i + 1])}{']' if i == len(edges) - 2 else ')'}"
                                        for i in range(len(edges) - 1)], dtype=object)
                     key[ok] = labels[b]
                 else:

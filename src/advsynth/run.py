@@ -32,7 +32,6 @@ from .detection import balance_indices, detect, null_on_real
 from .errors import ConfigError, InputError
 from .experiment.folder import write_run
 from .experiment import sampling
-from .experiment.seeds import seed_of
 from .experiment.splits import split_real
 from .experiment.stages import (METRICS_SCHEMA_VERSION, NO_EXTRAS, detector_rows, generator_fit, holdout_only_auc,
                                 verdict)
@@ -42,12 +41,12 @@ from .protocol import DetectorConfig
 from .resources import check_run_fits
 from .schema import infer_schema
 from .synthesizers import make_generator
-from .synthesizers.adversarial import Refiner, gmm_params, select_by_detector
+from .synthesizers.adversarial import gmm_params, select_by_detector
 
 log = logging.getLogger(__name__)
 
 FRESH_AUC_IS = ("the run's detector: all real rows vs fresh draws of the chosen settings refitted on the training "
-                "rows; fresh_holdout_auc: holdout rows only (never seen by any fit, selection or refinement) vs fresh "
+                "rows; fresh_holdout_auc: holdout rows only (never seen by any fit or selection) vs fresh "
                 "draws, a weaker detector for having fewer rows")
 
 
@@ -76,12 +75,10 @@ def output_format(cfg: RunConfig) -> str:
 @dataclasses.dataclass
 class _Drawn:
     """The synthetic rows a run holds: the whole table, or (streamed) the detector's rows with
-    the file the rest went to; with refinement, the draws before rejection too."""
+    the file the rest went to."""
 
     rows: pd.DataFrame
     file: Path | None = None
-    refinement: dict | None = None
-    unrefined: pd.DataFrame | None = None
 
 
 def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None = None, *,
@@ -120,7 +117,7 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
             gen = make_generator(name, random_state=cfg.seed, **gmm_params(selection.chosen, cfg.generator_params(name)))
         with _timed(timings, "fit"):
             gen.fit(train, schema)
-        drawn = _draw(gen, cfg, n_rows, len(real), schema, detector, selection, out_path, timings)
+        drawn = _draw(gen, cfg, n_rows, len(real), schema, detector, out_path, timings)
         with _timed(timings, "detect"):
             # with a streamed table ``drawn.rows`` holds exactly the rows balance() would pick
             result = verdict(real, drawn.rows, detector, schema, cfg.seed,
@@ -137,8 +134,7 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
             holdout_only = holdout_only_auc(holdout, judged, detector, schema, cfg.seed)
     adversarial = None
     if selection is not None:
-        adversarial = _adversarial_section(selection, drawn, result, holdout_only, real, detector, schema, cfg.seed,
-                                           timings)
+        adversarial = _adversarial_section(selection, result, holdout_only)
     extras = None
     if cfg.extras:
         with _timed(timings, "extras"):
@@ -188,18 +184,10 @@ def _collect(null_job: Future, timings: dict) -> tuple:
     return null
 
 
-def _draw(gen, cfg: RunConfig, n_rows: int, n_real: int, schema, detector: DetectorConfig, selection,
-          out_path: Path | None, timings: dict) -> _Drawn:
-    """The synthetic rows: refined by the selection's detector (``--adversarial refine``), drawn
-    whole (one block), or streamed block by block to a staging file of the run folder."""
-    if cfg.adversarial == "refine" and selection.best_generator is not None:  # detector-guided rejection
-        with _timed(timings, "sample"):
-            refiner = Refiner(detector, seed=cfg.seed).fit(
-                selection.validation_rows,
-                selection.best_generator.sample(len(selection.validation_rows),
-                                                random_state=seed_of(cfg.seed, "refinement_draw")), schema)
-            rows, refinement, unrefined = refiner.sample(gen, n_rows, seed=cfg.seed)
-        return _Drawn(rows, refinement=refinement, unrefined=unrefined)
+def _draw(gen, cfg: RunConfig, n_rows: int, n_real: int, schema, detector: DetectorConfig, out_path: Path | None,
+          timings: dict) -> _Drawn:
+    """The synthetic rows: drawn whole (one block), or streamed block by block to a staging file
+    of the run folder."""
     if n_rows <= sampling.SAMPLE_BLOCK_ROWS:
         with _timed(timings, "sample"):
             return _Drawn(gen.sample(n_rows, random_state=cfg.seed))
@@ -208,15 +196,9 @@ def _draw(gen, cfg: RunConfig, n_rows: int, n_real: int, schema, detector: Detec
     return _Drawn(rows, file=file)
 
 
-def _adversarial_section(selection, drawn: _Drawn, result, holdout_only: dict | None, real: pd.DataFrame,
-                         detector: DetectorConfig, schema, seed: int, timings: dict) -> dict:
+def _adversarial_section(selection, result, holdout_only: dict | None) -> dict:
     """metrics.json's ``adversarial``: the search, and the fresh verdicts on the chosen settings."""
-    refinement = drawn.refinement
-    if refinement is not None:  # the same protocol on the draws before rejection: what refinement bought
-        with _timed(timings, "adversarial_unrefined_detect"):
-            refinement["fresh_auc_without_refinement"] = detect(
-                real, drawn.unrefined, detector.replace(cv=0), schema=schema, seed=seed, null=False).roc_auc
-    return {**selection.to_dict(), "refinement": refinement, "fresh_auc": result.roc_auc,
+    return {**selection.to_dict(), "fresh_auc": result.roc_auc,
             "fresh_holdout_auc": (holdout_only or {}).get("roc_auc"), "fresh_auc_is": FRESH_AUC_IS}
 
 

@@ -139,24 +139,28 @@ class Schema:
         counts = {c.name: c.transformer.parse_failures(df[c.name]) for c in self.modelled if c.name in df.columns}
         return {k: v for k, v in counts.items() if v}
 
-    def reverse(self, raw: pd.DataFrame, rng: np.random.Generator | None = None, first_row: int = 0) -> pd.DataFrame:
+    def reverse(self, raw: pd.DataFrame, rng: np.random.Generator | None = None, first_row: int = 0,
+                columns: list[str] | None = None) -> pd.DataFrame:
         """Model values of the modelled columns → the table typed exactly like the input.
 
         ``raw`` holds floats (numeric-like) or level strings (categorical-like, ``OTHER_LEVEL``
         allowed), NaN/None where a value should be missing. Passthrough and ID-like columns are
         written from their facts; ``first_row`` is the place of ``raw``'s first row in the whole
         table (identifiers are numbered by it, so blocks of one table never repeat one).
+        ``columns``: only these columns, in the schema's order (a sampler that keeps some of its
+        draws types the modelled columns first and numbers the identifiers of the kept rows).
         """
         rng = rng if rng is not None else np.random.default_rng(0)
         nothing = np.full(len(raw), np.nan)
         out = {}
-        for c in self.columns:
+        wanted = self.columns if columns is None else [c for c in self.columns if c.name in set(columns)]
+        for c in wanted:
             t = c.transformer
             # categorical-like columns go as the series (factorized without a slow object copy);
             # a column nothing was learnt from gets as many NaN (nothing was generated)
             values = (raw[c.name] if not c.is_numeric else raw[c.name].to_numpy()) if c.is_modelled else nothing
             out[c.name] = t.reverse_transform(values, rng, first_row).reset_index(drop=True)
-        return pd.DataFrame(out, columns=self.names)
+        return pd.DataFrame(out, columns=[c.name for c in wanted])
 
     def text_frame(self, df: pd.DataFrame, fmt: str = "csv") -> pd.DataFrame:
         """``df`` as it is written: datetimes read from text in their original text format; for

@@ -41,8 +41,6 @@ STREAMS = {s.name: s for s in (
     Stream("holdout", "spawn", 7, "the real rows held out from the generator (privacy, utility, holdout-only AUC)"),
     Stream("selection", "spawn", 11, "the adversarial search's fit / validation rows of the training rows"),
     Stream("selection_draw", "offset", 1, "the draws a selection candidate is judged on"),
-    Stream("refinement_draw", "offset", 2, "the draws the refiner's detector is trained on"),
-    Stream("refinement", "spawn", 13, "the refiner's acceptance draws"),
     Stream("privacy", "spawn", 17, "the privacy adversary's subsamples of rows to attack and query"),
 )}
 

@@ -22,14 +22,11 @@ the same settings, rows and seed.
 
 The search is bounded: the configured k against k = 320 (fitted on up to 20,000 rows: many
 components want more rows than the default fit uses), then redraw rounds on the columns the
-detector names, each kept only if it lowers the selection AUC; its cost is a fixed number of
-fits on at most ``max_rows`` rows each. It has no wall-clock budget: one that stopped the search
+detector names, each kept only if it lowers the selection AUC, then more rounds of the
+generator's density-ratio refinement while they lower it; its cost is a bounded number of fits
+on at most ``max_rows`` rows each. It has no wall-clock budget: one that stopped the search
 early on a busy machine would make the chosen settings depend on the load, and the same config
 and seed must give the same rows. (What it chooses on the benchmark tables: README, "Generators".)
-
-``Refiner`` (``adversarial: refine``) adds discriminator rejection sampling; it is opt-in, with
-the AUCs before and after it both reported, because a detector trained on the selection split's
-few thousand rows has too flat a density ratio to move the verdict of one trained on all rows.
 """
 
 from __future__ import annotations
@@ -43,11 +40,9 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from sklearn.model_selection import train_test_split
-
-from ..experiment.seeds import rng_of, seed_of
+from ..experiment.seeds import seed_of
 from ..experiment.splits import SELECTION_MAX_ROWS, SELECTION_VALIDATION, selection_split
-from ..detection import DetectorFeatures, detect, predict, stack, train_detector
+from ..detection import detect
 from ..metrics.evaluate import privacy_of
 from ..metrics.privacy import THRESHOLDS, exact_match_rate
 from ..protocol import DetectorConfig
@@ -75,6 +70,7 @@ REDRAW_STEP = 2
 MAX_REDRAW_ROUNDS = 8
 MAX_REDRAW_FAILURES = 2  # rounds in a row that did not lower the AUC end the loop (their columns are skipped)
 MORE_SWEEPS = 4  # tried once after the rounds, against the default redraw_sweeps
+MAX_REFINE = 3  # the most density-ratio rounds tried (one more at a time, while each lowers the AUC)
 MIN_VALIDATION_ROWS = 500  # selection-validation rows below which the search is skipped
 # the search starts from the configured model (its k sweep or fixed k): a candidate must beat it
 BASE_SETTINGS = {"n_components": "configured"}
@@ -203,6 +199,12 @@ class SelectionJudge:
         gen.redraw_sweeps = int(sweeps)
         return self._judge({**base.settings, "redraw_sweeps": int(sweeps)}, gen, t)
 
+    def score_refine(self, base: Candidate, rounds: int) -> Candidate:
+        """``base``'s fitted generator with ``rounds`` rounds of refinement (only their classifiers are fitted)."""
+        t = time.perf_counter()
+        gen = copy.copy(base.generator).refit_refinement(self.fit_rows, int(rounds))
+        return self._judge({**base.settings, "refine": int(rounds)}, gen, t)
+
     def _judge(self, settings: dict, gen: GMMSynthesizer, started: float) -> Candidate:
         """Draw as many rows as there are selection-validation rows from the fitted ``gen`` and judge them."""
         synthetic = gen.sample(len(self.validation_rows), random_state=seed_of(self.seed, "selection_draw"))
@@ -248,11 +250,12 @@ def select_by_detector(train: pd.DataFrame, schema: Schema, detector: DetectorCo
             wins = _wins(judge, result, best)
             candidates.append(result.to_dict())
             if wins:
-                best.generator = None  # keep only what the refiner may need: the best fit
+                best.generator = None  # keep only what the later rounds need: the best fit
                 best_settings, best = candidate, result
             elif result is not best:
                 result.generator = None
     best_settings, best = _redraw_rounds(judge, best_settings, best, candidates)
+    best_settings, best = _refine_rounds(judge, best_settings, best, candidates)
     return Selection(chosen=best_settings, selection_auc=round(best.auc, 4), candidates=candidates,
                      fit_index=fit_rows.index.to_numpy(), validation_index=val_rows.index.to_numpy(),
                      seconds=time.perf_counter() - started, best_generator=best.generator, validation_rows=val_rows)
@@ -286,10 +289,11 @@ def _redraw_rounds(judge: SelectionJudge, settings: dict, best: Candidate, candi
     if best.generator is None:
         return settings, best
     derived = {d.child for d in best.generator.dependencies_}
-    chosen = list(settings.get("redraw") or [])
+    every = best.generator.redraw == "all"  # every drawn column is redrawn already: only the sweeps can change
+    chosen = [c for c in best.top_columns if c not in derived] if every else list(settings.get("redraw") or [])
     tried: set[str] = set(chosen)
     failures = 0
-    for _ in range(MAX_REDRAW_ROUNDS):
+    for _ in range(0 if every else MAX_REDRAW_ROUNDS):
         new = [c for c in best.top_columns if c not in tried and c not in derived][:REDRAW_STEP]
         if not new:
             break
@@ -312,57 +316,18 @@ def _redraw_rounds(judge: SelectionJudge, settings: dict, best: Candidate, candi
     return settings, best
 
 
-class Refiner:
-    """Discriminator rejection sampling: draw more rows than needed, keep each with a probability
-    proportional to the detector's density ratio (1 - p) / p, p its probability that the row is synthetic.
-
-    The detector is trained on the selection-validation rows (real, unseen by the candidate)
-    against fresh draws of the chosen candidate: training rows of the generator only, never the
-    holdout. Acceptance is ``min(1, ratio / M)`` with M set so that about ``1.05 · n`` of the
-    ``oversample · n`` draws pass; rejection keeps or drops generated rows, it never copies a
-    real one, and the final verdict is a fresh detector on the refined draws.
-    """
-
-    def __init__(self, config: DetectorConfig, oversample: float = 3.0, seed: int = 0):
-        # shallower and slower than the verdict's detector: a density ratio needs calibrated
-        # probabilities, and depth 8 on a few thousand rows stops after a handful of trees
-        self.config = DetectorConfig.coerce(config).replace(null=False, cv=0, max_depth=4, eta=0.05)
-        self.oversample = oversample
-        self.seed = seed
-
-    def fit(self, real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema) -> "Refiner":
-        self.schema_ = schema
-        mf_real, mf_syn = schema.model_frame(real), schema.model_frame(synthetic)
-        self.features_ = DetectorFeatures.fit_model_frames(schema, mf_real, mf_syn)
-        X, y = stack(self.features_.transform_model_frame(mf_real), self.features_.transform_model_frame(mf_syn))
-        fit, val = train_test_split(np.arange(len(y)), test_size=self.config.validation_size, stratify=y,
-                                    random_state=self.seed)
-        self.booster_ = train_detector(X[fit], y[fit], self.config, seed=self.seed, X_val=X[val], y_val=y[val])
-        return self
-
-    def ratio(self, synthetic: pd.DataFrame) -> np.ndarray:
-        p = predict(self.booster_, self.features_.transform_model_frame(self.schema_.model_frame(synthetic)))
-        p = np.clip(p, 1e-3, 1 - 1e-3)
-        return (1 - p) / p
-
-    def sample(self, generator, n: int, seed: int) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
-        """``n`` refined rows from ``generator``, a summary of the acceptance, and the first ``n``
-        draws before rejection (an unrefined sample of the same fit, to show what refinement did)."""
-        m = int(np.ceil(n * float(self.oversample)))
-        draws = generator.sample(m, random_state=seed)
-        ratio = self.ratio(draws)
-        lo, hi = float(ratio.min()) * 1e-3, float(ratio.max()) * m
-        target = min(1.05 * n, m)
-        for _ in range(60):  # bisection for M: sum(min(1, ratio / M)) = target (decreasing in M)
-            mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if np.minimum(1, ratio / mid).sum() > target else (lo, mid)
-        accept = np.minimum(1, ratio / hi)
-        rng = rng_of(seed, "refinement")
-        kept = np.flatnonzero(rng.random(m) < accept)
-        if len(kept) < n:  # top up with the most real-looking of the rest
-            rest = np.setdiff1d(np.arange(m), kept)
-            kept = np.concatenate([kept, rest[np.argsort(-accept[rest], kind="stable")[: n - len(kept)]]])
-        kept = np.sort(kept[:n])
-        info = {"oversample": self.oversample, "drawn": m, "kept": int(n), "mean_acceptance": round(float(accept.mean()), 4),
-                "detector_rounds": int(self.booster_.num_boosted_rounds())}
-        return draws.iloc[kept].reset_index(drop=True), info, draws.iloc[:n].reset_index(drop=True)
+def _refine_rounds(judge: SelectionJudge, settings: dict, best: Candidate, candidates: list[dict]) -> tuple[dict, Candidate]:
+    """One more round of density-ratio refinement at a time (up to ``MAX_REFINE``), kept while it lowers
+    the selection AUC and passes the privacy check; the first round that does not ends the loop."""
+    if best.generator is None or best.generator.refinement_summary() is None:
+        return settings, best  # refinement off (refine: 0) or skipped for a small table: nothing to strengthen
+    rounds = int(best.generator.refine)
+    while rounds < MAX_REFINE:
+        rounds += 1
+        result = judge.score_refine(best, rounds)
+        wins = _wins(judge, result, best)
+        candidates.append(result.to_dict())
+        if not wins:
+            break
+        settings, best = result.settings, result
+    return settings, best

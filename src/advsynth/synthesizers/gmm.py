@@ -29,6 +29,7 @@ from ..errors import ConfigError
 from .base import Synthesizer
 from .conditional import ConditionalRedraw
 from .dependencies import apply_dependencies, find_dependencies
+from .refinement import CALIBRATION_ROWS as RATIO_CALIBRATION_ROWS, DensityRatio, rejection_sample
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 DECODINGS = ("latent", "argmax")
 CALIBRATION_ROWS = 50_000  # rows drawn once per fit to tune the one-hot blocks' biases (TableEncoder.calibrate)
 REDRAW_ROWS = 20_000  # training rows the redraw's trees are fitted on at most (bounded cost whatever the table)
+REFINE_ROWS = 20_000  # training rows each refinement classifier compares with as many draws, at most
+MIN_REFINE_ROWS = 5000  # below this many training rows the classifier learns the rows, not their density: no refinement
 
 
 class GMMSynthesizer(Synthesizer):
@@ -73,9 +76,16 @@ class GMMSynthesizer(Synthesizer):
         and rebuild them from it after every draw (``advsynth.synthesizers.dependencies``).
     redraw : columns redrawn after the mixture's draw, each given the others, from trees fitted
         on the training rows (``advsynth.synthesizers.conditional``): a list of names, "all",
-        or None (none). ``advsynth run --adversarial`` chooses them from the detector's giveaways.
+        or None (none). ``advsynth run --adversarial`` chooses them from the detector's giveaways
+        (redrawing every column of a table of few distinct rows can rebuild training rows).
     redraw_sweeps : how many times each redrawn column is redrawn (a Gibbs-style sweep).
     redraw_min_leaf : the fewest training rows of a redraw tree's leaf.
+    refine : rounds of density-ratio refinement (``advsynth.synthesizers.refinement``): each round a
+        classifier tells the training rows from draws of the sampler so far, and draws are kept
+        with a probability proportional to its density ratio (0: none; skipped below
+        ``MIN_REFINE_ROWS`` training rows).
+    refine_acceptance : the share of draws refinement keeps (the cost of sampling is 1 / it; a
+        higher share corrects less where the ratio is large).
     n_jobs : threads for the sweep's candidate fits (each fit is seeded on its own, so the
         result does not depend on it).
     random_state : seeds every random choice (subsample, PCA, EM initialisation, sampling).
@@ -100,12 +110,14 @@ class GMMSynthesizer(Synthesizer):
         "dependencies": ["boolean"],
         "redraw": [None, StrOptions({"all"}), list, tuple],
         "redraw_sweeps": _positive, "redraw_min_leaf": _positive,
+        "refine": [Interval(Integral, 0, None, closed="left")],
+        "refine_acceptance": [Interval(Real, 0.01, 1, closed="both")],
         "n_jobs": _positive, "max_encoded_cells": _positive,
     }
     # the parameters the pipeline carries (each a pipeline parameter named in CamelCase, and a
     # hyperparameter of the generator's training job), and those the job takes beyond them
     _pipeline_parameters = ("pca_variance", "min_components", "max_components", "n_candidates", "criterion",
-                            "selection_rows", "fit_rows", "redraw")
+                            "selection_rows", "fit_rows", "redraw", "refine")
     _job_parameters = _pipeline_parameters + ("covariance_type", "max_iter", "n_init")
 
     def __init__(
@@ -132,6 +144,8 @@ class GMMSynthesizer(Synthesizer):
         redraw: list[str] | str | None = None,
         redraw_sweeps: int = 2,
         redraw_min_leaf: int = 10,
+        refine: int = 1,
+        refine_acceptance: float = 0.2,
         n_jobs: int = 2,
         max_encoded_cells: int = 20_000_000,
         random_state: int = 0,
@@ -158,6 +172,8 @@ class GMMSynthesizer(Synthesizer):
         self.redraw = redraw
         self.redraw_sweeps = redraw_sweeps
         self.redraw_min_leaf = redraw_min_leaf
+        self.refine = refine
+        self.refine_acceptance = refine_acceptance
         self.n_jobs = n_jobs
         self.max_encoded_cells = max_encoded_cells
         self.random_state = random_state
@@ -258,6 +274,46 @@ class GMMSynthesizer(Synthesizer):
             "PCA kept %d of %d features; %s chose k=%d from %s",
             self.pca_.n_components_, self.encoder_.n_features_, self.criterion, self.n_components_, sorted(self.selection_),
         )
+        self._fit_refinement(df)
+
+    def _fit_refinement(self, df: pd.DataFrame) -> None:
+        """``refine`` rounds of density-ratio classifiers on (a bounded subsample of) the training
+        rows ``df``, each against draws of the sampler refined by the rounds before it."""
+        self.ratio_ = None
+        if not int(self.refine) or len(df) < MIN_REFINE_ROWS:
+            if int(self.refine):
+                log.info("refinement skipped: %d training rows (fewer than %d)", len(df), MIN_REFINE_ROWS)
+            return
+        rng = np.random.default_rng([int(self.random_state), 6])
+        real = df.iloc[_subsample_index(len(df), REFINE_ROWS, rng)]
+        ratio = DensityRatio(self.schema_, seed=int(self.random_state))
+        for _ in range(int(self.refine)):
+            draws = self._modelled_draw(len(real), rng, ratio if ratio.boosters else None)
+            ratio.add_round(real, self.schema_.model_frame(draws))
+            pool = self.schema_.model_frame(self._modelled_draw(RATIO_CALIBRATION_ROWS, rng))
+            self.acceptance_ = ratio.calibrate(ratio.log_ratio(pool), float(self.refine_acceptance))
+        self.ratio_ = ratio
+        log.info("refinement: %s, keeping %.0f %% of draws", ratio.summary(), 100 * self.acceptance_)
+
+    def _modelled_draw(self, n: int, rng: np.random.Generator, ratio: DensityRatio | None = None) -> pd.DataFrame:
+        """``n`` rows of the modelled columns, typed; kept by ``ratio`` when given."""
+        names = [c.name for c in self.schema_.modelled]
+
+        def draw(m: int, r: np.random.Generator) -> pd.DataFrame:
+            return self.schema_.reverse(self._sample_raw(m, r), r, columns=names)
+
+        return draw(n, rng) if ratio is None else rejection_sample(draw, ratio, n, self.acceptance_, rng)
+
+    def _sample_typed(self, n: int, rng: np.random.Generator, first_row: int) -> pd.DataFrame:
+        """With refinement: the kept draws' modelled columns, then the other columns (identifiers
+        numbered from ``first_row``, constants, passthrough) for the rows kept."""
+        ratio = getattr(self, "ratio_", None)
+        if ratio is None:
+            return super()._sample_typed(n, rng, first_row)
+        modelled = self._modelled_draw(n, rng, ratio)
+        others = [c.name for c in self.schema_.columns if not c.is_modelled]
+        rest = self.schema_.reverse(pd.DataFrame(index=pd.RangeIndex(n)), rng, first_row, columns=others)
+        return pd.concat([modelled, rest], axis=1)[self.schema_.names]
 
     def _fit_redraw(self, df: pd.DataFrame) -> None:
         """The conditional models of ``redraw``'s columns given the drawn (not derived) columns."""
@@ -277,8 +333,23 @@ class GMMSynthesizer(Synthesizer):
         self.redraw = redraw
         self.check_params()
         self._check_redraw_columns()
-        self._fit_redraw(self.schema_.model_frame(df))
+        frame = self.schema_.model_frame(df)
+        self._fit_redraw(frame)
+        self._fit_refinement(frame)  # the sampler changed: its ratio is refitted
         return self
+
+    def refit_refinement(self, df: pd.DataFrame, rounds: int) -> "GMMSynthesizer":
+        """Change ``refine`` of a fitted generator, fitting only the ratio's classifiers on ``df`` (the
+        rows it was fitted on): the detector-guided search tries refinement strengths this way."""
+        self.refine = rounds
+        self.check_params()
+        self._fit_refinement(self.schema_.model_frame(df))
+        return self
+
+    def refinement_summary(self) -> dict | None:
+        """The fitted refinement (rounds, trees per round, share of draws kept), for metrics.json; None without one."""
+        ratio = getattr(self, "ratio_", None)
+        return None if ratio is None else {**ratio.summary(), "acceptance": round(float(self.acceptance_), 4)}
 
     def _fit_latent(self, df: pd.DataFrame, Z: np.ndarray) -> LatentCategoricals | None:
         """Per-component frequencies of the discrete columns, from the rows the mixture was fitted on."""
