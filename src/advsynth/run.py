@@ -28,7 +28,7 @@ import pandas as pd
 
 from ._version import __version__
 from .config import RunConfig, load_real
-from .detection import balance_indices, detect, null_on_real
+from .detection import balance_indices, null_on_real
 from .errors import ConfigError, InputError
 from .experiment.folder import write_run
 from .experiment import sampling
