@@ -42,6 +42,7 @@ RATIO_CLASSIFIER = DetectorConfig(max_depth=6, eta=0.1, rounds=1000, early_stopp
                                   null=False, cv=0)
 CLIP = 1e-3  # probabilities clipped to [CLIP, 1 - CLIP]: a ratio within (1e-3, 1e3) per round
 CALIBRATION_ROWS = 50_000  # unrefined draws M is set on
+MAX_BATCH_DRAWS = 100_000  # draws held at once by the rejection sampler (bounded memory per block)
 
 
 class DensityRatio:
@@ -100,13 +101,15 @@ def rejection_sample(draw, ratio: DensityRatio, n: int, acceptance: float, rng: 
                      max_batches: int = 100) -> pd.DataFrame:
     """``n`` rows of ``draw(m, rng)`` (a typed frame of m draws) kept by ``ratio``'s acceptance.
 
-    Batches are sized from the acceptance measured at fit time, so a few suffice; the rows come
-    in draw order. A sampler that keeps almost nothing (a ratio far off on new draws) is an
-    error rather than an endless loop."""
+    Batches are sized from the acceptance measured at fit time, so a few suffice, and hold at
+    most ``MAX_BATCH_DRAWS`` draws, so memory stays bounded whatever ``n``; the rows come in draw
+    order. A sampler that keeps almost nothing (a ratio far off on new draws) is an error rather
+    than an endless loop: ``max_batches`` batches in a row without reaching ``n``."""
     kept: list[pd.DataFrame] = []
     need = n
-    for _ in range(max_batches):
-        m = int(np.ceil(need / max(acceptance, 1e-3) * 1.1)) + 16
+    budget = max_batches + int(np.ceil(n / max(acceptance, 1e-3) / MAX_BATCH_DRAWS))  # the batches n needs, plus slack
+    for _ in range(budget):
+        m = min(int(np.ceil(need / max(acceptance, 1e-3) * 1.1)) + 16, MAX_BATCH_DRAWS)
         rows = draw(m, rng)
         p = ratio.accept_probability(ratio.log_ratio(ratio.schema.model_frame(rows)))
         keep = np.flatnonzero(rng.random(m) < p)[:need]
@@ -114,5 +117,5 @@ def rejection_sample(draw, ratio: DensityRatio, n: int, acceptance: float, rng: 
         need -= len(keep)
         if need == 0:
             return pd.concat(kept, ignore_index=True)
-    raise ConfigError(f"refinement kept only {n - need} of {n} rows after {max_batches} batches of draws: its "
+    raise ConfigError(f"refinement kept only {n - need} of {n} rows after {budget} batches of draws: its "
                       "classifier rejects almost every new draw (fit the gmm with refine: 0)")
