@@ -17,19 +17,16 @@ dcr = privacy DCR ratio (synthetic vs holdout median distance to training rows, 
 copies = exact-copy rate of training rows vs the holdout's own rate; fit = generator fit (incl. the
 adversarial search); total = wall time of the run. The null is off (it does not depend on the model).
 
-Measured 2026-11-28 on the quiet 2-core machine (load average <= 1.6), Adult, the strong default
-detector (``--models improved adversarial``; the adversarial rows re-run alone after its stages
-became one candidate, k = 320 fitted on up to 20,000 rows):
-    seed  improved (holdout-only)  adversarial (holdout-only, selection)  chosen                 dcr    total s (improved/adversarial)
-    0     0.6713 (0.5811)          0.6323 (0.5697, 0.5552)                k=320, fit_rows 20000  1.006  14.9 / 124.1
-    1     0.6881 (0.5986)          0.6352 (0.5813, 0.5517)                k=320, fit_rows 20000  0.992  14.0 / 132.0
-    2     0.6629 (0.6117)          0.6065 (0.5903, 0.5795)                k=320, fit_rows 20000  0.989  14.2 / 149.0
-Exact copies 0.0000-0.0001 (holdout's own rate 0.0006-0.0015). With k = 320 and more rows as two
-stages, seed 2 kept 10,000 rows (selection noise) and scored 0.6528. Other tables (``--tables co2
-fair randhie --models improved adversarial``, seeds 0-2): the adversarial GMM keeps the configured
-settings on co2 (0.511 / 0.495 / 0.441) and fair (0.632 / 0.630 / 0.647), so equals the improved
-one, and beats it on randhie (0.858 / 0.854 / 0.858 vs 0.900 / 0.898 / 0.905); the small
-scikit-learn tables skip the search (< 500 validation rows).
+Measured 2026-12-03 (``--models improved adversarial``; the default GMM now refines its draws by a
+density ratio, and the search has no k = 320 stage), 2-core machine at load 1.2-1.7 (another
+benchmark beside it, so the seconds are inflated):
+    seed  improved (holdout-only)  adversarial (holdout-only, selection)  chosen                             total s
+    0     0.5700 (0.5208)          0.5584 (0.5320, 0.5162)                redraw age, fnlwgt; 4 sweeps       44.2 / 114.8
+    1     0.5833 (0.5552)          0.5856 (0.5078, 0.5190)                redraw fnlwgt, age, occupation,    25.7 / 69.9
+                                                                          hours-per-week
+    2     0.5877 (0.5804)          0.5877 (0.5804, 0.5397)                configured (nothing won)           29.0 / 64.1
+Exact copies 0.0000 (holdout's own rate 0.0006-0.0015). Before refinement (2026-11-28) the improved
+GMM read 0.6713 / 0.6881 / 0.6629 and the adversarial one, then choosing k = 320, 0.63-0.64.
 """
 
 from __future__ import annotations

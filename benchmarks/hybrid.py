@@ -7,7 +7,7 @@ Each run is ``advsynth run`` on the table (Adult with config/adult.yaml, the oth
 ``--data``, types inferred), with the default detector and extras. Printed per run: the
 detector's AUC, the holdout-only AUC (the detector with real rows no generator saw), the
 privacy verdict and the tests that fired, the whole run's seconds, and for the adversarial
-GMM what its detector-driven loop chose (k, redrawn columns, sweeps). Derived columns (the
+GMM what its detector-driven loop chose (k, redrawn columns, sweeps, refinement rounds). Derived columns (the
 dependencies the GMM rebuilt) are listed from the log. Tables come from ``benchmarks/tables.py``
 (``pip install -e '.[tables]'``).
 """
