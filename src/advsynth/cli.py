@@ -322,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "(NA, null, nan, ...); '' means only empty cells are missing")
     run.add_argument("--cv", type=int, metavar="K", help="also estimate the AUC by K-fold cross-validation (K >= 2)")
     run.add_argument("--adversarial", action="store_true", help="gmm only: let a detector drive it on a "
-                     "validation split of the generator's training rows: it chooses k, then which of its giveaway "
+                     "validation split of the generator's training rows: it chooses which of its giveaway "
                      "columns are redrawn given the others, round after round while its AUC falls, then the rounds "
                      "of density-ratio refinement (a winner must also pass the privacy adversary; a few minutes on "
                      "Adult); the verdict stays a fresh detector on fresh draws")
