@@ -61,7 +61,7 @@ TRIAL_METRICS = {
 
 # name -> (kind, default). The tuning job searches k and PCA, which the in-process search keeps
 # at the configured values (its k = 320 stage was dropped for privacy); every trial is judged by
-# the same SelectionJudge with its privacy guard, and it may look wide because trials run in parallel.
+# the same SelectionJudge (AUC and exact-copy rate), and it may look wide because trials run in parallel.
 TUNING_PARAMETERS = {
     "TuningMaxJobs": (int, 8),
     "TuningParallelJobs": (int, 2),
