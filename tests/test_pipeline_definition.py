@@ -185,7 +185,7 @@ def test_parameters_exist_with_defaults(definition):
         "Criterion": ("String", gmm.criterion),
         "SelectionRows": ("Integer", gmm.selection_rows),
         "FitRows": ("String", str(gmm.fit_rows)),
-        "Redraw": ("String", "none"),
+        "Redraw": ("String", "auto"),
         "Refine": ("Integer", gmm.refine),
         "Seed": ("Integer", 0),
         "AucThreshold": ("Float", 0.75),

@@ -13,7 +13,7 @@ from advsynth.schema import infer_schema
 from advsynth.synthesizers import GMMSynthesizer, gmm
 from advsynth.synthesizers.refinement import DensityRatio, rejection_sample
 
-WEAK = {"min_components": 2, "max_components": 2, "max_iter": 50}  # a mixture too coarse for a ring
+WEAK = {"min_components": 2, "max_components": 2, "max_iter": 50, "redraw": None}  # a mixture too coarse for a ring (refinement alone)
 FAST = DetectorConfig(rounds=100, early_stopping_rounds=20, null=False)
 
 

@@ -85,7 +85,7 @@ EVALUATE_ONLY_STEP_NAMES = [STEP_PREPARE, STEP_TRAIN_DETECTOR, STEP_EVALUATE, ST
 
 # gmm parameter -> pipeline parameter (names, types and defaults from the GMM generator: its
 # ``_pipeline_parameters``, their declared constraints and its signature). fit_rows and redraw
-# travel as strings: "none" fits on every training row / redraws nothing; redraw: "all" or a JSON list.
+# travel as strings: "none" fits on every training row / redraws nothing; redraw: "auto", "all" or a JSON list.
 GENERATOR_PARAMETERS = {name: pipeline_parameter_name(name) for name in GMMSynthesizer._pipeline_parameters}
 # DetectorConfig field -> pipeline parameter (names and defaults from DetectorConfig's field metadata).
 DETECTOR_PARAMETERS = carried("parameter")
@@ -198,8 +198,8 @@ def xgboost_image_uri(region: str, version: str = XGBOOST_VERSION) -> str:
 
 def redraw_text(redraw) -> str:
     """The gmm's ``redraw`` as the pipeline's string parameter (``advsynth.sagemaker`` parses it back)."""
-    if redraw is None or redraw == "all":
-        return "none" if redraw is None else "all"
+    if redraw is None or redraw in ("auto", "all"):
+        return "none" if redraw is None else redraw
     return json.dumps(list(redraw))
 
 

@@ -81,7 +81,7 @@ def holdout_only_auc(holdout: pd.DataFrame, synthetic: pd.DataFrame, detector: D
 
 
 def generator_fit(gen) -> dict | None:
-    """What the GMM's fit chose (k, PCA dimensions, the criterion by k, the refinement), for metrics.json; None for other generators."""
+    """What the GMM's fit chose (k, PCA dimensions, the criterion by k, the redrawn columns, the refinement), for metrics.json; None for other generators."""
     if not hasattr(gen, "n_components_"):
         return None
     return {
@@ -90,6 +90,8 @@ def generator_fit(gen) -> dict | None:
         "criterion": gen.criterion,
         "criterion_by_k": {str(k): v for k, v in sorted(gen.selection_.items())},
         "k_at_edge": k_at_edge(gen.n_components_, gen.selection_),
+        "redraw": list(getattr(gen, "redraw_columns_", [])),
+        "redraw_scores": dict(getattr(gen, "redraw_scores_", {})),
         "refinement": gen.refinement_summary(),
     }
 

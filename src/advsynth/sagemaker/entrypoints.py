@@ -79,7 +79,7 @@ TEST_FILE = "test.csv"
 EVALUATION_FILE = "evaluation.json"
 
 GENERATOR_HYPERPARAMETERS: Dict[str, HP] = {
-    # the gmm's parameters the job takes, typed from their declared constraints (``redraw``: "all"
+    # the gmm's parameters the job takes, typed from their declared constraints (``redraw``: "auto", "all"
     # or a JSON list of column names, ``redraw_value``)
     **{name: HP(kind, allow_none=allow_none)
        for name, (kind, allow_none) in ((n, GMMSynthesizer.parameter_kind(n)) for n in GMMSynthesizer._job_parameters)},
@@ -323,15 +323,15 @@ def detector_config_from_hyperparameters(hp: Dict[str, object]):
 
 # ---------------------------------------------------------------- generator-train
 def redraw_value(text: str | None):
-    """The ``redraw`` hyperparameter's text as the gmm's parameter: None, "all" or a list of names."""
-    if text is None or text == "all":
+    """The ``redraw`` hyperparameter's text as the gmm's parameter: None, "auto", "all" or a list of names."""
+    if text is None or text in ("auto", "all"):
         return text
     try:
         value = json.loads(text)
     except ValueError:
         value = None
     if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-        raise ConfigError(f"hyperparameter 'redraw' must be none, all or a JSON list of column names, got {text!r}")
+        raise ConfigError(f"hyperparameter 'redraw' must be none, auto, all or a JSON list of column names, got {text!r}")
     return value
 
 

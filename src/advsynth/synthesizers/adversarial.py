@@ -286,7 +286,7 @@ def _redraw_rounds(judge: SelectionJudge, settings: dict, best: Candidate, candi
         return settings, best
     derived = {d.child for d in best.generator.dependencies_}
     every = best.generator.redraw == "all"  # every drawn column is redrawn already: only the sweeps can change
-    chosen = [c for c in best.top_columns if c not in derived] if every else list(settings.get("redraw") or [])
+    chosen = [c for c in best.top_columns if c not in derived] if every else list(best.generator.redraw_columns_)
     tried: set[str] = set(chosen)
     failures = 0
     for _ in range(0 if every else MAX_REDRAW_ROUNDS):

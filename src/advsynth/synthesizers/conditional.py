@@ -22,6 +22,14 @@ a leaf hands out is chosen so that no rare value is ever copied from a training 
 The sweep starts from the mixture's draws, not from training rows, and every step changes
 one column, so the rows stay the mixture's rows with their inconsistencies repaired; the
 privacy adversary checks that they did not become copies.
+
+``predictable_columns`` picks the columns worth redrawing without a detector: those the other
+columns nearly determine (a weight and its lengths, a temperature and its dew point, totals and
+their parts). Each column's tree is fitted on three quarters of the rows and scored on the
+last quarter: the share of the rank variance it explains (numbers), or of the majority class's
+errors it removes (categoricals). A near-function scores close to 1; a column the mixture
+already draws as well as a tree would (noise given the others) scores near or below 0, and
+redrawing it would only replace the mixture's joint draw by a copy of a leaf's rows.
 """
 
 from __future__ import annotations
@@ -32,7 +40,9 @@ from scipy import stats
 
 from ..encoding import RankMarginal
 from ..schema import Schema
-from .trees import LeafModel, as_predictor, column_values, model_levels
+from .trees import LeafModel, as_predictor, class_target, column_values, model_levels, rank_target
+
+AUTO_SCORE = 0.9  # the held-out share of a column's variation its tree must explain for redraw "auto"
 
 
 class ConditionalRedraw:
@@ -121,3 +131,32 @@ def _mid_ranks(values: np.ndarray) -> np.ndarray:
     if present.any():
         out[present] = (stats.rankdata(values[present]) - 0.5) / present.sum()
     return out
+
+
+def predictable_columns(df: pd.DataFrame, schema: Schema, columns: list[str], min_samples_leaf: int = 10,
+                        threshold: float = AUTO_SCORE, random_state: int = 0) -> tuple[list[str], dict]:
+    """The ``columns`` whose tree given the other ``columns`` explains at least ``threshold`` of their
+    held-out variation, and every column's score (see the module docstring)."""
+    n = len(df)
+    if len(columns) < 2 or n < 8 * min_samples_leaf:
+        return [], {}
+    values = {c: column_values(df, schema, c) for c in columns}
+    X = np.column_stack([as_predictor(values[c]) for c in columns]).astype(np.float32)
+    test = np.zeros(n, dtype=bool)
+    test[np.random.default_rng([random_state, 23]).permutation(n)[: n // 4]] = True
+    scores = {}
+    for j, name in enumerate(columns):
+        categorical = not schema[name].is_numeric
+        target = class_target(values[name]) if categorical else rank_target(values[name])
+        model = LeafModel(categorical=categorical, min_samples_leaf=min_samples_leaf,
+                          random_state=random_state).fit(np.delete(X[~test], j, axis=1), values[name][~test])
+        with np.errstate(over="ignore", invalid="ignore"):
+            predicted = model.tree_.predict(np.delete(X[test], j, axis=1))
+        if categorical:
+            base = 1.0 - np.bincount(target[~test]).max() / (~test).sum()
+            score = 1.0 - np.mean(predicted != target[test]) / base if base > 0 else 0.0
+        else:
+            spread = float(np.var(target[test]))
+            score = 1.0 - float(np.mean((predicted - target[test]) ** 2)) / spread if spread > 0 else 0.0
+        scores[name] = round(float(score), 4)
+    return [c for c in columns if scores[c] >= threshold], scores

@@ -27,7 +27,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..errors import ConfigError
 from .base import Synthesizer
-from .conditional import ConditionalRedraw
+from .conditional import ConditionalRedraw, predictable_columns
 from .dependencies import apply_dependencies, find_dependencies
 from .refinement import CALIBRATION_ROWS as RATIO_CALIBRATION_ROWS, DensityRatio, rejection_sample
 
@@ -75,8 +75,9 @@ class GMMSynthesizer(Synthesizer):
     dependencies : find the columns that are functions of another column on the training rows
         and rebuild them from it after every draw (``advsynth.synthesizers.dependencies``).
     redraw : columns redrawn after the mixture's draw, each given the others, from trees fitted
-        on the training rows (``advsynth.synthesizers.conditional``): a list of names, "all",
-        or None (none). ``advsynth run --adversarial`` chooses them from the detector's giveaways
+        on the training rows (``advsynth.synthesizers.conditional``): "auto" (the columns the
+        others nearly determine, ``predictable_columns``), a list of names, "all", or None
+        (none). ``advsynth run --adversarial`` adds columns from the detector's giveaways
         (redrawing every column of a table of few distinct rows can rebuild training rows).
     redraw_sweeps : how many times each redrawn column is redrawn (a Gibbs-style sweep).
     redraw_min_leaf : the fewest training rows of a redraw tree's leaf.
@@ -108,7 +109,7 @@ class GMMSynthesizer(Synthesizer):
         "marginal_values": [StrOptions(set(MARGINAL_VALUES))],
         "heap_min_count": _positive,
         "dependencies": ["boolean"],
-        "redraw": [None, StrOptions({"all"}), list, tuple],
+        "redraw": [None, StrOptions({"all", "auto"}), list, tuple],
         "redraw_sweeps": _positive, "redraw_min_leaf": _positive,
         "refine": [Interval(Integral, 0, None, closed="left")],
         "refine_acceptance": [Interval(Real, 0.01, 1, closed="both")],
@@ -141,7 +142,7 @@ class GMMSynthesizer(Synthesizer):
         marginal_values: str = "smooth",
         heap_min_count: int = 3,
         dependencies: bool = True,
-        redraw: list[str] | str | None = None,
+        redraw: list[str] | str | None = "auto",
         redraw_sweeps: int = 2,
         redraw_min_leaf: int = 10,
         refine: int = 1,
@@ -185,7 +186,7 @@ class GMMSynthesizer(Synthesizer):
             raise ConfigError(
                 f"need min_components <= max_components, got {self.min_components} and {self.max_components}")
         if isinstance(self.redraw, (list, tuple)) and not all(isinstance(c, str) for c in self.redraw):
-            raise ConfigError(f"redraw must be a list of column names, 'all' or null, got {self.redraw!r}")
+            raise ConfigError(f"redraw must be a list of column names, 'auto', 'all' or null, got {self.redraw!r}")
 
     def _check_redraw_columns(self) -> None:
         """What needs the data: the redrawn columns must be modelled ones."""
@@ -316,16 +317,26 @@ class GMMSynthesizer(Synthesizer):
         return pd.concat([modelled, rest], axis=1)[self.schema_.names]
 
     def _fit_redraw(self, df: pd.DataFrame) -> None:
-        """The conditional models of ``redraw``'s columns given the drawn (not derived) columns."""
+        """The conditional models of ``redraw``'s columns given the drawn (not derived) columns;
+        ``redraw_columns_`` holds the columns redrawn (for "auto", with ``redraw_scores_``)."""
         derived = {d.child for d in getattr(self, "dependencies_", [])}
         drawn = [c.name for c in self.schema_.modelled if c.name not in derived]
-        columns = drawn if self.redraw == "all" else [c for c in (self.redraw or []) if c in drawn]
+        rows = _subsample_index(len(df), REDRAW_ROWS, np.random.default_rng([int(self.random_state), 5]))
+        self.redraw_scores_ = {}
+        if self.redraw == "auto":
+            columns, self.redraw_scores_ = predictable_columns(df.iloc[rows], self.schema_, drawn,
+                                                               min_samples_leaf=int(self.redraw_min_leaf),
+                                                               random_state=int(self.random_state))
+        else:
+            columns = drawn if self.redraw == "all" else [c for c in (self.redraw or []) if c in drawn]
         self.redraw_ = None
-        if columns and len(drawn) > 1:
-            rows = _subsample_index(len(df), REDRAW_ROWS, np.random.default_rng([int(self.random_state), 5]))
+        self.redraw_columns_ = columns if len(drawn) > 1 else []
+        if self.redraw_columns_:
             self.redraw_ = ConditionalRedraw(columns, drawn, min_samples_leaf=int(self.redraw_min_leaf),
                                              heap_min_count=int(self.heap_min_count),
                                              random_state=int(self.random_state)).fit(df.iloc[rows], self.schema_)
+        if self.redraw == "auto":
+            log.info("redraw auto: %s", self.redraw_columns_ or "no column")
 
     def refit_redraw(self, df: pd.DataFrame, redraw: list[str] | str | None) -> "GMMSynthesizer":
         """Change ``redraw`` of a fitted generator, fitting only the redraw's trees on ``df`` (the rows

@@ -95,11 +95,11 @@ class LeafModel:
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "LeafModel":
         if self.categorical:
-            target = _class_target(y)
+            target = class_target(y)
             tree = DecisionTreeClassifier(min_samples_leaf=self.min_samples_leaf, max_depth=self.max_depth,
                                           random_state=self.random_state)
         else:
-            target = _rank_target(y)
+            target = rank_target(y)
             tree = DecisionTreeRegressor(min_samples_leaf=self.min_samples_leaf, max_depth=self.max_depth,
                                          random_state=self.random_state)
         # scikit-learn sums X to look for NaN; predictors at float32's extremes (values near ±1e300)
@@ -145,7 +145,7 @@ class LeafModel:
         return out
 
 
-def _class_target(codes: np.ndarray) -> np.ndarray:
+def class_target(codes: np.ndarray) -> np.ndarray:
     """Classes for the tree: the ``MAX_CLASSES`` most frequent codes, one class for the rest, one for missing."""
     present = codes[codes >= 0]
     if not len(present):
@@ -157,7 +157,7 @@ def _class_target(codes: np.ndarray) -> np.ndarray:
     return np.where(codes >= 0, mapping[np.maximum(codes, 0)], MAX_CLASSES + 1)
 
 
-def _rank_target(values: np.ndarray) -> np.ndarray:
+def rank_target(values: np.ndarray) -> np.ndarray:
     """Ranks in (0, 1) for the tree's squared error (outliers do not steer the splits); missing at -1."""
     out = np.full(len(values), -1.0)
     present = ~np.isnan(values)
