@@ -43,9 +43,10 @@ def test_selection_reads_only_the_training_rows_and_never_the_holdout(monkeypatc
     # the search judges with the experiment's own stages: its split, the detector's, the privacy adversary
     assert {"selection_split", "detector.features", "detector.split", "detector.fit", "detector.score",
             "privacy"} <= set(stages_called)
-    stage = [c for c in sel.candidates if "redraw" not in c["settings"]]
+    stage = [c for c in sel.candidates if not {"redraw", "redraw_sweeps"} & set(c["settings"])]
     refits = [c for c in sel.candidates if "redraw" in c["settings"] and "redraw_sweeps" not in c["settings"]]
-    # each stage candidate is one fit and one detector; a redraw round refits the trees only
+    # each stage candidate is one fit and one detector; a redraw round refits the trees only; more
+    # sweeps of the redraw (from the auto columns or the rounds' winner) refit nothing
     assert len(stage) == 4 and len(refits) >= 1 and len(seen) == 4 + len(refits) + len(sel.candidates)
     touched = np.unique(np.concatenate([np.asarray(i) for i in seen]))
     assert set(touched) <= set(train.index) and not set(touched) & set(holdout.index)
@@ -78,7 +79,7 @@ def test_adversarial_run_reports_selection_and_fresh_aucs(tmp_path, monkeypatch)
     adv = m["adversarial"]
     assert adv["fresh_auc"] == m["detector"]["roc_auc"]
     assert 0 <= adv["selection_auc"] <= 1 and 0 <= adv["fresh_holdout_auc"] <= 1
-    assert len([c for c in adv["candidates"] if "redraw" not in c["settings"]]) == 4
+    assert len([c for c in adv["candidates"] if not {"redraw", "redraw_sweeps"} & set(c["settings"])]) == 4
     assert adv["chosen"] in [c["settings"] for c in adv["candidates"]]
     assert adv["chosen"]["n_components"] in ("configured", m["generator_params"]["max_components"])
     assert adv["n_selection_fit"] + adv["n_selection_validation"] == m["n_generator_train"]

@@ -24,12 +24,16 @@ one column, so the rows stay the mixture's rows with their inconsistencies repai
 privacy adversary checks that they did not become copies.
 
 ``predictable_columns`` picks the columns worth redrawing without a detector: those the other
-columns nearly determine (a weight and its lengths, a temperature and its dew point, totals and
-their parts). Each column's tree is fitted on three quarters of the rows and scored on the
-last quarter: the share of the rank variance it explains (numbers), or of the majority class's
-errors it removes (categoricals). A near-function scores close to 1; a column the mixture
-already draws as well as a tree would (noise given the others) scores near or below 0, and
-redrawing it would only replace the mixture's joint draw by a copy of a leaf's rows.
+columns largely determine (a weight and its lengths, a temperature and its dew point, totals and
+their parts, a marital status and the household relation). Each column's tree is fitted on three
+quarters of the rows and scored on the last quarter: the share of the rank variance it explains
+(numbers), or of the majority class's errors it removes (categoricals). A near-function scores
+close to 1; a column the mixture already draws as well as a tree would (noise given the others)
+scores near or below 0, and redrawing it would only replace the mixture's joint draw by a copy
+of a leaf's rows. The cut, ``AUTO_SCORE``, is half: a column the others explain that well is
+drawn better from its leaf, given the row, than from the mixture's smooth components (measured
+with ``benchmarks/hybrid.py``: the detector's AUC fell on every one of ten real tables from a
+cut of 0.9 to 0.5, and no table was flagged by the privacy adversary; README gives the figures).
 """
 
 from __future__ import annotations
@@ -42,7 +46,11 @@ from ..encoding import RankMarginal
 from ..schema import Schema
 from .trees import LeafModel, as_predictor, class_target, column_values, model_levels, rank_target
 
-AUTO_SCORE = 0.9  # the held-out share of a column's variation its tree must explain for redraw "auto"
+AUTO_SCORE = 0.5  # the held-out share of a column's variation its tree must explain for redraw "auto"
+# "auto" redraws nothing on a table of fewer rows than this many leaves' worth: a tree of a few
+# dozen leaves is a coarser conditional than the mixture itself, and on tables of a few hundred
+# rows it picked most columns and made the rows easier to detect (benchmarks/real_tables.py)
+AUTO_MIN_LEAVES = 100
 
 
 class ConditionalRedraw:
@@ -136,9 +144,10 @@ def _mid_ranks(values: np.ndarray) -> np.ndarray:
 def predictable_columns(df: pd.DataFrame, schema: Schema, columns: list[str], min_samples_leaf: int = 10,
                         threshold: float = AUTO_SCORE, random_state: int = 0) -> tuple[list[str], dict]:
     """The ``columns`` whose tree given the other ``columns`` explains at least ``threshold`` of their
-    held-out variation, and every column's score (see the module docstring)."""
+    held-out variation, and every column's score (see the module docstring); none, and no score,
+    on fewer than ``AUTO_MIN_LEAVES`` leaves' worth of rows."""
     n = len(df)
-    if len(columns) < 2 or n < 8 * min_samples_leaf:
+    if len(columns) < 2 or n < AUTO_MIN_LEAVES * min_samples_leaf:
         return [], {}
     values = {c: column_values(df, schema, c) for c in columns}
     X = np.column_stack([as_predictor(values[c]) for c in columns]).astype(np.float32)
