@@ -100,6 +100,17 @@ def test_auto_redraw_picks_the_near_functions_and_not_the_noise():
     assert scores["noise"] < 0.2 and scores["colour"] < 0.2 and scores["length"] > 0.9
 
 
+def test_auto_redraw_leaves_a_table_of_too_few_rows_alone():
+    # the same relations, on fewer rows than 100 leaves of 10: no tree is coarse-fitted, no column redrawn
+    df = measurements(n=900)
+    schema = infer_schema(df)
+    names = [c.name for c in schema.modelled]
+    assert predictable_columns(schema.model_frame(df), schema, names) == ([], {})
+    assert set(predictable_columns(schema.model_frame(df), schema, names, min_samples_leaf=5)[0]) >= {"length"}
+    gen = GMMSynthesizer(random_state=0, refine=0, **SMALL).fit(df, schema)
+    assert gen.redraw_columns_ == [] and gen.redraw_scores_ == {}
+
+
 def test_auto_redraw_repairs_the_relations_the_mixture_breaks():
     df = measurements()
     schema = infer_schema(df)
