@@ -17,16 +17,8 @@ dcr = privacy DCR ratio (synthetic vs holdout median distance to training rows, 
 copies = exact-copy rate of training rows vs the holdout's own rate; fit = generator fit (incl. the
 adversarial search); total = wall time of the run. The null is off (it does not depend on the model).
 
-Measured 2026-12-03 (``--models improved adversarial``; the default GMM now refines its draws by a
-density ratio, and the search has no k = 320 stage), 2-core machine at load 1.2-1.7 (another
-benchmark beside it, so the seconds are inflated):
-    seed  improved (holdout-only)  adversarial (holdout-only, selection)  chosen                             total s
-    0     0.5700 (0.5208)          0.5584 (0.5320, 0.5162)                redraw age, fnlwgt; 4 sweeps       44.2 / 114.8
-    1     0.5833 (0.5552)          0.5856 (0.5078, 0.5190)                redraw fnlwgt, age, occupation,    25.7 / 69.9
-                                                                          hours-per-week
-    2     0.5877 (0.5804)          0.5877 (0.5804, 0.5397)                configured (nothing won)           29.0 / 64.1
-Exact copies 0.0000 (holdout's own rate 0.0006-0.0015). Before refinement (2026-11-28) the improved
-GMM read 0.6713 / 0.6881 / 0.6629 and the adversarial one, then choosing k = 320, 0.63-0.64.
+The current tree's figures are README's (the quick start and the race in "Generators" give the
+same runs per seed); re-measure with this script when the generator or the detector changes.
 """
 
 from __future__ import annotations

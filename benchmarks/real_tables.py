@@ -20,31 +20,8 @@ integers, a 99 %-missing column, stray "n/a" tokens, text booleans, a constant a
 empty column; and a second 100,000 x 30 stress table, ``levels``: 20 categoricals of 500 to
 5,000 Zipf-skewed levels and 10 numbers.
 
-Measured 2026-11-28 (issue 11's third round) on the 2-core reference machine, load 0.8-1.5, seed 0,
-the default detector (the previous round, at load 1-4, took 150 s for the stress table's GMM
-and 462 s for the levels table's: mostly the load; its baseline took 125 s against 17-19 s now):
-
-    table             rows cols generator    auc   null top column        share  wall s  peak MB
-    diabetes           442   11 gmm        0.375  0.483 target            28.5%     2.0      254
-    diabetes           442   11 baseline   0.975  0.483 s4                38.5%     1.8      243
-    wine               178   14 gmm        0.423  0.583 proanthocyanins   12.2%     1.9      253
-    wine               178   14 baseline   0.971  0.583 flavanoids        14.5%     1.8      240
-    breast_cancer      569   31 gmm        0.463  0.494 mean concave poi  19.0%     2.3      265
-    breast_cancer      569   31 baseline   0.999  0.494 area error        14.7%     1.9      256
-    macrodata          203   15 gmm        0.710  0.491 date              17.6%     1.8      254
-    macrodata          203   15 baseline   0.982  0.491 pop               27.1%     1.8      241
-    co2               2284    2 gmm        0.511  0.498 week              99.9%     2.2      251
-    co2               2284    2 baseline   0.628  0.498 co2               54.3%     1.7      245
-    grunfeld           220    5 gmm        0.432  0.493 value             46.2%     1.9      260
-    grunfeld           220    5 baseline   0.941  0.493 value             48.1%     1.6      240
-    fair              6366    9 gmm        0.632  0.513 affairs           40.2%     5.2      288
-    fair              6366    9 baseline   0.960  0.513 affairs           24.1%     2.0      267
-    randhie          20190   10 gmm        0.900  0.489 lpi               28.8%     7.0      477
-    randhie          20190   10 baseline   0.997  0.489 lpi               26.6%     3.1      437
-    stress          100000   30 gmm        0.766  0.499 visits            24.9%    24.1      897
-    stress          100000   30 baseline   0.992  0.499 local_time        29.1%    19.5      789
-    levels          100000   30 gmm        0.923  0.499 code00            11.3%    49.6     1164
-    levels          100000   30 baseline   1.000  0.499 code00            18.2%    17.0     1030
+The current tree's figures are README's ("Other benchmark scripts"): they are re-measured with
+this script whenever the generator or the detector changes.
 
 The stress table peaked at 2.25 GB (baseline) before the detector's features and DCR's rows
 became sparse matrices. Before the typing layer: diabetes 1.000 / 1.000 (``sex`` 99.9 %), and
