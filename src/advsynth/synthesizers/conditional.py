@@ -31,9 +31,8 @@ quarters of the rows and scored on the last quarter: the share of the rank varia
 close to 1; a column the mixture already draws as well as a tree would (noise given the others)
 scores near or below 0, and redrawing it would only replace the mixture's joint draw by a copy
 of a leaf's rows. The cut, ``AUTO_SCORE``, is half: a column the others explain that well is
-drawn better from its leaf, given the row, than from the mixture's smooth components (measured
-with ``benchmarks/hybrid.py``: the detector's AUC fell on every one of ten real tables from a
-cut of 0.9 to 0.5, and no table was flagged by the privacy adversary; README gives the figures).
+drawn better from its leaf, given the row, than from the mixture's smooth components (chosen
+with ``benchmarks/hybrid.py`` against both adversaries; README gives the figures).
 """
 
 from __future__ import annotations
@@ -48,8 +47,8 @@ from .trees import LeafModel, as_predictor, class_target, column_values, model_l
 
 AUTO_SCORE = 0.5  # the held-out share of a column's variation its tree must explain for redraw "auto"
 # "auto" redraws nothing on a table of fewer rows than this many leaves' worth: a tree of a few
-# dozen leaves is a coarser conditional than the mixture itself, and on tables of a few hundred
-# rows it picked most columns and made the rows easier to detect (benchmarks/real_tables.py)
+# dozen leaves is a coarser conditional than the mixture itself (on tables of a few hundred rows
+# it picked most columns and made the rows easier to detect: benchmarks/real_tables.py)
 AUTO_MIN_LEAVES = 100
 
 

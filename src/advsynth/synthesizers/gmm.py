@@ -76,8 +76,8 @@ class GMMSynthesizer(Synthesizer):
         and rebuild them from it after every draw (``advsynth.synthesizers.dependencies``).
     redraw : columns redrawn after the mixture's draw, each given the others, from trees fitted
         on the training rows (``advsynth.synthesizers.conditional``): "auto" (the columns the
-        others largely determine, ``predictable_columns``; none on fewer than 1,000 training
-        rows at the default leaf size), a list of names, "all", or None
+        others largely determine, ``predictable_columns``; none on fewer than ``AUTO_MIN_LEAVES``
+        times ``redraw_min_leaf`` training rows), a list of names, "all", or None
         (none). ``advsynth run --adversarial`` adds columns from the detector's giveaways
         (redrawing every column of a table of few distinct rows can rebuild training rows).
     redraw_sweeps : how many times each redrawn column is redrawn (a Gibbs-style sweep).
