@@ -228,7 +228,8 @@ def test_high_cardinality_is_bounded_with_one_warning(caplog, monkeypatch):
     monkeypatch.setattr(advsynth.columns.categorical, "MAX_LEVELS", 50)  # the bound, at a size a unit test can reach
     rng = np.random.default_rng(0)
     n = 5000
-    df = pd.DataFrame({"title": [f"t{i}" for i in rng.integers(0, 2000, n)], "x": rng.normal(size=n)})
+    # 800 levels over 5,000 rows: each covers 6 rows on average, too many to be a group key
+    df = pd.DataFrame({"title": [f"t{i}" for i in rng.integers(0, 800, n)], "x": rng.normal(size=n)})
     with caplog.at_level(logging.WARNING):
         schema = infer_schema(df)
     assert len(schema["title"].categories) <= 50 and 0 < len(schema["title"].tail) <= 1000
@@ -379,3 +380,74 @@ def test_floats_written_at_full_precision_round_trip_exactly():
     schema = infer_schema(df)
     back = schema.reverse(schema.model_frame(df).reset_index(drop=True))
     assert np.array_equal(back["weight"].to_numpy(), x)
+
+
+def _orders(n_orders: int = 900, seed: int = 0) -> pd.DataFrame:
+    """Order lines: an order number shared by its 1-6 lines, the order's region on every line,
+    each line's own quantity and price."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 7, n_orders)
+    order = np.repeat(np.arange(n_orders), sizes)
+    region = rng.choice(["north", "south", "east"], n_orders)[order]
+    qty = rng.integers(1, 9, len(order))
+    return text_frame({
+        "order": [f"{10 + o % 50}/{o // 50:03d}" for o in order],
+        "region": region.tolist(),
+        "qty": [str(q) for q in qty],
+        "price": [f"{p:.2f}" for p in qty * rng.gamma(3, 4, len(order)) + (region == "north") * 20],
+    })
+
+
+def test_group_keys_are_fresh_keys_with_the_real_group_sizes_and_consistent_groups(caplog):
+    df = _orders()
+    with caplog.at_level(logging.WARNING):
+        schema = infer_schema(df)
+    spec = schema["order"]
+    assert spec.id_like and spec.group and "order" not in [c.name for c in schema.modelled]
+    assert spec.group["sizes"] == [1, 2, 3, 4, 5, 6] and spec.group["constant"] == ["region"]
+    assert any("'order' is a group key" in r.message for r in caplog.records)
+    gen = GMMSynthesizer(max_components=4, n_candidates=2, random_state=1).fit(df, schema)
+    out = gen.sample(6000, random_state=2)
+    assert out["order"].str.fullmatch(r"\d+/\d{3}").all()  # the real format, zero padding kept
+    real_sizes = df["order"].value_counts()
+    sizes = out["order"].value_counts()
+    assert abs(sizes.mean() - real_sizes.mean()) < 0.15 * real_sizes.mean()
+    assert sizes.max() <= real_sizes.max()
+    assert (out.groupby("order")["region"].nunique() == 1).all()  # an order has one region, as the real ones
+    assert out.groupby("order")["qty"].nunique().max() > 1        # its lines are still drawn line by line
+    # a table drawn in blocks (or shards) groups its rows as one draw does; schema.json keeps the facts
+    again = Schema.from_dict(json.loads(schema.to_json()))
+    assert again["order"].group == spec.group and again["order"].id_format == spec.id_format
+    first = gen.sample(2500, random_state=2)
+    keys = pd.concat([first["order"], gen.sample(3500, random_state=2, first_row=2500)["order"]], ignore_index=True)
+    assert keys.iloc[:2500].equals(out["order"].iloc[:2500])
+    assert not set(keys.iloc[2500:]) & set(keys.iloc[:2500]) - {keys.iloc[2499]}  # a later block's groups are its own
+
+
+def test_many_level_names_stay_categorical_and_regular_codes_become_keys():
+    rng = np.random.default_rng(3)
+    words = np.array(["".join(rng.choice(list("abcdefghij"), rng.integers(4, 9))) for _ in range(400)])
+    df = text_frame({"town": words[rng.integers(0, 400, 1200)].tolist(), "x": [str(v) for v in rng.normal(size=1200)]})
+    schema = infer_schema(df)
+    assert not schema["town"].id_like and schema["town"].group is None  # no regular format: a many-level category
+
+
+def test_group_attributes_keep_their_relation_to_the_lines():
+    """Groups are filled with rows that already agree on the group's attributes, so a line's
+    price still follows its order's region (north +20) instead of a region copied onto it."""
+    df = _orders(1500, seed=4)
+    gen = GMMSynthesizer(max_components=6, n_candidates=2, random_state=1).fit(df)
+    out = gen.sample(8000, random_state=5)
+    assert (out.groupby("order")["region"].nunique() == 1).all()
+    price = out["price"].astype(float)
+    gap = price[out["region"] == "north"].mean() - price[out["region"] != "north"].mean()
+    real = df["price"].astype(float)
+    real_gap = real[df["region"] == "north"].mean() - real[df["region"] != "north"].mean()
+    assert abs(gap - real_gap) < 0.25 * real_gap
+
+
+def test_group_chunks_never_cross_a_sampling_block():
+    from advsynth.columns.identifiers import GROUP_CHUNK
+    from advsynth.experiment.sampling import SAMPLE_BLOCK_ROWS
+
+    assert SAMPLE_BLOCK_ROWS % GROUP_CHUNK == 0

@@ -369,8 +369,8 @@ def test_extras_bound_a_free_text_column_and_skip_passthrough_columns():
     from advsynth.schema import infer_schema
 
     rng = np.random.default_rng(0)
-    n = 3000
-    real = pd.DataFrame({"title": [f"t{i}" for i in rng.integers(0, 2500, n)], "x": rng.normal(size=n),
+    n = 8000  # 1,200 titles: more than MAX_LEVELS, yet too many rows each for a group key
+    real = pd.DataFrame({"title": [f"t{i}" for i in rng.integers(0, 1200, n)], "x": rng.normal(size=n),
                          "const": 1, "empty": np.nan, "g": rng.choice(["a", "b"], n)})
     synthetic = real.sample(frac=1.0, random_state=1).reset_index(drop=True).assign(
         title=[f"s{i}" for i in range(n)])  # invented titles

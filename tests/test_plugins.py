@@ -477,7 +477,7 @@ def test_a_plugins_levels_come_back_as_it_wrote_them(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"flag": rng.integers(0, 2, 600), "x": rng.normal(size=600),
-                       "case": [f"c{i // 3}" for i in range(600)]})
+                       "case": [f"c{i // 8}" for i in range(600)]})  # 75 codes: many levels, not a group key
     schema = infer_schema(df)
     assert schema["flag"].kind == "boolean" and schema["case"].tail
     out = make_generator(f"{name}:Copier").fit(df, schema).sample(600)

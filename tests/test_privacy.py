@@ -213,6 +213,29 @@ def test_real_identifier_values_are_a_finding(tables):
     assert "identifier_values" not in {f["test"] for f in clean["flags"]}
 
 
+def test_a_group_key_no_generator_models_is_still_judged():
+    """The typing layer regenerates a group key instead of modelling it; a run's privacy adversary
+    still checks it, so a generator (anyone's) that hands out real case numbers is caught, while
+    fresh keys that happen to spell real ones (a dense format) hit training and holdout rows alike."""
+    from advsynth import GMMSynthesizer
+    from advsynth.metrics.evaluate import privacy_of
+    from advsynth.schema import infer_schema
+
+    rng = np.random.default_rng(5)
+    real = draw(6000, 30).assign(case=[f"{10 + g % 40}-{g // 40}" for g in np.repeat(np.arange(2000), 3)])
+    order = rng.permutation(len(real))
+    train, holdout = real.iloc[np.sort(order[:4500])], real.iloc[np.sort(order[4500:])]
+    schema = infer_schema(train)
+    assert schema["case"].group and not schema["case"].is_modelled
+    fresh = GMMSynthesizer(max_components=4, n_candidates=2, random_state=0).fit(train, schema).sample(4000, 1)
+    assert fresh["case"].isin(set(real["case"])).mean() > 0.5  # the format is dense: most fresh keys spell real ones
+    clean = privacy_of(train, holdout, fresh, schema, seed=0)
+    assert "case" in clean["identifiers"] and "identifier_values" not in {f["test"] for f in clean["flags"]}
+    handed_out = fresh.assign(case=rng.choice(train["case"].to_numpy(), len(fresh)))
+    caught = privacy_of(train, holdout, handed_out, schema, seed=0)
+    assert "identifier_values" in {f["test"] for f in caught["flags"]}
+
+
 def test_identifier_values_of_fresh_rows_score_chance():
     """Real rows nobody trained on carry real case numbers too (a case's rows straddle the split):
     against chance they are no finding."""

@@ -131,7 +131,7 @@ def summary(metrics: dict, out: Path | None = None) -> str:
     lines.append(holdout_only_line(metrics))
     lines.append("top giveaway columns: " + ", ".join(f"{c} {s:.0%}" for c, s in top))
     if metrics.get("excluded_columns"):  # a user must know what the AUC does not cover
-        lines.append("not judged (identifiers and free text unique per row, drawn fresh apart from the other "
+        lines.append("not judged (identifiers, group keys and free text, drawn fresh apart from the other "
                      "columns; the detector leaves them out): " + ", ".join(metrics["excluded_columns"]))
     levels = (det.get("giveaways") or {}).get("levels") or {}
     for column, rows in list(levels.items())[:2]:

@@ -32,8 +32,8 @@ CSV (NaN as an empty field) and trains the same trees:
   two codes covering every level: its frequency in the fitted rows and its index among the
   sorted levels. The width is therefore bounded (≤ MAX_ONEHOT_LEVELS + 3 per column) whatever
   the cardinality.
-* ID-like columns (``ColumnSpec.id_like``: identifiers, and free text with one distinct value per
-  row) are left out: fresh identifiers and text drawn apart from the other columns say nothing
+* ID-like columns (``ColumnSpec.id_like``: identifiers, group keys, and free text with one distinct
+  value per row) are left out: fresh identifiers and text drawn apart from the other columns say nothing
   about the rows' realism. metrics.json lists them (``excluded_columns``) and the summary says so.
 
 Why it is strong enough

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import zlib
 from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
@@ -19,6 +20,7 @@ import pandas as pd
 
 from .columns import CSV_DIALECT, CSV_SEP, OTHER_LEVEL, TEXT_FACTS, fit_column, transformer_for  # noqa: F401 (OTHER_LEVEL: the schema names it)
 from .columns.base import _UNIT_NS
+from .columns.identifiers import constant_within_groups, group_starts
 from .errors import ConfigError, InputError
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,7 @@ class ColumnSpec:
     id_format: dict | None = None  # ID-like text: the identifiers' format (columns.fit_id_format)
     text_decimals: int | None = None  # numeric read from text written with a fixed count of decimals ("1.50")
     text: dict | None = None  # ID-like free text: word counts and frequencies (columns.fit_text)
+    group: dict | None = None  # group key: group sizes and the columns constant within groups (columns.fit_groups)
     constant: object = None
 
     @property
@@ -162,6 +165,40 @@ class Schema:
             out[c.name] = t.reverse_transform(values, rng, first_row).reset_index(drop=True)
         return pd.DataFrame(out, columns=[c.name for c in wanted])
 
+    def group_consistent(self, df: pd.DataFrame, first_row: int = 0) -> pd.DataFrame:
+        """``df`` (typed rows ``first_row ..`` of a synthetic table, drawn independently) made into
+        groups of each group key whose rows agree on its group attributes (``ColumnSpec.group
+        ["constant"]``: the lines of an order share its region, as the real ones do).
+
+        The rows are sorted by the group attributes (the one with fewest values first) and poured
+        into the key's groups taken in a shuffled order, so a group receives rows that already
+        agree or, for a number or a date, nearly agree; the group's first row then gives its
+        values to the others. Reordering independent draws leaves their distribution as it is,
+        and only the rows of a group that straddles two values are changed. Identifiers and keys
+        stay where they are: they are functions of the row's place.
+        """
+        for spec in self.columns:
+            constant = [c for c in ((spec.group or {}).get("constant") or []) if c in df.columns]
+            if not constant or spec.name not in df.columns or len(df) < 2:
+                continue
+            n = len(df)
+            starts = group_starts(spec, first_row, n)
+            _, first, size = np.unique(starts, return_index=True, return_counts=True)
+            shuffled = np.random.default_rng([zlib.crc32(spec.name.encode()), int(first_row)]).permutation(len(first))
+            counts = size[shuffled]
+            place = np.repeat(first[shuffled], counts) + np.arange(n) - np.repeat(np.cumsum(counts) - counts, counts)
+            codes = [pd.factorize(df[c], sort=True)[0] for c in constant]
+            order = np.lexsort(sorted(codes, key=lambda k: -k.max()))  # lexsort: the last key is the primary one
+            source = np.empty(n, dtype=np.int64)
+            source[place] = order
+            movable = [c.name for c in self.columns if c.name in df.columns and not c.id_like]
+            df[movable] = df[movable].iloc[source].reset_index(drop=True).set_axis(df.index)
+            leader = starts - int(first_row)
+            leader = np.where(leader < 0, 0, leader)
+            for name in constant:
+                df[name] = df[name].iloc[leader].reset_index(drop=True).set_axis(df.index)
+        return df
+
     def text_frame(self, df: pd.DataFrame, fmt: str = "csv") -> pd.DataFrame:
         """``df`` as it is written: datetimes read from text in their original text format; for
         CSV (``fmt``) also numbers in the real text's fixed decimals and decimal mark, and the
@@ -245,6 +282,10 @@ def infer_schema(df: pd.DataFrame, types: dict[str, str] | None = None) -> Schem
         spec = ColumnSpec(name=str(name), kind="categorical")
         fit_column(spec, df[name], types.get(name), facts.get(name))
         specs.append(spec)
+    modelled = [c.name for c in specs if c.is_modelled]
+    for spec in specs:
+        if spec.group:
+            spec.group["constant"] = constant_within_groups(df, spec.name, modelled)
     schema = Schema(specs, dialect=dict(df.attrs.get(CSV_DIALECT) or {}))
     if not schema.modelled:
         raise InputError("no column left to model: every column is an identifier, constant or empty")

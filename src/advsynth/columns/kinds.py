@@ -11,7 +11,7 @@ from ..errors import ConfigError, InputError
 from .base import ColumnTransformer, _BOOL_TEXT, _SAFE_INT, _plain, float_values
 from .categorical import BooleanTransformer, CategoricalTransformer
 from .dates import DatetimeTransformer
-from .identifiers import IdTransformer, fit_id_format
+from .identifiers import IdTransformer, fit_groups, fit_id_format, is_group_key
 from .numeric import IntegerTransformer, NumericTransformer
 from .passthrough import ConstantTransformer, MissingTransformer
 from .text import TextTransformer, fit_text, is_free_text
@@ -115,5 +115,14 @@ def fit_column(spec, series: pd.Series, declared: str | None, text_fact: dict | 
         log.warning("column '%s' has one distinct value per row (an ID?): excluded from the generator "
                     "and the detector; synthetic rows get fresh identifiers%s", spec.name,
                     " in the same format" if spec.id_format else "")
+        return IdTransformer(spec)
+    key_format = fit_id_format(present.drop_duplicates()) \
+        if spec.kind == "categorical" and declared is None and not isinstance(series.dtype, pd.CategoricalDtype) \
+        and is_group_key(present) and not is_free_text(present) else None
+    if key_format:  # codes in a regular format (many-level names and words stay categorical)
+        spec.id_like, spec.id_format, spec.group = True, key_format, fit_groups(present)
+        log.warning("column '%s' is a group key (%d values, each shared by %.1f rows on average): excluded from "
+                    "the generator and the detector; synthetic rows get fresh keys in the same format with the "
+                    "real group sizes", spec.name, present.nunique(), len(present) / present.nunique())
         return IdTransformer(spec)
     return transformer_for(spec).fit(series)

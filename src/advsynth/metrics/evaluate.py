@@ -16,7 +16,7 @@ from ..experiment.splits import split_real
 from ..experiment.trace import stage
 from ..errors import InputError
 from .fidelity import associations, column_charts, fidelity_report, marginals
-from .privacy import privacy_report
+from .privacy import identifier_columns, privacy_report
 from .utility import tstr
 
 
@@ -28,17 +28,20 @@ def privacy_of(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFra
     dates = [c.name for c in modelled if c.kind == "datetime"]
     numeric = [c.name for c in modelled if c.is_numeric and c.kind != "datetime"]
     categorical = [c.name for c in modelled if not c.is_numeric]
-    return privacy_report(*(_privacy_frame(df, schema) for df in (train, holdout, synthetic)), numeric, categorical,
-                          random_state=seed, datetime=dates)
+    frames = [_privacy_frame(df, schema) for df in (train, holdout, synthetic)]
+    # group keys are regenerated, not modelled, but a generator (anyone's) could still copy them
+    keys = [c.name for c in schema.columns if c.group and all(c.name in df.columns for df in frames)]
+    return privacy_report(*frames, numeric, categorical, random_state=seed, datetime=dates,
+                          identifiers=identifier_columns(frames[0], categorical) + keys)
 
 
 def _privacy_frame(df: pd.DataFrame, schema) -> pd.DataFrame:
-    """Model values for numbers and dates; categorical columns as their own values, because model
-    values merge the rare tail of a many-level column into one level (two different case numbers
-    would be one value, and a real one indistinguishable from an invented one)."""
+    """Model values for numbers and dates; categorical columns and group keys as their own values,
+    because model values merge the rare tail of a many-level column into one level (two different
+    case numbers would be one value, and a real one indistinguishable from an invented one)."""
     out = schema.model_frame(df)
-    for spec in schema.modelled:
-        if not spec.is_numeric:
+    for spec in schema.columns:
+        if (spec.is_modelled and not spec.is_numeric) or (spec.group and spec.name in df.columns):
             out[spec.name] = df[spec.name].to_numpy(dtype=object)
     return out
 

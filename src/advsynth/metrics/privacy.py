@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
+from ..columns.identifiers import is_group_key
 from ..experiment.seeds import rng_of
 from ..stats import auc_p_value, roc_auc_delong
 from .fidelity import MISSING_LEVEL, MetricInputError, _as_float, _category_keys, _validate
@@ -78,8 +79,6 @@ THRESHOLDS = {
     "membership_density": 0.55,
     "identifier_values": 0.10,  # excess share of synthetic rows carrying a real identifier value
 }
-IDENTIFIER_MIN_DISTINCT = 100     # a categorical column with at least this many distinct values ...
-IDENTIFIER_MIN_SHARE = 0.2        # ... each covering on average at most 1 / this share of rows is an identifier
 _BLOCK = 1024                     # query rows per distance block
 
 
@@ -509,13 +508,9 @@ def membership_attacks(members_x, non_members_x, reference_x, synthetic_x) -> di
 
 
 def identifier_columns(train: pd.DataFrame, categorical: Sequence[str]) -> list[str]:
-    """Categorical columns whose values each cover a handful of rows (case numbers, accounts)."""
-    out = []
-    for col in categorical:
-        distinct = train[col].nunique(dropna=True)
-        if distinct >= IDENTIFIER_MIN_DISTINCT and distinct >= IDENTIFIER_MIN_SHARE * train[col].notna().sum():
-            out.append(col)
-    return out
+    """Categorical columns whose values each cover a handful of rows (case numbers, accounts): the
+    rule by which the typing layer regenerates group keys (``columns.identifiers.is_group_key``)."""
+    return [col for col in categorical if is_group_key(train[col].dropna())]
 
 
 def identifier_values(train, holdout, synthetic, columns: Sequence[str]) -> dict:

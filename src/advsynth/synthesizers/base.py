@@ -81,7 +81,7 @@ class Synthesizer(BaseEstimator):
             raise InputError(f"number of rows to sample must be positive, got {n}")
         seed = self.random_state if random_state is None else random_state
         rng = np.random.default_rng(seed)
-        return self._sample_typed(int(n), rng, first_row)
+        return self.schema_.group_consistent(self._sample_typed(int(n), rng, first_row), first_row)
 
     def _sample_typed(self, n: int, rng: np.random.Generator, first_row: int) -> pd.DataFrame:
         """``n`` typed rows: the model values of ``_sample_raw``, typed by the schema."""

@@ -157,7 +157,8 @@ class PluginSynthesizer(Synthesizer):
             raise InputError(f"number of rows to sample must be positive, got {n}")
         seed = self.random_state if random_state is None else random_state
         out = self._draw(int(n), seed)
-        return type_output(self._raw_values(out, int(n)), self.schema_, first_row=first_row)
+        typed = type_output(self._raw_values(out, int(n)), self.schema_, first_row=first_row)
+        return self.schema_.group_consistent(typed, first_row)
 
     def _training_frame(self, df: pd.DataFrame) -> pd.DataFrame:
         """What the foreign class learns from: the modelled columns as read, fresh index."""
