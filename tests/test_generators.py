@@ -242,3 +242,31 @@ def test_level_shares_are_tuned_once_per_fit_and_hold_for_any_batch_size():
     expected[expected == "__missing__"] = np.nan
     pd.testing.assert_series_equal(small.astype(object), pd.Series(expected, name="group").astype(object),
                                    check_names=False)
+
+
+def test_k_grows_past_the_range_only_when_the_sweep_ends_at_its_top():
+    """A best k at max_components grows by at most edge_growth and the final fit's rows over the
+    sweep's, with EDGE_ROWS_PER_COMPONENT fitted rows per component; nothing else moves it."""
+    from advsynth.synthesizers.gmm import EDGE_ROWS_PER_COMPONENT
+
+    gen = GMMSynthesizer(max_components=60, edge_growth=2.0)
+    swept = [1, 20, 40, 60]
+    assert gen.grown_k(60, swept, 4000, 10_000) == 120                  # the sweep's top: doubled
+    assert gen.grown_k(40, swept, 4000, 10_000) == 40                   # inside the range: kept
+    assert gen.grown_k(60, swept, 4000, 6000) == 75                     # 1.5 x the rows, 80 rows each
+    assert 6000 // EDGE_ROWS_PER_COMPONENT == 75
+    assert gen.grown_k(60, swept, 3000, 3000) == 60                     # the sweep saw every row
+    assert gen.grown_k(120, [120], 4000, 10_000) == 120                 # a fixed k is never grown
+    assert gen.grown_k(30, [1, 10, 20, 30], 4000, 10_000) == 30         # the rows' cap stopped the sweep
+    assert GMMSynthesizer(max_components=60, edge_growth=1.0).grown_k(60, swept, 4000, 10_000) == 60
+
+
+def test_a_sweep_that_ends_at_its_top_fits_the_grown_k():
+    rng = np.random.default_rng(3)
+    centres = rng.normal(0, 6, (40, 3))
+    X = centres[rng.integers(0, 40, 6000)] + rng.normal(0, 0.3, (6000, 3))
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    gen = GMMSynthesizer(max_components=8, n_candidates=2, selection_rows=1000, fit_rows=3000, redraw=None,
+                         refine=0, random_state=0).fit(df)
+    assert max(gen.selection_) == 8 and min(gen.selection_, key=gen.selection_.get) == 8  # the top won
+    assert gen.n_components_ == 16 and gen.mixture_.n_components == 16

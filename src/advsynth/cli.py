@@ -170,6 +170,9 @@ def summary(metrics: dict, out: Path | None = None) -> str:
                      f"{det['roc_auc']:.3f}: the synthetic rows are closer to the generator's training rows than "
                      "to unseen real rows; the holdout-only AUC is the fairer figure for this table")
     fit = metrics.get("generator_fit") or {}
+    if fit.get("k_grown_from"):
+        lines.append(f"k = {fit['n_components']}: the sweep's best, k = {fit['k_grown_from']}, was the largest it "
+                     "tried, so the final fit grew it (edge_growth)")
     if fit.get("k_at_edge"):
         which = "largest" if fit["k_at_edge"] == "max" else "smallest"
         lines.append(f"note: the GMM chose k = {fit['n_components']}, the {which} k it tried: its criterion might "

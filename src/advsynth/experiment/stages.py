@@ -90,6 +90,8 @@ def generator_fit(gen) -> dict | None:
         "criterion": gen.criterion,
         "criterion_by_k": {str(k): v for k, v in sorted(gen.selection_.items())},
         "k_at_edge": k_at_edge(gen.n_components_, gen.selection_),
+        # the sweep's best when k grew past the swept range (GMMSynthesizer.grown_k), else None
+        "k_grown_from": int(gen.swept_k_) if getattr(gen, "swept_k_", gen.n_components_) != gen.n_components_ else None,
         "redraw": list(getattr(gen, "redraw_columns_", [])),
         "redraw_scores": dict(getattr(gen, "redraw_scores_", {})),
         "refinement": gen.refinement_summary(),

@@ -360,7 +360,9 @@ def generator_train(argv: Optional[List[str]] = None) -> None:
     _metric("rows", len(real))
     _metric("generator_train_rows", len(train))
     _metric("criterion", criterion)
-    _metric(criterion, f"{generator.selection_[generator.n_components_]:.6f}")
+    swept = [v for v in generator.selection_.values() if v is not None]
+    if swept:  # the criterion's best over the sweep (k may have grown past it: GMMSynthesizer.grown_k)
+        _metric(criterion, f"{min(swept):.6f}")
     _metric("n_components", int(generator.n_components_))
     _metric("pca_components", int(generator.pca_.n_components_))
     _metric("fit_seconds", f"{fit_seconds:.3f}")

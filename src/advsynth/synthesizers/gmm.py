@@ -37,6 +37,7 @@ CRITERIA = ("bic", "aic")
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 DECODINGS = ("latent", "argmax")
 CALIBRATION_ROWS = 50_000  # rows drawn once per fit to tune the one-hot blocks' biases (TableEncoder.calibrate)
+EDGE_ROWS_PER_COMPONENT = 80  # fitted rows per component at least when k grows past the swept range (GMMSynthesizer.grown_k)
 REDRAW_ROWS = 20_000  # training rows the redraw's trees are fitted on at most (bounded cost whatever the table)
 REFINE_ROWS = 20_000  # training rows each refinement classifier compares with as many draws, at most
 MIN_REFINE_ROWS = 5000  # below this many training rows the classifier learns the rows, not their density: no refinement
@@ -49,6 +50,8 @@ class GMMSynthesizer(Synthesizer):
     ----------
     pca_variance : share of variance PCA keeps (0 < v ≤ 1; 1 keeps every component).
     min_components, max_components : the range of k swept by the criterion.
+    edge_growth : when the criterion's best k is ``max_components`` itself, k is multiplied by at
+        most this (1: never; ``grown_k`` says by how much and why).
     n_candidates : at most this many k values, evenly spread over the range, are tried.
     criterion : "bic" or "aic".
     covariance_type : as in ``sklearn.mixture.GaussianMixture``.
@@ -100,6 +103,7 @@ class GMMSynthesizer(Synthesizer):
         **Synthesizer._parameter_constraints,
         "pca_variance": [Interval(Real, 0, 1, closed="right")],
         "min_components": _positive, "max_components": _positive, "n_candidates": _positive,
+        "edge_growth": [Interval(Real, 1, None, closed="left")],
         "criterion": [StrOptions(set(CRITERIA))],
         "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
         "selection_rows": _positive, "fit_rows": [*_positive, None], "max_iter": _positive, "n_init": _positive,
@@ -127,6 +131,7 @@ class GMMSynthesizer(Synthesizer):
         pca_variance: float = 0.99,
         min_components: int = 1,
         max_components: int = 60,
+        edge_growth: float = 2.0,
         n_candidates: int = 4,
         criterion: str = "aic",
         covariance_type: str = "full",
@@ -155,6 +160,7 @@ class GMMSynthesizer(Synthesizer):
         self.pca_variance = pca_variance
         self.min_components = min_components
         self.max_components = max_components
+        self.edge_growth = edge_growth
         self.n_candidates = n_candidates
         self.criterion = criterion
         self.covariance_type = covariance_type
@@ -209,6 +215,25 @@ class GMMSynthesizer(Synthesizer):
         count = min(int(self.n_candidates), hi - lo + 1)
         return sorted(set(np.linspace(lo, hi, num=count).round().astype(int).tolist()))
 
+    def grown_k(self, best: int, swept: list[int], sweep_rows: int, fit_rows: int) -> int:
+        """The k fitted when the sweep's best is ``best``: when ``best`` is ``max_components`` (the
+        range stopped the sweep, not the rows' cap), ``best`` times ``edge_growth`` or times the
+        final fit's rows over the sweep's (``fit_rows / sweep_rows``), whichever is smaller, with
+        at least ``EDGE_ROWS_PER_COMPONENT`` fitted rows per component; else ``best``.
+
+        Why: a best k at the top of the range says the table has more structure than the range
+        allows, and the criterion, computed on the sweep's smaller sample, penalises components
+        that the final fit's larger sample can afford; the ratio of the two samples bounds how
+        many more. The strong detector agrees: on the real tables whose sweep ends at its top,
+        twice the k is caught less (README, "A k that scales with the table"); where the sweep
+        stops inside the range, or the sweep saw every row (a small table), nothing changes. A
+        fixed k (one candidate) is never grown.
+        """
+        if len(swept) < 2 or best != max(swept) or best < int(self.max_components):
+            return int(best)
+        factor = min(float(self.edge_growth), fit_rows / max(sweep_rows, 1))
+        return int(max(best, min(round(best * factor), fit_rows // EDGE_ROWS_PER_COMPONENT)))
+
     def _mixture(self, k: int, max_iter: int) -> GaussianMixture:
         return GaussianMixture(
             n_components=k,
@@ -257,8 +282,12 @@ class GMMSynthesizer(Synthesizer):
         scores = [None] if len(ks) == 1 else Parallel(n_jobs=int(self.n_jobs), prefer="threads")(
             delayed(self._criterion)(k, subset) for k in ks)
         self.selection_ = dict(zip(ks, scores))
-        self.n_components_ = ks[0] if len(ks) == 1 else min(sorted(self.selection_), key=self.selection_.get)
+        self.swept_k_ = ks[0] if len(ks) == 1 else min(sorted(self.selection_), key=self.selection_.get)
         fit_index = _subsample_index(len(Z), self.fit_rows, rng)
+        best = self.swept_k_
+        self.n_components_ = self.grown_k(best, ks, len(subset), len(fit_index))
+        if self.n_components_ != best:
+            log.info("k = %d, the largest swept, is the criterion's best: grown to %d", best, self.n_components_)
         self.mixture_ = self._mixture(self.n_components_, max_iter=self.max_iter).fit(Z[fit_index])
         self.latent_ = None
         if self.categorical_decoding == "latent":
