@@ -446,8 +446,35 @@ def test_group_attributes_keep_their_relation_to_the_lines():
     assert abs(gap - real_gap) < 0.25 * real_gap
 
 
-def test_group_chunks_never_cross_a_sampling_block():
+def test_a_table_drawn_in_blocks_keeps_every_group_whole_and_its_keys_distinct():
+    """Blocks of SAMPLE_BLOCK_ROWS rows each from their own seed (and so the shards of a sharded
+    draw): no group crosses a block, so every group is consistent, and no key is reused."""
     from advsynth.columns.identifiers import GROUP_CHUNK
-    from advsynth.experiment.sampling import SAMPLE_BLOCK_ROWS
+    from advsynth.experiment.sampling import SAMPLE_BLOCK_ROWS, sample_blocks
 
     assert SAMPLE_BLOCK_ROWS % GROUP_CHUNK == 0
+    df = _orders(600, seed=8)
+    gen = BaselineSynthesizer(random_state=1).fit(df)
+    n = SAMPLE_BLOCK_ROWS + 30_000
+    blocks = list(sample_blocks(gen, n, seed=4))
+    assert [first for first, _ in blocks] == [0, SAMPLE_BLOCK_ROWS]
+    out = pd.concat([b for _, b in blocks], ignore_index=True)
+    key = out["order"]
+    runs = (key != key.shift()).cumsum()
+    assert runs.max() == key.nunique()                        # each key is one run of rows: one group
+    assert (out.groupby("order")["region"].nunique() == 1).all()
+    assert key.value_counts().max() <= 6
+    assert not set(blocks[0][1]["order"]) & set(blocks[1][1]["order"])
+
+
+def test_group_keys_fit_a_format_that_holds_the_groups_but_not_the_rows():
+    """Keys are numbered by group, not by row: 'O' + three digits holds 1,000 keys, enough for
+    the ~700 groups of 2,400 rows though not for the rows themselves."""
+    rng = np.random.default_rng(6)
+    order = np.repeat(np.arange(900), rng.integers(2, 5, 900))
+    df = text_frame({"order": [f"O{o:03d}" for o in order], "x": [str(v) for v in rng.normal(size=len(order))]})
+    schema = infer_schema(df)
+    assert schema["order"].group
+    out = BaselineSynthesizer(random_state=1).fit(df, schema).sample(2400, random_state=0)["order"]
+    assert out.str.fullmatch(r"O\d{3}").all()
+    assert out.value_counts().between(1, 4).all()

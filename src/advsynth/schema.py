@@ -182,7 +182,7 @@ class Schema:
             if not constant or spec.name not in df.columns or len(df) < 2:
                 continue
             n = len(df)
-            starts = group_starts(spec, first_row, n)
+            starts = group_starts(spec, first_row, n)[0]
             _, first, size = np.unique(starts, return_index=True, return_counts=True)
             shuffled = np.random.default_rng([zlib.crc32(spec.name.encode()), int(first_row)]).permutation(len(first))
             counts = size[shuffled]

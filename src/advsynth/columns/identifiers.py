@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import zlib
 
 import numpy as np
@@ -58,30 +59,53 @@ def constant_within_groups(df: pd.DataFrame, key: str, columns) -> list[str]:
             if float((grouped[c].nunique(dropna=False) == 1).mean()) >= GROUP_CONSTANT_SHARE]
 
 
-def group_starts(spec, first_row: int, n: int) -> np.ndarray:
-    """For rows ``first_row .. first_row + n - 1`` of the whole table, the place of the first row of
-    the group each belongs to.
-
-    The table is cut into chunks of ``GROUP_CHUNK`` rows; each chunk is filled with group sizes
-    drawn from the real ones from a seed of the column's name and the chunk's number (a group
-    that would cross the chunk's end is cut there). A row's group is therefore a function of its
-    place, so blocks and shards of one table group their rows exactly as one draw would, and no
-    group crosses a sampling block (``GROUP_CHUNK`` divides ``SAMPLE_BLOCK_ROWS``).
-    """
+def _chunk_starts(spec, chunk: int) -> np.ndarray:
+    """The first rows of the groups of chunk ``chunk`` (places in the whole table), drawn from the
+    real group sizes from a seed of the column's name and the chunk's number."""
     sizes = np.minimum(np.asarray(spec.group["sizes"], dtype=np.int64), GROUP_CHUNK)
     weights = np.asarray(spec.group["counts"], dtype=float)
-    weights /= weights.sum()
+    rng = np.random.default_rng([zlib.crc32(spec.name.encode()), int(chunk)])
+    drawn = sizes[rng.choice(len(sizes), GROUP_CHUNK, p=weights / weights.sum())]  # one row each at least: enough
+    starts = int(chunk) * GROUP_CHUNK + np.concatenate([[0], np.cumsum(drawn)[:-1]])
+    return starts[starts < (int(chunk) + 1) * GROUP_CHUNK]
+
+
+_GROUPS_BEFORE: dict = {}  # (column, sizes) -> groups in chunks 0, 1, ... (cumulative): each chunk drawn once
+_GROUPS_LOCK = threading.Lock()
+
+
+def _groups_before(spec, chunk: int) -> int:
+    """How many groups the chunks before ``chunk`` hold (drawn once per process, then remembered,
+    so numbering a table block by block stays linear in its rows)."""
+    key = (spec.name, tuple(spec.group["sizes"]), tuple(spec.group["counts"]))
+    with _GROUPS_LOCK:
+        counts = _GROUPS_BEFORE.setdefault(key, [0])
+        while len(counts) <= chunk:
+            counts.append(counts[-1] + len(_chunk_starts(spec, len(counts) - 1)))
+        return counts[chunk]
+
+
+def group_starts(spec, first_row: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """For rows ``first_row .. first_row + n - 1`` of the whole table: the place of the first row of
+    the group each belongs to, and the group's number (its order among the table's groups).
+
+    The table is cut into chunks of ``GROUP_CHUNK`` rows; each chunk is filled with group sizes
+    drawn from the real ones (``_chunk_starts``; a group that would cross the chunk's end is cut
+    there). A row's group is therefore a function of its place, so blocks and shards of one table
+    group and number their rows exactly as one draw would, and no group crosses a sampling block
+    (``GROUP_CHUNK`` divides ``SAMPLE_BLOCK_ROWS``). Numbering groups rather than rows keeps fresh
+    keys within a format that holds as many keys as the real table has groups.
+    """
     rows = np.arange(int(first_row), int(first_row) + int(n), dtype=np.int64)
-    out = np.empty(len(rows), dtype=np.int64)
-    salt = zlib.crc32(spec.name.encode())
+    starts = np.empty(len(rows), dtype=np.int64)
+    numbers = np.empty(len(rows), dtype=np.int64)
     for chunk in np.unique(rows // GROUP_CHUNK):
-        rng = np.random.default_rng([salt, int(chunk)])
-        drawn = sizes[rng.choice(len(sizes), GROUP_CHUNK, p=weights)]  # at least one row each: enough groups
-        starts = chunk * GROUP_CHUNK + np.concatenate([[0], np.cumsum(drawn)[:-1]])
-        starts = starts[starts < (chunk + 1) * GROUP_CHUNK]
+        chunk_starts = _chunk_starts(spec, int(chunk))
         here = rows // GROUP_CHUNK == chunk
-        out[here] = starts[np.searchsorted(starts, rows[here], side="right") - 1]
-    return out
+        position = np.searchsorted(chunk_starts, rows[here], side="right") - 1
+        starts[here] = chunk_starts[position]
+        numbers[here] = _groups_before(spec, int(chunk)) + position
+    return starts, numbers
 
 
 class IdTransformer(ColumnTransformer):
@@ -96,8 +120,8 @@ class IdTransformer(ColumnTransformer):
     place of this batch's first row), so a table drawn in blocks, or in shards on several
     instances, has distinct identifiers throughout, as one draw would.
 
-    A group key's rows share one fresh value per group (``group_starts``), numbered by the place
-    of the group's first row; its missing values fall on rows drawn from the same chunk seeds.
+    A group key's rows share one fresh value per group (``group_starts``), numbered by the group's
+    order in the table; its missing values fall on rows drawn from the same chunk seeds.
     """
 
     modelled = False
@@ -115,8 +139,7 @@ class IdTransformer(ColumnTransformer):
         return _cast(values, self.spec.dtype, np.zeros(n, bool))
 
     def _group_keys(self, first_row: int, n: int, rng: np.random.Generator) -> pd.Series:
-        starts = group_starts(self.spec, first_row, n)
-        groups, inverse = np.unique(starts, return_inverse=True)
+        groups, inverse = np.unique(group_starts(self.spec, first_row, n)[1], return_inverse=True)
         keys = draw_ids(self.spec.id_format, groups, rng)
         if keys is None:
             keys = np.char.add("synthetic-", (groups + 1).astype(str)).astype(object)
