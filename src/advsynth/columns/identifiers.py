@@ -5,7 +5,7 @@ occupants of a car, an order number shared by its lines) has values that each co
 of rows: modelled as a many-level categorical it would hand real case numbers to synthetic
 rows. Both are instead regenerated: fresh values in the real format, and for a group key the
 real distribution of group sizes, with the columns that are constant within every real group
-(``GroupKey.constant``) constant within every synthetic group too.
+(``ColumnSpec.group["constant"]``) constant within every synthetic group too.
 """
 
 from __future__ import annotations
