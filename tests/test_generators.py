@@ -258,6 +258,7 @@ def test_k_grows_past_the_range_only_when_the_sweep_ends_at_its_top():
     assert gen.grown_k(60, swept, 3000, 3000) == 60                     # the sweep saw every row
     assert gen.grown_k(120, [120], 4000, 10_000) == 120                 # a fixed k is never grown
     assert gen.grown_k(30, [1, 10, 20, 30], 4000, 10_000) == 30         # the rows' cap stopped the sweep
+    assert gen.grown_k(60, swept, 4000, 10_000, n_dims=99) == 100       # 100 rows each in 99 dimensions
     assert GMMSynthesizer(max_components=60, edge_growth=1.0).grown_k(60, swept, 4000, 10_000) == 60
 
 

@@ -215,11 +215,12 @@ class GMMSynthesizer(Synthesizer):
         count = min(int(self.n_candidates), hi - lo + 1)
         return sorted(set(np.linspace(lo, hi, num=count).round().astype(int).tolist()))
 
-    def grown_k(self, best: int, swept: list[int], sweep_rows: int, fit_rows: int) -> int:
+    def grown_k(self, best: int, swept: list[int], sweep_rows: int, fit_rows: int, n_dims: int = 1) -> int:
         """The k fitted when the sweep's best is ``best``: when ``best`` is ``max_components`` (the
         range stopped the sweep, not the rows' cap), ``best`` times ``edge_growth`` or times the
         final fit's rows over the sweep's (``fit_rows / sweep_rows``), whichever is smaller, with
-        at least ``EDGE_ROWS_PER_COMPONENT`` fitted rows per component; else ``best``.
+        at least ``EDGE_ROWS_PER_COMPONENT`` fitted rows per component, and more than ``n_dims``
+        (a full covariance needs them, as in ``candidates``); else ``best``.
 
         Why: a best k at the top of the range says the table has more structure than the range
         allows, and the criterion, computed on the sweep's smaller sample, penalises components
@@ -232,7 +233,8 @@ class GMMSynthesizer(Synthesizer):
         if len(swept) < 2 or best != max(swept) or best < int(self.max_components):
             return int(best)
         factor = min(float(self.edge_growth), fit_rows / max(sweep_rows, 1))
-        return int(max(best, min(round(best * factor), fit_rows // EDGE_ROWS_PER_COMPONENT)))
+        per_component = max(EDGE_ROWS_PER_COMPONENT, int(n_dims) + 1)
+        return int(max(best, min(round(best * factor), fit_rows // per_component)))
 
     def _mixture(self, k: int, max_iter: int) -> GaussianMixture:
         return GaussianMixture(
@@ -285,7 +287,7 @@ class GMMSynthesizer(Synthesizer):
         self.swept_k_ = ks[0] if len(ks) == 1 else min(sorted(self.selection_), key=self.selection_.get)
         fit_index = _subsample_index(len(Z), self.fit_rows, rng)
         best = self.swept_k_
-        self.n_components_ = self.grown_k(best, ks, len(subset), len(fit_index))
+        self.n_components_ = self.grown_k(best, ks, len(subset), len(fit_index), Z.shape[1])
         if self.n_components_ != best:
             log.info("k = %d, the largest swept, is the criterion's best: grown to %d", best, self.n_components_)
         self.mixture_ = self._mixture(self.n_components_, max_iter=self.max_iter).fit(Z[fit_index])
