@@ -272,3 +272,21 @@ def test_sparse_and_dense_views_train_the_same_detector():
     dense_b = train_detector(dense[split.train], y[split.train], FAST, X_val=dense[split.validation], **args)
     assert sparse_b.num_boosted_rounds() == dense_b.num_boosted_rounds()
     np.testing.assert_array_equal(predict(sparse_b, X[split.test]), predict(dense_b, dense[split.test]))
+
+
+def test_prediction_split_over_threads_gives_the_same_scores():
+    """``predict(threads=…)`` splits the rows among threads: the scores must be bit for bit those of
+    one call (the density-ratio sampler relies on it for the same rows on any machine)."""
+    import xgboost as xgb
+
+    from advsynth.detection import PREDICT_CHUNK_ROWS, predict, train_detector
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 6)).astype(np.float32)
+    y = (X[:, 0] + rng.normal(size=2000) > 0).astype(int)
+    booster = train_detector(X, y, DetectorConfig(rounds=30, null=False), seed=0)
+    assert isinstance(booster, xgb.Booster)
+    pool = rng.normal(size=(3 * PREDICT_CHUNK_ROWS + 7, 6)).astype(np.float32)
+    one = predict(booster, pool)
+    assert np.array_equal(one, predict(booster, pool, threads=3)) and np.array_equal(one, predict(booster, pool, threads=8))
+    assert one.std() > 0  # a booster that learned something, so equal scores are a real check

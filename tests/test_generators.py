@@ -271,3 +271,29 @@ def test_a_sweep_that_ends_at_its_top_fits_the_grown_k():
                          refine=0, random_state=0).fit(df)
     assert max(gen.selection_) == 8 and min(gen.selection_, key=gen.selection_.get) == 8  # the top won
     assert gen.n_components_ == 16 and gen.mixture_.n_components == 16
+
+
+def test_blocked_mixture_is_the_same_for_any_thread_count_and_matches_scikit_learn():
+    """The final EM fit's components are computed in blocks on threads: the threads must not change
+    the mixture at all, and the blocks may move it from scikit-learn's loop by float noise only
+    (stated tolerance: 1e-4 on means, weights and log densities)."""
+    from sklearn.mixture import GaussianMixture
+
+    from advsynth.synthesizers.mixture import COMPONENT_BLOCK, BlockedGaussianMixture
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(400, 4)) + 3 * i for i in range(5)]).astype(np.float32)
+    k = 2 * COMPONENT_BLOCK + 3  # three blocks, the last one short
+    fits = [BlockedGaussianMixture(k, n_threads=t, reg_covar=1e-4, random_state=0).fit(X) for t in (1, 2, 3)]
+    for other in fits[1:]:
+        for attr in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+            assert np.array_equal(getattr(fits[0], attr), getattr(other, attr)), attr
+        assert other.n_iter_ == fits[0].n_iter_
+    reference = GaussianMixture(k, reg_covar=1e-4, random_state=0).fit(X)
+    assert fits[0].n_iter_ == reference.n_iter_
+    for attr in ("weights_", "means_"):
+        np.testing.assert_allclose(getattr(fits[0], attr), getattr(reference, attr), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(fits[0].score_samples(X), reference.score_samples(X), rtol=1e-4, atol=1e-4)
+    # other covariance types run scikit-learn's own steps
+    diag = BlockedGaussianMixture(k, covariance_type="diag", n_threads=2, random_state=0).fit(X)
+    assert np.array_equal(diag.means_, GaussianMixture(k, covariance_type="diag", random_state=0).fit(X).means_)

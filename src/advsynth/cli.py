@@ -20,6 +20,9 @@ from .tracking import add_tracking_options, tracking_from_args
 log = logging.getLogger("advsynth")
 
 
+# phases that ran on the other core beside another one (their seconds are not in the sum)
+_OVERLAPPED = {"null_overlapped": "null (alongside fit)", "extras_overlapped": "extras (alongside detect)"}
+
 def _default_out(name: str, generator: str) -> Path:
     """``runs/NAME-GENERATOR-TIMESTAMP``: both parts are checked plain names, so it stays in runs/."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -189,7 +192,7 @@ def summary(metrics: dict, out: Path | None = None) -> str:
         lines.append(f"fidelity: mean KS {_num(fid.get('mean_ks'))}, mean TVD {_num(fid.get('mean_tvd'))}"
                      + (f"; utility: {_tstr_summary(tstr)}" if tstr else ""))
     lines.append(f"time {metrics['timings_s']['total']:.1f} s (" + ", ".join(
-        f"{k.replace('_overlapped', ' (alongside fit)')} {v:.1f}" for k, v in metrics["timings_s"].items() if k != "total") + ")")
+        f"{_OVERLAPPED.get(k, k)} {v:.1f}" for k, v in metrics["timings_s"].items() if k != "total") + ")")
     if out is not None:
         table = next((f"{out}/{n}" for n in ("synthetic.parquet",) if (Path(out) / n).exists()), f"{out}/synthetic.csv")
         lines.append(f"wrote {out}/metrics.json, {table}, {out}/scores.csv; 'advsynth report {out}' draws it")

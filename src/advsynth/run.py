@@ -9,8 +9,9 @@ detector's rows kept in memory), the verdict, the holdout-only AUC, the privacy 
 and the extras (``experiment.stages``, ``metrics.evaluate``), the run folder
 (``experiment.folder``).
 
-Cores: the real-vs-real null trains on one thread beside the generator's (single-threaded)
-fit; the detector then uses every core for a large table (``DetectorConfig.nthread`` 0).
+Cores: the real-vs-real null trains on one thread beside the generator's fit, and the extras
+(fidelity, privacy, utility) run beside the detector; the detector uses every core for a large
+table (``DetectorConfig.nthread`` 0).
 """
 
 from __future__ import annotations
@@ -118,6 +119,10 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
         with _timed(timings, "fit"):
             gen.fit(train, schema)
         drawn = _draw(gen, cfg, n_rows, len(real), schema, detector, out_path, timings)
+        # the detector's synthetic rows (balance's pick): also what the privacy adversary and the
+        # pipeline's evaluation step judge, so every door judges the same rows
+        judged = detector_rows(drawn.rows, len(real), n_rows, cfg.seed, detector.max_rows_per_class)
+        extras_job = _start_extras(pool, cfg, real, drawn.rows, schema, (train, holdout), judged) if cfg.extras else None
         with _timed(timings, "detect"):
             # with a streamed table ``drawn.rows`` holds exactly the rows balance() would pick
             result = verdict(real, drawn.rows, detector, schema, cfg.seed,
@@ -125,21 +130,16 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
         result.rows_available = {"real": int(len(real)), "synthetic": n_rows}
         if "null_overlapped" in timings:  # listed after the detector it ran beside
             timings["null_overlapped"] = timings.pop("null_overlapped")
-    # the detector's synthetic rows (balance's pick): also what the privacy adversary and the
-    # pipeline's evaluation step judge, so every door judges the same rows
-    judged = detector_rows(drawn.rows, len(real), n_rows, cfg.seed, detector.max_rows_per_class)
-    holdout_only = None
-    if cfg.extras or selection is not None:
-        with _timed(timings, "holdout_only_detect"):
-            holdout_only = holdout_only_auc(holdout, judged, detector, schema, cfg.seed)
+        holdout_only = None
+        if cfg.extras or selection is not None:
+            with _timed(timings, "holdout_only_detect"):
+                holdout_only = holdout_only_auc(holdout, judged, detector, schema, cfg.seed)
+        extras = None
+        if extras_job is not None:
+            extras, timings["extras_overlapped"] = extras_job.result()
     adversarial = None
     if selection is not None:
         adversarial = _adversarial_section(selection, result, holdout_only)
-    extras = None
-    if cfg.extras:
-        with _timed(timings, "extras"):
-            extras = evaluate_extras(real, drawn.rows, schema, cfg.target, cfg.seed, split=(train, holdout), n_jobs=1,
-                                     privacy_rows=judged)
     timings["total"] = round(time.perf_counter() - started, 3)  # wall time: the null overlaps the fit
     metrics = _metrics(cfg, name, gen, real, train, holdout, n_rows, schema, result, adversarial, holdout_only, extras,
                        timings, len(drawn.rows))
@@ -177,6 +177,14 @@ def _start_null(pool: ThreadPoolExecutor, real: pd.DataFrame, detector: Detector
     context, so ``experiment.trace`` sees the stage.)"""
     return pool.submit(contextvars.copy_context().run, _timed_call, null_on_real, real, detector, schema=schema,
                        seed=seed, nthread=1)
+
+
+def _start_extras(pool: ThreadPoolExecutor, cfg: RunConfig, real: pd.DataFrame, synthetic: pd.DataFrame, schema,
+                  split: tuple, judged: pd.DataFrame) -> Future:
+    """Fidelity, privacy and utility need only the rows, not the verdict: they run on the other
+    core while the detector (one thread on a small table) trains."""
+    return pool.submit(contextvars.copy_context().run, _timed_call, evaluate_extras, real, synthetic, schema,
+                       cfg.target, cfg.seed, split=split, n_jobs=1, privacy_rows=judged)
 
 
 def _collect(null_job: Future, timings: dict) -> tuple:

@@ -12,12 +12,12 @@ for 30 thousand rows as for 30 million, and the chosen model is then refitted on
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.decomposition import PCA
-from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
 from ..encoding import MARGINAL_VALUES, LatentCategoricals, TableEncoder, discrete_columns, enforce_implied_missing, tied_groups
@@ -29,6 +29,7 @@ from ..errors import ConfigError
 from .base import Synthesizer
 from .conditional import ConditionalRedraw, predictable_columns
 from .dependencies import apply_dependencies, find_dependencies
+from .mixture import BlockedGaussianMixture
 from .refinement import CALIBRATION_ROWS as RATIO_CALIBRATION_ROWS, DensityRatio, rejection_sample
 
 log = logging.getLogger(__name__)
@@ -91,8 +92,8 @@ class GMMSynthesizer(Synthesizer):
         ``MIN_REFINE_ROWS`` training rows).
     refine_acceptance : the share of draws refinement keeps (the cost of sampling is 1 / it; a
         higher share corrects less where the ratio is large).
-    n_jobs : threads for the sweep's candidate fits (each fit is seeded on its own, so the
-        result does not depend on it).
+    n_jobs : threads for the sweep's candidate fits (each fit is seeded on its own) and for the
+        final fit's EM steps (``advsynth.synthesizers.mixture``); the result does not depend on it.
     random_state : seeds every random choice (subsample, PCA, EM initialisation, sampling).
     """
 
@@ -236,14 +237,15 @@ class GMMSynthesizer(Synthesizer):
         per_component = max(EDGE_ROWS_PER_COMPONENT, int(n_dims) + 1)
         return int(max(best, min(round(best * factor), fit_rows // per_component)))
 
-    def _mixture(self, k: int, max_iter: int) -> GaussianMixture:
-        return GaussianMixture(
+    def _mixture(self, k: int, max_iter: int, n_threads: int = 1) -> BlockedGaussianMixture:
+        return BlockedGaussianMixture(
             n_components=k,
             covariance_type=self.covariance_type,
             max_iter=max_iter,
             n_init=self.n_init,
             reg_covar=1e-4,
             random_state=self.random_state,
+            n_threads=n_threads,
         )
 
     def _fit(self, df: pd.DataFrame) -> None:
@@ -290,7 +292,7 @@ class GMMSynthesizer(Synthesizer):
         self.n_components_ = self.grown_k(best, ks, len(subset), len(fit_index), Z.shape[1])
         if self.n_components_ != best:
             log.info("k = %d, the largest swept, is the criterion's best: grown to %d", best, self.n_components_)
-        self.mixture_ = self._mixture(self.n_components_, max_iter=self.max_iter).fit(Z[fit_index])
+        self.mixture_ = self._mixture(self.n_components_, max_iter=self.max_iter, n_threads=int(self.n_jobs)).fit(Z[fit_index])
         self.latent_ = None
         if self.categorical_decoding == "latent":
             self.latent_ = self._fit_latent(df.iloc[fit_index], Z[fit_index])
@@ -320,11 +322,18 @@ class GMMSynthesizer(Synthesizer):
         rng = np.random.default_rng([int(self.random_state), 6])
         real = df.iloc[_subsample_index(len(df), REFINE_ROWS, rng)]
         ratio = DensityRatio(self.schema_, seed=int(self.random_state))
-        for _ in range(int(self.refine)):
-            draws = self._modelled_draw(len(real), rng, ratio if ratio.boosters else None)
-            ratio.add_round(real, self.schema_.model_frame(draws))
-            pool = self.schema_.model_frame(self._modelled_draw(RATIO_CALIBRATION_ROWS, rng))
-            self.acceptance_ = ratio.calibrate(ratio.log_ratio(pool), float(self.refine_acceptance))
+
+        def calibration_pool() -> pd.DataFrame:
+            return self.schema_.model_frame(self._modelled_draw(RATIO_CALIBRATION_ROWS, rng))
+
+        # Each round's calibration pool (unrefined draws, after the round's draws in ``rng``'s
+        # order) is drawn on the other core while the round's classifier trains on one.
+        with ThreadPoolExecutor(max_workers=1) as beside:
+            for _ in range(int(self.refine)):
+                draws = self._modelled_draw(len(real), rng, ratio if ratio.boosters else None)
+                pool = beside.submit(calibration_pool)
+                ratio.add_round(real, self.schema_.model_frame(draws))
+                self.acceptance_ = ratio.calibrate(ratio.log_ratio(pool.result()), float(self.refine_acceptance))
         self.ratio_ = ratio
         log.info("refinement: %s, keeping %.0f %% of draws", ratio.summary(), 100 * self.acceptance_)
 
@@ -491,7 +500,7 @@ def _subsample_index(n: int, rows: int | None, rng: np.random.Generator) -> np.n
     return np.sort(rng.choice(n, int(rows), replace=False))
 
 
-def _cholesky_factors(mixture: GaussianMixture) -> np.ndarray:
+def _cholesky_factors(mixture: BlockedGaussianMixture) -> np.ndarray:
     """Lower Cholesky factor of every component's covariance, whatever the covariance type."""
     k, d = mixture.means_.shape
     cov = mixture.covariances_

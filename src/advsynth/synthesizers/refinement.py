@@ -30,6 +30,7 @@ from sklearn.model_selection import train_test_split
 from ..detection import DetectorFeatures, predict, stack, train_detector
 from ..errors import ConfigError
 from ..protocol import DetectorConfig
+from ..resources import available_cores
 from ..schema import Schema
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ class DensityRatio:
         X = self.features.transform_model_frame(mf)
         total = np.zeros(len(mf))
         for booster in self.boosters:
-            s = np.clip(predict(booster, X).astype(np.float64), CLIP, 1 - CLIP)
+            s = np.clip(predict(booster, X, threads=available_cores()).astype(np.float64), CLIP, 1 - CLIP)
             total += np.log1p(-s) - np.log(s)
         return total
 
