@@ -99,7 +99,7 @@ def _real_table(name: str) -> pd.DataFrame:
 
 
 def _synth(real, schema, generator, seed, params):
-    train, _ = split_real(real, seed, 0.2)
+    train, _ = split_real(real, seed, 0.2, schema)
     gen = make_generator(generator, random_state=seed, **params).fit(train, schema)
     return real, gen.sample(len(real), random_state=seed), schema
 

@@ -98,7 +98,7 @@ def time_ctgan(epochs: int) -> None:
     cfg = load_config(ROOT / "config" / "adult.yaml")
     real = load_real(cfg)
     schema = infer_schema(real, cfg.data.types)
-    train, _ = split_real(real, cfg.seed, cfg.holdout)
+    train, _ = split_real(real, cfg.seed, cfg.holdout, schema)
     gen = make_generator("sdv:CTGAN", random_state=0, epochs=epochs)
     print(f"load average before: {os.getloadavg()}", flush=True)
     start = time.perf_counter()

@@ -79,9 +79,10 @@ def main(argv=None) -> int:
             return code
         reported = dict(line.split(": ", 1) for line in out.getvalue().splitlines() if ": " in line)
         real = read_table(csv)
-        train, _ = split_real(real, args.seed, cfg.holdout)
+        schema = infer_schema(real, cfg.data.types)
+        train, _ = split_real(real, args.seed, cfg.holdout, schema)
         started = time.perf_counter()
-        candidate = SelectionJudge(train, infer_schema(real, cfg.data.types), detector, seed=args.seed).score(settings, base)
+        candidate = SelectionJudge(train, schema, detector, seed=args.seed).score(settings, base)
         judge_seconds = time.perf_counter() - started
     print(f"settings {settings} over {base}")
     print(f"trial validation:auc {reported['validation:auc']} (objective {reported['selection:objective']}), "

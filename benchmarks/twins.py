@@ -122,7 +122,7 @@ def main() -> None:
     for name in args.tables:
         real, schema, params, holdout_share = load(name)
         for seed in args.seeds:
-            train, holdout = split_real(real, seed, holdout_share)
+            train, holdout = split_real(real, seed, holdout_share, schema)
             same = train.sample(len(holdout), random_state=seed)
             gen = make_generator("gmm", random_state=seed, **params).fit(train, schema)
             cols = [b.spec.name for b in gen.encoder_.blocks_ if isinstance(b, _NumericBlock) and b.quantiles is not None]

@@ -81,7 +81,7 @@ def test_no_extras_leaves_out_fidelity_privacy_utility(tmp_path):
     result = advsynth("run", "--data", data, "--out", tmp_path / "run", "--generator", "baseline", "--no-extras")
     assert result.returncode == 0, result.stderr
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert "privacy" not in metrics and "extras_overlapped" not in metrics["timings_s"]
+    assert "privacy" not in metrics and not {"extras", "extras_overlapped"} & set(metrics["timings_s"])
 
 
 def _write(path, content: bytes):
@@ -468,3 +468,26 @@ def test_summary_warns_when_the_holdout_only_auc_is_significantly_above_the_verd
     assert "significantly above the verdict" in summary(metrics)
     metrics["holdout_only"].update(roc_auc=0.47, roc_auc_ci=[0.43, 0.51])   # overlapping: no warning
     assert "significantly above the verdict" not in summary(metrics)
+
+
+def test_the_extras_run_beside_a_one_thread_detector_and_give_the_same_figures(tmp_path):
+    """On a small table the detector trains on one thread and the extras run on the other core;
+    with the detector on two threads they run after it. Where they ran changes nothing else."""
+    from advsynth.config import config_for_csv
+    from advsynth.run import run
+
+    data = tmp_path / "mixed.csv"
+    make_mixed(400).to_csv(data, index=False)
+    cfg = config_for_csv(str(data))
+    cfg.generator = "baseline"
+    beside = run(cfg)
+    cfg.detector = {"nthread": 2}
+    after = run(cfg)
+    assert "extras_overlapped" in beside["timings_s"] and "extras" not in beside["timings_s"]
+    assert "extras" in after["timings_s"] and "extras_overlapped" not in after["timings_s"]
+    for key in ("fidelity", "privacy", "utility", "detector", "holdout_only"):
+        a, b = (json.loads(json.dumps(m[key], default=str)) for m in (beside, after))
+        if key == "detector":  # the config and params record the thread count
+            for m in (a, b):
+                m.pop("params", None), m["config"].pop("nthread")
+        assert a == b, key

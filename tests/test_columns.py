@@ -478,3 +478,23 @@ def test_group_keys_fit_a_format_that_holds_the_groups_but_not_the_rows():
     out = BaselineSynthesizer(random_state=1).fit(df, schema).sample(2400, random_state=0)["order"]
     assert out.str.fullmatch(r"O\d{3}").all()
     assert out.value_counts().between(1, 4).all()
+
+
+def test_the_holdout_split_keeps_a_group_key_s_groups_whole():
+    """A run splits by the groups of the coarsest group key, so no holdout row has case-mates
+    among the training rows; a table whose key values are all distinct splits row by row."""
+    from advsynth.experiment.splits import RealSplit, split_real
+
+    df = _orders()
+    schema = infer_schema(df)
+    labels = schema.split_groups(df)
+    assert labels is not None and len(np.unique(labels)) == df["order"].nunique()
+    train, holdout = split_real(df, 0, 0.2, schema)
+    assert not set(train["order"]) & set(holdout["order"])
+    assert abs(len(holdout) - 0.2 * len(df)) <= 6
+    no_key = df.drop(columns="order")
+    assert infer_schema(no_key).split_groups(no_key) is None
+    unique = df.assign(order=[f"A-{i:05d}" for i in range(len(df))])
+    unique_schema = infer_schema(unique)
+    assert unique_schema.split_groups(unique) is None
+    assert (split_real(unique, 0, 0.2, unique_schema)[1].index == df.index[RealSplit.of(len(df), 0, 0.2).holdout]).all()

@@ -127,3 +127,24 @@ def test_trace_records_stages_only_inside_the_block():
         demo(3)
     assert record == ["demo", "demo"] and inner == ["demo"]
     assert demo.stage == "demo"
+
+
+def test_a_grouped_split_keeps_every_group_on_one_side():
+    """Whole groups go to the holdout (seeded, about the share of rows); without groups the split
+    is the row split it always was."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(400), rng.integers(1, 8, 400))
+    rng.shuffle(labels)
+    split = RealSplit.of(len(labels), 5, 0.2, groups=labels)
+    assert not set(labels[split.train]) & set(labels[split.holdout])
+    assert sorted(np.concatenate([split.train, split.holdout]).tolist()) == list(range(len(labels)))
+    assert abs(len(split.holdout) - 0.2 * len(labels)) <= 7  # a group more at most
+    again = RealSplit.of(len(labels), 5, 0.2, groups=labels)
+    assert (again.holdout == split.holdout).all()
+    assert set(RealSplit.of(len(labels), 6, 0.2, groups=labels).holdout) != set(split.holdout)
+    assert (RealSplit.of(1000, 3, 0.2, groups=None).holdout == RealSplit.of(1000, 3, 0.2).holdout).all()
+    two = RealSplit.of(10, 0, 0.9, groups=np.array([0] * 5 + [1] * 5))  # never every group in the holdout
+    assert len(two.train) == 5 and len(two.holdout) == 5
+    with pytest.raises(Exception, match="group labels"):
+        RealSplit.of(10, 0, 0.2, groups=np.zeros(9))
+

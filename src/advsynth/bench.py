@@ -387,7 +387,7 @@ def run_benchmark(bench_cfg: BenchConfig, out_dir: str | Path, history=None,
         extras = None
         if bench_cfg.extras:
             extras = {k: metrics[k] for k in ("fidelity", "privacy", "utility")}
-            extras["timings_s"] = {"extras": metrics["timings_s"]["extras_overlapped"]}
+            extras["timings_s"] = {"extras": metrics["timings_s"].get("extras_overlapped", metrics["timings_s"].get("extras"))}
         row = result_row(ds.name, gen, int(seed), {**metrics, "extras_for_bench": extras}, str(run_dir.relative_to(out)),
                          null_s=null_s)
         rows.append(row)

@@ -182,7 +182,7 @@ def _extras(real, synthetic, holdout, schema: Schema, target, seed) -> dict:
                                  split=(real, holdout))
         return {k: extras[k] for k in ("fidelity", "privacy", "utility")}
     # no holdout: the real-vs-real reference compares two seeded random parts of --real
-    return {"fidelity": fidelity_of(real, synthetic, schema, target, seed, reference=split_real(real, seed),
+    return {"fidelity": fidelity_of(real, synthetic, schema, target, seed, reference=split_real(real, seed, schema=schema),
                                     basis="two random parts of --real (20 % vs 80 %)")}
 
 

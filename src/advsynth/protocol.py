@@ -141,6 +141,12 @@ class DetectorConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def fit_rows(self, n_real: int, n_synthetic: int) -> int:
+        """The rows the verdict's trees train on: the balanced rows of both classes, less the
+        test rows and the early-stopping slice (what ``threads`` is asked about)."""
+        rows = 2 * min(int(n_real), int(n_synthetic), int(self.max_rows_per_class)) * (1 - float(self.test_size))
+        return int(rows * (1 - float(self.validation_size)) if self.early_stopping_rounds > 0 else rows)
+
     def threads(self, rows: int | None = None) -> int:
         """The XGBoost threads for training on ``rows`` rows (see ``nthread``; unknown rows: one)."""
         if self.nthread:

@@ -9,9 +9,9 @@ detector's rows kept in memory), the verdict, the holdout-only AUC, the privacy 
 and the extras (``experiment.stages``, ``metrics.evaluate``), the run folder
 (``experiment.folder``).
 
-Cores: the real-vs-real null trains on one thread beside the generator's fit, and the extras
-(fidelity, privacy, utility) run beside the detector; the detector uses every core for a large
-table (``DetectorConfig.nthread`` 0).
+Cores: the real-vs-real null trains on one thread beside the generator's fit; the detector
+uses every core for a large table (``DetectorConfig.nthread`` 0), and on a small one trains on
+one thread while the extras (fidelity, privacy, utility) run on the other.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
         raise InputError(f"target column '{cfg.target}' is not in the data")
     n_rows = int(cfg.rows or len(real))
     _check_fits(real, n_rows, detector)
-    train, holdout = split_real(real, cfg.seed, cfg.holdout)
+    train, holdout = split_real(real, cfg.seed, cfg.holdout, schema)
     with ThreadPoolExecutor(max_workers=1) as pool:
         null_job = _start_null(pool, real, detector, schema, cfg.seed) if detector.null and null is None else None
         selection = None
@@ -122,7 +122,10 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
         # the detector's synthetic rows (balance's pick): also what the privacy adversary and the
         # pipeline's evaluation step judge, so every door judges the same rows
         judged = detector_rows(drawn.rows, len(real), n_rows, cfg.seed, detector.max_rows_per_class)
-        extras_job = _start_extras(pool, cfg, real, drawn.rows, schema, (train, holdout), judged) if cfg.extras else None
+        # beside a detector on one thread only: a larger table's detector has every core, and the
+        # extras' rows beside its matrices would only raise the peak memory
+        beside = cfg.extras and detector.threads(detector.fit_rows(len(real), n_rows)) == 1
+        extras_job = _start_extras(pool, cfg, real, drawn.rows, schema, (train, holdout), judged) if beside else None
         with _timed(timings, "detect"):
             # with a streamed table ``drawn.rows`` holds exactly the rows balance() would pick
             result = verdict(real, drawn.rows, detector, schema, cfg.seed,
@@ -137,6 +140,10 @@ def run(cfg: RunConfig, out_dir: str | Path | None = None, generator: str | None
         extras = None
         if extras_job is not None:
             extras, timings["extras_overlapped"] = extras_job.result()
+    if cfg.extras and extras_job is None:
+        with _timed(timings, "extras"):
+            extras = evaluate_extras(real, drawn.rows, schema, cfg.target, cfg.seed, split=(train, holdout), n_jobs=1,
+                                     privacy_rows=judged)
     adversarial = None
     if selection is not None:
         adversarial = _adversarial_section(selection, result, holdout_only)
@@ -182,7 +189,7 @@ def _start_null(pool: ThreadPoolExecutor, real: pd.DataFrame, detector: Detector
 def _start_extras(pool: ThreadPoolExecutor, cfg: RunConfig, real: pd.DataFrame, synthetic: pd.DataFrame, schema,
                   split: tuple, judged: pd.DataFrame) -> Future:
     """Fidelity, privacy and utility need only the rows, not the verdict: they run on the other
-    core while the detector (one thread on a small table) trains."""
+    core while the detector (one thread on a small table) trains (the same call as after it)."""
     return pool.submit(contextvars.copy_context().run, _timed_call, evaluate_extras, real, synthetic, schema,
                        cfg.target, cfg.seed, split=split, n_jobs=1, privacy_rows=judged)
 

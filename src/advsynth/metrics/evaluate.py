@@ -153,7 +153,7 @@ def evaluate_extras(real: pd.DataFrame, synthetic: pd.DataFrame, schema, target:
     _, numeric, categorical = _columns(schema)
     if target is not None and target not in numeric + categorical:
         raise InputError(f"target column '{target}' is not a modelled column of the schema")
-    train, hold = split if split is not None else split_real(real, seed, holdout)
+    train, hold = split if split is not None else split_real(real, seed, holdout, schema)
     timings = {}
     t = time.perf_counter()
     fidelity = fidelity_of(real, synthetic, schema, target, seed, reference=(train, hold), max_rows=max_fidelity_rows,

@@ -4,7 +4,7 @@
 
 * ``generator-train`` (training job, channel ``train``): type the real table with the
   config's column types (hyperparameter ``types``, JSON), fit the PCA+GMM generator on
-  the rows ``split_real(real, seed, holdout)`` leaves for training (as ``advsynth run``
+  the rows ``split_real(real, seed, holdout, schema)`` leaves for training (as ``advsynth run``
   does), write ``generator.joblib`` + ``schema.json`` to ``/opt/ml/model``.
 * ``generator-trial-train`` (training job of the tuning variant, channel ``train``): one
   candidate of the detector-guided search, scored as ``advsynth run --adversarial`` scores it
@@ -348,7 +348,7 @@ def generator_train(argv: Optional[List[str]] = None) -> None:
     real = _read_real(contract.channel_dir("train"), "input channel 'train'")
     schema = infer_schema(real, types)
     # The same rows advsynth run fits on: the holdout stays unseen by the generator.
-    split = RealSplit.of(len(real), seed, holdout)
+    split = RealSplit.of(len(real), seed, holdout, groups=schema.split_groups(real))
     train = real.iloc[split.train]
     start = time.perf_counter()
     generator.fit(train, schema)
@@ -895,7 +895,7 @@ def generator_trial_train(argv: Optional[List[str]] = None) -> None:
 
     real = _read_real(contract.channel_dir("train"), "input channel 'train'")
     schema = infer_schema(real, types)
-    rows = RealSplit.of(len(real), seed, holdout)
+    rows = RealSplit.of(len(real), seed, holdout, groups=schema.split_groups(real))
     train = real.iloc[rows.train]  # the holdout stays unseen by every trial
     judge = SelectionJudge(train, schema, detector, seed=seed, **split)
     if judge.too_small:
