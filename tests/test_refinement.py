@@ -44,12 +44,17 @@ def test_refinement_moves_the_draws_towards_the_real_table(fitted):
     df, schema, refined, plain = fitted
     assert plain.refinement_summary() is None and refined.refinement_summary()["rounds"] == 1
     unseen = ring(3000, seed=1)  # real rows neither fit saw
-    auc = {name: detect(unseen, gen.sample(3000, random_state=2), FAST, schema=schema, seed=0).roc_auc
-           for name, gen in (("refined", refined), ("plain", plain))}
-    assert auc["refined"] < auc["plain"] - 0.1, auc
-    hole = {name: (np.hypot(gen.sample(3000, random_state=2)["x"], gen.sample(3000, random_state=2)["y"]) < 3.5).mean()
-            for name, gen in (("refined", refined), ("plain", plain))}
-    assert hole["refined"] < hole["plain"] / 2, hole  # draws in the ring's empty middle are dropped
+    # on every seed: a ratio classifier stopped on the validation AUC stopped after 2 trees on
+    # seed 1 (the hole is found by the first tree; the AUC then stalls while the log odds are
+    # still far too small), so its one round barely moved the draws
+    for seed in (0, 1, 2):
+        gen = refined if seed == 0 else GMMSynthesizer(random_state=seed, **WEAK).fit(df, schema)
+        auc = {name: detect(unseen, g.sample(3000, random_state=2), FAST, schema=schema, seed=0).roc_auc
+               for name, g in (("refined", gen), ("plain", plain))}
+        assert auc["refined"] < auc["plain"] - 0.1, (seed, auc)
+        hole = {name: (np.hypot(*g.sample(3000, random_state=2)[["x", "y"]].to_numpy().T) < 3.5).mean()
+                for name, g in (("refined", gen), ("plain", plain))}
+        assert hole["refined"] < hole["plain"] / 4, (seed, hole)  # draws in the ring's empty middle are dropped
 
 
 def test_refined_rows_are_typed_like_the_input_numbered_once_and_deterministic(fitted):

@@ -330,7 +330,8 @@ def train_detector(X: np.ndarray, y: np.ndarray, config: DetectorConfig, *, seed
                    X_val: np.ndarray | None = None, y_val: np.ndarray | None = None,
                    nthread: int | None = None, verbose_eval: bool | int = False) -> xgb.Booster:
     """Train the XGBoost detector; with validation rows and ``early_stopping_rounds`` it stops
-    when the validation AUC stalls and returns only the trees up to the best round (the same
+    when the validation metric stalls (the AUC, unless ``config.params`` names another
+    ``eval_metric``) and returns only the trees up to the best round (the same
     call the detector container makes)."""
     params = config.xgb_params(seed=seed, nthread=nthread, rows=X.shape[0])
     # QuantileDMatrix holds the hist method's bin indices instead of a second float copy of X;
