@@ -51,9 +51,22 @@ def test_selection_reads_only_the_training_rows_and_never_the_holdout(monkeypatc
     touched = np.unique(np.concatenate([np.asarray(i) for i in seen]))
     assert set(touched) <= set(train.index) and not set(touched) & set(holdout.index)
     assert not set(sel.fit_index) & set(sel.validation_index)  # candidates are judged on rows they did not fit
-    # the chosen candidate's AUC; no candidate allowed to win (copies, privacy) had a lower one
+    # the chosen candidate's AUC; no candidate allowed to win (copies, privacy) was lower by more
+    # than a winner's margin (the standard error of the best AUC it was compared with)
     assert sel.selection_auc == next(c["auc"] for c in sel.candidates if c["settings"] == sel.chosen)
-    assert all(c["auc"] >= sel.selection_auc for c in sel.candidates if c["eligible"])
+    margin = max(c["auc_se"] for c in sel.candidates)
+    assert 0 < margin < 0.1
+    assert all(c["auc"] >= sel.selection_auc - margin for c in sel.candidates if c["eligible"])
+
+
+def test_a_gain_within_the_best_auc_s_noise_does_not_win():
+    def candidate(auc, se=0.01):
+        return adversarial.Candidate({}, auc, 0.0, True, 0.0, None, auc_se=se)
+
+    best = candidate(0.60)
+    # lower, but by less than the best's standard error: refused before any privacy check (no judge needed)
+    assert not adversarial._wins(None, candidate(0.595), best)
+    assert not adversarial._wins(None, candidate(0.5901), best)  # just under one standard error
 
 
 def test_selection_is_deterministic_and_params_fix_k():
