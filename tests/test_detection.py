@@ -11,7 +11,7 @@ from advsynth.detection import (MAX_ONEHOT_LEVELS, DetectorFeatures, null_on_rea
 from advsynth.errors import ConfigError, InputError
 from advsynth.protocol import DetectorConfig
 from advsynth.schema import infer_schema
-from advsynth.stats import auc_p_value, roc_auc_delong
+from advsynth.stats import auc_p_value, roc_auc_delong, standard_error_of
 
 FAST = DetectorConfig(rounds=100, max_depth=4, early_stopping_rounds=30)
 
@@ -290,3 +290,12 @@ def test_prediction_split_over_threads_gives_the_same_scores():
     one = predict(booster, pool)
     assert np.array_equal(one, predict(booster, pool, threads=3)) and np.array_equal(one, predict(booster, pool, threads=8))
     assert one.std() > 0  # a booster that learned something, so equal scores are a real check
+
+
+def test_the_standard_error_behind_an_auc_interval_does_not_depend_on_its_level():
+    rng = np.random.default_rng(0)
+    y = np.r_[np.zeros(2000), np.ones(2000)]
+    scores = rng.normal(size=4000) + 0.3 * y
+    se = {level: standard_error_of(roc_auc_delong(y, scores, level)[1], level) for level in (0.5, 0.95, 0.99)}
+    assert 0.005 < se[0.95] < 0.02  # an AUC on 2,000 rows of each class
+    assert se[0.5] == pytest.approx(se[0.95], rel=1e-9) and se[0.99] == pytest.approx(se[0.95], rel=1e-9)

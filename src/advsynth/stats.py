@@ -34,6 +34,13 @@ def roc_auc_delong(y_true: np.ndarray, scores: np.ndarray, level: float = 0.95) 
     return float(auc), (float(max(0.0, auc - half)), float(min(1.0, auc + half)))
 
 
+def standard_error_of(ci: tuple[float, float], level: float = 0.95) -> float:
+    """The standard error behind a normal interval at ``level`` (``roc_auc_delong``'s): its
+    half-width over the normal quantile (an interval clipped at 0 or 1 gives a lower bound)."""
+    lo, hi = ci
+    return (float(hi) - float(lo)) / (2 * stats.norm.ppf(0.5 + level / 2))
+
+
 def auc_p_value(y_true: np.ndarray, scores: np.ndarray) -> float:
     """One-sided p-value of H0 "the detector cannot tell the classes apart" (Mann–Whitney U)."""
     y_true = np.asarray(y_true).astype(bool)

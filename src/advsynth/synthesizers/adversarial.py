@@ -47,6 +47,7 @@ from ..metrics.evaluate import privacy_of
 from ..metrics.privacy import THRESHOLDS, exact_match_rate
 from ..protocol import DetectorConfig
 from ..schema import Schema
+from ..stats import standard_error_of
 from .gmm import GMMSynthesizer
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,7 @@ class Candidate:
     top_columns: list[str] = field(default_factory=list)  # the detector's giveaways, most telling first
     synthetic: pd.DataFrame | None = field(default=None, repr=False)  # its draws, for the privacy check
     privacy_flags: list[str] | None = None  # the privacy adversary's flags, once checked (a would-be winner)
-    auc_se: float = 0.0  # the AUC's standard error (its DeLong interval's half-width / 1.96)
+    auc_se: float = 0.0  # the AUC's standard error (from its DeLong interval)
 
     def to_dict(self) -> dict:
         return {"settings": dict(self.settings), "auc": round(self.auc, 4), "exact_copy_rate": round(self.exact_copy_rate, 4),
@@ -208,8 +209,7 @@ class SelectionJudge:
         synthetic = gen.sample(len(self.validation_rows), random_state=seed_of(self.seed, "selection_draw"))
         result = detect(self.validation_rows, synthetic, self.detector, schema=self.schema, seed=self.seed, null=False)
         auc = float(result.roc_auc)
-        lo, hi = result.roc_auc_ci
-        auc_se = (float(hi) - float(lo)) / (2 * 1.959964)
+        auc_se = standard_error_of(result.roc_auc_ci)
         copies = exact_match_rate(self._fit_frame, self.schema.model_frame(synthetic), self.columns)
         candidate = Candidate(dict(settings), auc, copies, copies <= self.allowed_copy_rate, time.perf_counter() - started,
                               gen, [name for name, _ in result.top_columns(len(self.columns))], synthetic,
