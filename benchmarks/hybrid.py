@@ -58,9 +58,12 @@ def main() -> None:
                 p = m["privacy"]
                 verdict = ("FLAGGED " + ",".join(f["test"] for f in p["flags"])) if p["flagged"] else "clean"
                 chosen = m.get("adversarial", {}).get("chosen", "")
-                k = (m.get("generator_fit") or {}).get("n_components", "-")
+                fit = m.get("generator_fit") or {}
+                k = fit.get("n_components", "-")
+                guarded = [c["then"] for c in (fit.get("privacy_guard") or {}).get("checks", []) if c.get("then")]
+                guard = f"  guard: {'; '.join(guarded)}" if guarded else ""
                 print(f"{name:<10} {label:<16} {m['detector']['roc_auc']:6.3f} {m['holdout_only']['roc_auc']:7.3f} "
-                      f"{verdict:<28} {seconds:6.1f}  k {k}  {chosen}", flush=True)
+                      f"{verdict:<28} {seconds:6.1f}  k {k}  {chosen}{guard}", flush=True)
 
 
 if __name__ == "__main__":

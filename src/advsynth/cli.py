@@ -173,12 +173,18 @@ def summary(metrics: dict, out: Path | None = None) -> str:
                      f"{det['roc_auc']:.3f}: the synthetic rows are closer to the generator's training rows than "
                      "to unseen real rows; the holdout-only AUC is the fairer figure for this table")
     fit = metrics.get("generator_fit") or {}
+    guarded = fit.get("privacy_guard") or {}
+    fitted_k = guarded["checks"][0]["k"] if guarded else fit.get("n_components")  # before the guard's steps
     if fit.get("k_grown_from"):
-        lines.append(f"k = {fit['n_components']}: the sweep's best, k = {fit['k_grown_from']}, was the largest it "
+        lines.append(f"k = {fitted_k}: the sweep's best, k = {fit['k_grown_from']}, was the largest it "
                      "tried, so the final fit grew it (edge_growth)")
+    steps = [c["then"] for c in guarded.get("checks", []) if c.get("then")]
+    if steps:
+        lines.append(f"privacy guard: the fit's own check on {guarded['held_back_rows']} held-back training rows "
+                     f"found {', '.join(guarded['checks'][0]['fired'])}, so the GMM gave up capacity: {'; '.join(steps)}")
     if fit.get("k_at_edge"):
         which = "largest" if fit["k_at_edge"] == "max" else "smallest"
-        lines.append(f"note: the GMM chose k = {fit['n_components']}, the {which} k it tried: its criterion might "
+        lines.append(f"note: the GMM chose k = {fitted_k}, the {which} k it tried: its criterion might "
                      "prefer a k outside the swept range (min_components/max_components, capped by the rows)")
     if metrics.get("privacy"):
         from .metrics.privacy import verdict_line

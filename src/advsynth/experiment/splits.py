@@ -45,15 +45,7 @@ class RealSplit:
         a seeded order, until it holds the share of rows (a group more, at most, and never every
         group), so no group has rows on both sides."""
         n_hold = max(1, int(round(int(n_real) * holdout_share)))
-        if groups is None:
-            order = rng_of(seed, "holdout").permutation(int(n_real))
-            return cls(int(seed), float(holdout_share), int(n_real), np.sort(order[n_hold:]), np.sort(order[:n_hold]))
-        labels = np.asarray(groups)
-        if len(labels) != int(n_real):
-            raise InputError(f"{len(labels)} group labels for a real table of {n_real} rows")
-        _, labels = np.unique(labels, return_inverse=True)
-        order = rng_of(seed, "holdout").permutation(labels.max() + 1)
-        held = _first_groups(labels, order, n_hold)
+        held = held_out(int(n_real), n_hold, rng_of(seed, "holdout"), groups)
         return cls(int(seed), float(holdout_share), int(n_real), np.flatnonzero(~held), np.flatnonzero(held))
 
     def apply(self, real: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -85,6 +77,21 @@ def split_real(real: pd.DataFrame, seed: int, holdout: float = DEFAULT_HOLDOUT,
     """(train, holdout) rows of ``real`` as ``advsynth run`` splits them (``RealSplit.of``; with
     ``schema``, by the groups of its group keys, as a run does)."""
     return RealSplit.of(len(real), seed, holdout, groups=None if schema is None else schema.split_groups(real)).apply(real)
+
+
+def held_out(n_rows: int, n_hold: int, rng: np.random.Generator, groups: np.ndarray | None = None) -> np.ndarray:
+    """A mask of ``n_hold`` of ``n_rows`` rows in ``rng``'s order, or with ``groups`` (a label per row)
+    of whole groups until they hold that many (``_first_groups``): the holdout's rule, also the GMM's
+    privacy guard's for the rows it holds back from its own fit."""
+    if groups is None:
+        mask = np.zeros(n_rows, dtype=bool)
+        mask[rng.permutation(n_rows)[:n_hold]] = True
+        return mask
+    labels = np.asarray(groups)
+    if len(labels) != n_rows:
+        raise InputError(f"{len(labels)} group labels for a real table of {n_rows} rows")
+    _, labels = np.unique(labels, return_inverse=True)
+    return _first_groups(labels, rng.permutation(labels.max() + 1), n_hold)
 
 
 def _first_groups(labels: np.ndarray, order: np.ndarray, n_rows: int) -> np.ndarray:

@@ -84,17 +84,20 @@ def generator_fit(gen) -> dict | None:
     """What the GMM's fit chose (k, PCA dimensions, the criterion by k, the redrawn columns, the refinement), for metrics.json; None for other generators."""
     if not hasattr(gen, "n_components_"):
         return None
+    guard = getattr(gen, "guard_", None)
+    fitted = guard["checks"][0]["k"] if guard else int(gen.n_components_)  # the k before the privacy guard's steps
     return {
         "n_components": int(gen.n_components_),
         "pca_components": int(gen.pca_.n_components_),
         "criterion": gen.criterion,
         "criterion_by_k": {str(k): v for k, v in sorted(gen.selection_.items())},
-        "k_at_edge": k_at_edge(gen.n_components_, gen.selection_),
+        "k_at_edge": k_at_edge(fitted, gen.selection_),
         # the sweep's best when k grew past the swept range (GMMSynthesizer.grown_k), else None
-        "k_grown_from": int(gen.swept_k_) if getattr(gen, "swept_k_", gen.n_components_) != gen.n_components_ else None,
+        "k_grown_from": int(gen.swept_k_) if getattr(gen, "swept_k_", fitted) != fitted else None,
         "redraw": list(getattr(gen, "redraw_columns_", [])),
         "redraw_scores": dict(getattr(gen, "redraw_scores_", {})),
         "refinement": gen.refinement_summary(),
+        "privacy_guard": getattr(gen, "guard_", None),
     }
 
 

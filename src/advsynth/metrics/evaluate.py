@@ -24,15 +24,20 @@ from .utility import tstr
 def privacy_of(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, schema, seed: int) -> dict:
     """The privacy adversary (``privacy_report``) on the schema's modelled columns, read as model values:
     ``train`` the rows the generator was fitted on, ``holdout`` real rows it never saw."""
-    modelled = schema.modelled
-    dates = [c.name for c in modelled if c.kind == "datetime"]
-    numeric = [c.name for c in modelled if c.is_numeric and c.kind != "datetime"]
-    categorical = [c.name for c in modelled if not c.is_numeric]
+    numeric, categorical, dates = modelled_kinds(schema)
     frames = [_privacy_frame(df, schema) for df in (train, holdout, synthetic)]
     # group keys are regenerated, not modelled, but a generator (anyone's) could still copy them
     keys = [c.name for c in schema.columns if c.group and all(c.name in df.columns for df in frames)]
     return privacy_report(*frames, numeric, categorical, random_state=seed, datetime=dates,
                           identifiers=identifier_columns(frames[0], categorical) + keys)
+
+
+def modelled_kinds(schema) -> tuple[list[str], list[str], list[str]]:
+    """The modelled columns as the privacy adversary compares them: (numeric, categorical, datetime)."""
+    modelled = schema.modelled
+    return ([c.name for c in modelled if c.is_numeric and c.kind != "datetime"],
+            [c.name for c in modelled if not c.is_numeric],
+            [c.name for c in modelled if c.kind == "datetime"])
 
 
 def _privacy_frame(df: pd.DataFrame, schema) -> pd.DataFrame:

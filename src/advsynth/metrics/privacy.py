@@ -563,14 +563,16 @@ def flag_rule() -> str:
             f"exceed the holdout's rate by {t['identifier_values']:.0%}; flagged when any test fires")
 
 
-def _flags(report: dict) -> list[dict]:
-    """Every test that fires, with its effect, threshold and p-value."""
+def flags_of(report: dict, alpha: float = ALPHA) -> list[dict]:
+    """Every test of ``report`` that fires, with its effect, threshold and p-value: the verdict's rule
+    (``alpha`` = ``ALPHA``), or with a larger ``alpha`` the stricter one of a generator's own check
+    (``advsynth.synthesizers.guard``), which must leave the verdict little to find."""
     found = []
 
     def check(test: str, effect, p, what: str, **extra) -> None:
         if effect is None or p is None:
             return
-        if p < ALPHA and effect >= THRESHOLDS[test]:
+        if p < alpha and effect >= THRESHOLDS[test]:
             found.append({"test": test, "effect": float(effect), "threshold": THRESHOLDS[test], "p_value": float(p),
                           "message": what, **extra})
 
@@ -684,7 +686,7 @@ def privacy_report(
     ids = identifier_columns(train, categorical) if identifiers is None else list(identifiers)
     if ids:
         report["identifiers"] = identifier_values(train, holdout, synthetic, ids)
-    flags = _flags(report)
+    flags = flags_of(report)
     report.update({"flagged": bool(flags), "flags": flags, "rule": flag_rule(),
                    "is": "members (the generator's training rows) vs non-members (the holdout) given the synthetic "
                          "rows; evidence of memorisation, not a proof of privacy"})

@@ -182,7 +182,10 @@ class SelectionJudge:
         """Fit ``settings`` (over ``base_params``, see ``gmm_params``) on the selection-fit rows, draw as
         many rows as there are selection-validation rows, and let the detector tell them apart."""
         t = time.perf_counter()
-        gen = GMMSynthesizer(**gmm_params(settings, base_params), random_state=self.seed).fit(self.fit_rows, self.schema)
+        # no privacy guard on a candidate: the search checks its would-be winners itself (``_wins``),
+        # and the final fit of the chosen settings on all training rows is guarded
+        params = {**gmm_params(settings, base_params), "privacy_guard": False}
+        gen = GMMSynthesizer(**params, random_state=self.seed).fit(self.fit_rows, self.schema)
         return self._judge(settings, gen, t)
 
     def score_redraw(self, base: Candidate, redraw: list[str]) -> Candidate:

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 class Synthesizer(BaseEstimator):
     """scikit-learn style generator: ``fit(df)`` learns, ``sample(n)`` returns a typed DataFrame.
 
-    Subclasses implement ``_fit(df)`` on the schema's model frame (``Schema.model_frame``:
+    Subclasses implement ``_fit(df, groups)`` on the schema's model frame (``Schema.model_frame``:
     float64 numbers, categorical level strings) and ``_sample_raw(n, rng)`` returning the
     same columns (floats, level strings, NaN/None for missing); the schema's transformers
     type the output (``Schema.reverse``) once for all generators.
@@ -67,7 +67,7 @@ class Synthesizer(BaseEstimator):
         self.check_params()
         self.schema_ = schema or infer_schema(df)
         self.schema_.validate_frame(df)
-        self._fit(self.schema_.model_frame(df))
+        self._fit(self.schema_.model_frame(df), self.schema_.split_groups(df))
         return self
 
     def sample(self, n: int, random_state: int | None = None, first_row: int = 0) -> pd.DataFrame:
@@ -97,7 +97,9 @@ class Synthesizer(BaseEstimator):
             raise InputError(f"{path} does not hold an advsynth generator")
         return model
 
-    def _fit(self, df: pd.DataFrame) -> None:  # pragma: no cover - abstract
+    def _fit(self, df: pd.DataFrame, groups: np.ndarray | None = None) -> None:  # pragma: no cover - abstract
+        """``groups``: the rows' groups of a group key (``Schema.split_groups``), for a generator that
+        splits its own rows and must keep groups whole (the GMM's privacy guard)."""
         raise NotImplementedError
 
     def _sample_raw(self, n: int, rng: np.random.Generator) -> pd.DataFrame:  # pragma: no cover

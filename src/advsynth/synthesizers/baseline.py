@@ -19,7 +19,7 @@ class BaselineSynthesizer(Synthesizer):
     def __init__(self, random_state: int = 0):
         self.random_state = random_state
 
-    def _fit(self, df: pd.DataFrame) -> None:
+    def _fit(self, df: pd.DataFrame, groups=None) -> None:
         self.marginals_ = {}
         for spec in self.schema_.modelled:
             col = df[spec.name]

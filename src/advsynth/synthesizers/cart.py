@@ -52,7 +52,7 @@ class CARTSynthesizer(Synthesizer):
         self.fit_rows = fit_rows
         self.random_state = random_state
 
-    def _fit(self, df: pd.DataFrame) -> None:
+    def _fit(self, df: pd.DataFrame, groups=None) -> None:
         if self.fit_rows is not None and len(df) > int(self.fit_rows):
             keep = np.random.default_rng([int(self.random_state), 3]).choice(len(df), int(self.fit_rows), replace=False)
             df = df.iloc[np.sort(keep)]

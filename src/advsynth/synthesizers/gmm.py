@@ -29,6 +29,7 @@ from ..errors import ConfigError
 from .base import Synthesizer
 from .conditional import ConditionalRedraw, predictable_columns
 from .dependencies import apply_dependencies, find_dependencies
+from . import guard
 from .mixture import BlockedGaussianMixture
 from .refinement import CALIBRATION_ROWS as RATIO_CALIBRATION_ROWS, DensityRatio, rejection_sample
 
@@ -92,6 +93,12 @@ class GMMSynthesizer(Synthesizer):
         ``MIN_REFINE_ROWS`` training rows).
     refine_acceptance : the share of draws refinement keeps (the cost of sampling is 1 / it; a
         higher share corrects less where the ratio is large).
+    privacy_guard : hold back some training rows from the fit and check the fitted model against
+        them with the privacy adversary's statistics, giving up capacity (refinement, then the
+        redraw's small leaves, then components) while a test fires (``advsynth.synthesizers.guard``;
+        tables of fewer than ``guard.MIN_ROWS`` training rows are not checked); ``guard_`` records
+        what it found. Off by default: on a few thousand held-back rows its check is noisy, and
+        a false alarm costs a table its refinement (the module says what was measured).
     n_jobs : threads for the sweep's candidate fits (each fit is seeded on its own) and for the
         final fit's EM steps (``advsynth.synthesizers.mixture``); the result does not depend on it.
     random_state : seeds every random choice (subsample, PCA, EM initialisation, sampling).
@@ -119,6 +126,7 @@ class GMMSynthesizer(Synthesizer):
         "redraw_sweeps": _positive, "redraw_min_leaf": _positive,
         "refine": [Interval(Integral, 0, None, closed="left")],
         "refine_acceptance": [Interval(Real, 0.01, 1, closed="both")],
+        "privacy_guard": ["boolean"],
         "n_jobs": _positive, "max_encoded_cells": _positive,
     }
     # the parameters the pipeline carries (each a pipeline parameter named in CamelCase, and a
@@ -154,6 +162,7 @@ class GMMSynthesizer(Synthesizer):
         redraw_min_leaf: int = 10,
         refine: int = 1,
         refine_acceptance: float = 0.2,
+        privacy_guard: bool = False,
         n_jobs: int = 2,
         max_encoded_cells: int = 20_000_000,
         random_state: int = 0,
@@ -183,6 +192,7 @@ class GMMSynthesizer(Synthesizer):
         self.redraw_min_leaf = redraw_min_leaf
         self.refine = refine
         self.refine_acceptance = refine_acceptance
+        self.privacy_guard = privacy_guard
         self.n_jobs = n_jobs
         self.max_encoded_cells = max_encoded_cells
         self.random_state = random_state
@@ -248,19 +258,65 @@ class GMMSynthesizer(Synthesizer):
             n_threads=n_threads,
         )
 
-    def _fit(self, df: pd.DataFrame) -> None:
+    def _fit(self, df: pd.DataFrame, groups: np.ndarray | None = None) -> None:
         # EM multiplies many small matrices; OpenBLAS threads spin-wait on them and, on a busy
         # 2-core machine, made the fit 15x slower than one thread (measured).
         with threadpool_limits(1, user_api="blas"):
-            self._fit_single_threaded(df)
+            held = guard.held_back(len(df), groups, int(self.random_state)) if self.privacy_guard else None
+            self.guard_ = None
+            if held is None:
+                self._fit_single_threaded(df)
+                return
+            fitted, kept_back = df.iloc[np.flatnonzero(~held)], df.iloc[np.flatnonzero(held)]
+            self._fit_single_threaded(fitted)
+            self._guard(fitted, kept_back)
 
-    def _fit_single_threaded(self, df: pd.DataFrame) -> None:
+    def _guard(self, fitted: pd.DataFrame, held: pd.DataFrame) -> None:
+        """The privacy guard's loop (``advsynth.synthesizers.guard``): check the model fitted on
+        ``fitted`` against the ``held`` rows it never saw, and lower its capacity one step while a
+        test fires: refinement off, then the redraw's leaves ``guard.LEAF_GROWTH`` times larger, then k
+        halved (a refit on the same rows with k fixed) down to 1, then the redraw off."""
+        checks = []
+        wide = int(self.redraw_min_leaf) * guard.LEAF_GROWTH
+        while True:
+            found = guard.check(self, fitted, held, int(self.random_state))
+            refined = getattr(self, "ratio_", None) is not None
+            checks.append({"k": int(self.n_components_), "refined": refined, "redraw_min_leaf": self.redraw_min_leaf_,
+                           **found})
+            if not found["fired"]:
+                break
+            if refined:
+                step = "refinement off"
+                self._fit_refinement(fitted, rounds=0)
+            elif self.redraw_ is not None and self.redraw_min_leaf_ < wide:
+                step = f"redraw leaves of {wide} rows"
+                self._fit_redraw(fitted, wide)
+            elif self.n_components_ > 1:
+                step = f"k {self.n_components_} -> {self.n_components_ // 2}"
+                self._fit_single_threaded(fitted, k=self.n_components_ // 2, refine=0, min_leaf=self.redraw_min_leaf_)
+            elif self.redraw_ is not None:
+                step = "redraw off"
+                self.redraw_, self.redraw_columns_ = None, []
+            else:
+                log.warning("privacy guard: %s still fire at k = 1; the run's privacy adversary will judge",
+                            ", ".join(found["fired"]))
+                break
+            checks[-1]["then"] = step
+            log.info("privacy guard: %s fired on %d held-back rows: %s", ", ".join(found["fired"]), len(held), step)
+        self.guard_ = {"held_back_rows": int(len(held)), "fitted_rows": int(len(fitted)), "alpha": guard.ALPHA,
+                       "checks": checks}
+
+    def _fit_single_threaded(self, df: pd.DataFrame, k: int | None = None, refine: int | None = None,
+                             min_leaf: int | None = None) -> None:
+        """The whole fit on ``df``; ``k`` fixes the number of components (the sweep's record of a
+        previous fit is kept: the privacy guard's smaller k is not a sweep), ``refine`` the rounds
+        and ``min_leaf`` the redraw's leaves (defaults: the parameters)."""
         self._check_redraw_columns()
         self._affine_ = None  # the sampling maps of a previous fit
         self.dependencies_ = find_dependencies(df, self.schema_, int(self.random_state)) if self.dependencies else []
         if self.dependencies_:
             log.info("derived columns: %s", ", ".join(f"{d.child} from {d.parent}" for d in self.dependencies_))
-        self._fit_redraw(df)
+        self._fit_redraw(df, min_leaf)
         self.encoder_ = TableEncoder(point_mass_share=self.point_mass_share, match_marginals=bool(self.match_marginals),
                                      marginal_values=self.marginal_values, heap_min_count=int(self.heap_min_count),
                                      random_state=self.random_state).fit(
@@ -281,17 +337,21 @@ class GMMSynthesizer(Synthesizer):
         subset = _subsample(Z, self.selection_rows, rng)
         # Threads, not processes: numpy's products release the GIL and nothing is copied.
         # Largest k first, so the longest fit does not start last.
-        ks = sorted(self.candidates(len(Z), Z.shape[1]), reverse=True)
-        # one candidate (k fixed, e.g. chosen by the detector): nothing to compare, no sweep
-        scores = [None] if len(ks) == 1 else Parallel(n_jobs=int(self.n_jobs), prefer="threads")(
-            delayed(self._criterion)(k, subset) for k in ks)
-        self.selection_ = dict(zip(ks, scores))
-        self.swept_k_ = ks[0] if len(ks) == 1 else min(sorted(self.selection_), key=self.selection_.get)
+        if k is None:
+            ks = sorted(self.candidates(len(Z), Z.shape[1]), reverse=True)
+            # one candidate (k fixed, e.g. chosen by the detector): nothing to compare, no sweep
+            scores = [None] if len(ks) == 1 else Parallel(n_jobs=int(self.n_jobs), prefer="threads")(
+                delayed(self._criterion)(c, subset) for c in ks)
+            self.selection_ = dict(zip(ks, scores))
+            self.swept_k_ = ks[0] if len(ks) == 1 else min(sorted(self.selection_), key=self.selection_.get)
         fit_index = _subsample_index(len(Z), self.fit_rows, rng)
-        best = self.swept_k_
-        self.n_components_ = self.grown_k(best, ks, len(subset), len(fit_index), Z.shape[1])
-        if self.n_components_ != best:
-            log.info("k = %d, the largest swept, is the criterion's best: grown to %d", best, self.n_components_)
+        if k is None:
+            best = self.swept_k_
+            self.n_components_ = self.grown_k(best, ks, len(subset), len(fit_index), Z.shape[1])
+            if self.n_components_ != best:
+                log.info("k = %d, the largest swept, is the criterion's best: grown to %d", best, self.n_components_)
+        else:
+            self.n_components_ = int(k)
         self.mixture_ = self._mixture(self.n_components_, max_iter=self.max_iter, n_threads=int(self.n_jobs)).fit(Z[fit_index])
         self.latent_ = None
         if self.categorical_decoding == "latent":
@@ -309,14 +369,15 @@ class GMMSynthesizer(Synthesizer):
             "PCA kept %d of %d features; %s chose k=%d from %s",
             self.pca_.n_components_, self.encoder_.n_features_, self.criterion, self.n_components_, sorted(self.selection_),
         )
-        self._fit_refinement(df)
+        self._fit_refinement(df, refine)
 
-    def _fit_refinement(self, df: pd.DataFrame) -> None:
-        """``refine`` rounds of density-ratio classifiers on (a bounded subsample of) the training
-        rows ``df``, each against draws of the sampler refined by the rounds before it."""
+    def _fit_refinement(self, df: pd.DataFrame, rounds: int | None = None) -> None:
+        """``rounds`` (default ``refine``) rounds of density-ratio classifiers on (a bounded subsample
+        of) the training rows ``df``, each against draws of the sampler refined by the rounds before it."""
         self.ratio_ = None
-        if not int(self.refine) or len(df) < MIN_REFINE_ROWS:
-            if int(self.refine):
+        rounds = int(self.refine) if rounds is None else int(rounds)
+        if not rounds or len(df) < MIN_REFINE_ROWS:
+            if rounds:
                 log.info("refinement skipped: %d training rows (fewer than %d)", len(df), MIN_REFINE_ROWS)
             return
         rng = np.random.default_rng([int(self.random_state), 6])
@@ -329,7 +390,7 @@ class GMMSynthesizer(Synthesizer):
         # Each round's calibration pool (unrefined draws, after the round's draws in ``rng``'s
         # order) is drawn on the other core while the round's classifier trains on one.
         with ThreadPoolExecutor(max_workers=1) as beside:
-            for _ in range(int(self.refine)):
+            for _ in range(rounds):
                 draws = self._modelled_draw(len(real), rng, ratio if ratio.boosters else None)
                 pool = beside.submit(calibration_pool)
                 ratio.add_round(real, self.schema_.model_frame(draws))
@@ -357,23 +418,25 @@ class GMMSynthesizer(Synthesizer):
         rest = self.schema_.reverse(pd.DataFrame(index=pd.RangeIndex(n)), rng, first_row, columns=others)
         return pd.concat([modelled, rest], axis=1)[self.schema_.names]
 
-    def _fit_redraw(self, df: pd.DataFrame) -> None:
-        """The conditional models of ``redraw``'s columns given the drawn (not derived) columns;
-        ``redraw_columns_`` holds the columns redrawn (for "auto", with ``redraw_scores_``)."""
+    def _fit_redraw(self, df: pd.DataFrame, min_leaf: int | None = None) -> None:
+        """The conditional models of ``redraw``'s columns given the drawn (not derived) columns, with
+        leaves of ``min_leaf`` rows at least (default ``redraw_min_leaf``); ``redraw_columns_`` holds
+        the columns redrawn (for "auto", with ``redraw_scores_``)."""
+        self.redraw_min_leaf_ = int(self.redraw_min_leaf if min_leaf is None else min_leaf)
         derived = {d.child for d in getattr(self, "dependencies_", [])}
         drawn = [c.name for c in self.schema_.modelled if c.name not in derived]
         rows = _subsample_index(len(df), REDRAW_ROWS, np.random.default_rng([int(self.random_state), 5]))
         self.redraw_scores_ = {}
         if self.redraw == "auto":
             columns, self.redraw_scores_ = predictable_columns(df.iloc[rows], self.schema_, drawn,
-                                                               min_samples_leaf=int(self.redraw_min_leaf),
+                                                               min_samples_leaf=self.redraw_min_leaf_,
                                                                random_state=int(self.random_state))
         else:
             columns = drawn if self.redraw == "all" else [c for c in (self.redraw or []) if c in drawn]
         self.redraw_ = None
         self.redraw_columns_ = columns if len(drawn) > 1 else []
         if self.redraw_columns_:
-            self.redraw_ = ConditionalRedraw(columns, drawn, min_samples_leaf=int(self.redraw_min_leaf),
+            self.redraw_ = ConditionalRedraw(columns, drawn, min_samples_leaf=self.redraw_min_leaf_,
                                              heap_min_count=int(self.heap_min_count),
                                              random_state=int(self.random_state)).fit(df.iloc[rows], self.schema_)
         if self.redraw == "auto":
