@@ -33,7 +33,7 @@ def main() -> int:
     ap.add_argument("--out", help="benchmark folder (default: a temporary one)")
     args = ap.parse_args()
 
-    cfg = load_bench_config(args.config).select(
+    cfg = load_bench_config(args.config, args.generators.split(",")).select(
         datasets=["adult"], generators=args.generators.split(","), seeds=[int(s) for s in args.seeds.split(",")])
     cfg.extras = args.extras
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="bench-adult-")) / "bench"

@@ -124,8 +124,9 @@ def main() -> int:
     if args.bench:
         print(race_table([Path(b) for b in args.bench]))
         return 0
-    cfg = load_bench_config(args.config).select(
-        generators=args.generators.split(",") if args.generators else None,
+    wanted = args.generators.split(",") if args.generators else None
+    cfg = load_bench_config(args.config, wanted).select(
+        generators=wanted,
         seeds=[int(s) for s in args.seeds.split(",")] if args.seeds else None)
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="race-")) / "bench"
     print(f"load average before: {os.getloadavg()}", flush=True)

@@ -74,6 +74,19 @@ def test_bad_benchmark_configs_are_one_line_config_errors(tmp_path, text, messag
     assert "\n" not in str(info.value)
 
 
+def test_a_plug_in_variant_is_checked_only_when_it_will_run(tmp_path):
+    """The race config's SDV variants must not stop its other variants where SDV is not installed."""
+    path = tmp_path / "b.yaml"
+    path.write_text("datasets: {w: {sklearn: wine}}\n"
+                    "generators: {baseline: {}, missing: {type: 'advsynth_no_such_module:Generator'}}\n")
+    with pytest.raises(ConfigError, match="advsynth_no_such_module"):
+        load_bench_config(path)
+    cfg = load_bench_config(path, ["baseline"]).select(generators=["baseline"])
+    assert [g.name for g in cfg.generators] == ["baseline"]
+    shipped = load_bench_config(ROOT / "config" / "race.yaml", ["baseline", "gmm_aic", "gmm_guarded"])
+    assert {g.name: g.params for g in shipped.generators}["gmm_guarded"]["privacy_guard"] is True
+
+
 def test_select_rejects_unknown_names():
     with pytest.raises(ConfigError, match="unknown generator"):
         small_cfg().select(generators=["gmm_aic"])

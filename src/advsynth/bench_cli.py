@@ -53,7 +53,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     if getattr(args, "bench_command", None) == "history":
         return cmd_history(args)
-    cfg = load_bench_config(args.config)
+    cfg = load_bench_config(args.config, _csv_list(args.generators) or None)
     try:
         seeds = [int(s) for s in _csv_list(args.seeds)] if args.seeds else None
     except ValueError:
