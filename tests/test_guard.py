@@ -123,3 +123,6 @@ def test_a_run_with_the_guard_on_records_and_says_what_it_gave_up(tmp_path, spli
     assert record["checks"][0]["fired"] and not record["checks"][-1]["fired"]
     assert "privacy guard: the fit's own check on" in summary(metrics)
     assert not metrics["privacy"]["flagged"]
+    # the criterion's k is recorded beside the k the guard left, and is what the summary names
+    fit = metrics["generator_fit"]
+    assert fit["k_chosen"] == record["checks"][0]["k"] and fit["n_components"] == record["checks"][-1]["k"]

@@ -237,7 +237,7 @@ def test_report_shows_giveaways_and_k_at_edge(mixed, tmp_path):
     assert f'<td class="text">{top["score"]:.3f}</td>' in page
     edge = metrics["generator_fit"]["k_at_edge"]
     if edge:
-        assert "k at the edge" in page and f"k = {metrics['generator_fit']['n_components']}" in page
+        assert "k at the edge" in page and f"k = {metrics['generator_fit']['k_chosen']}" in page
     else:
         assert "k at the edge" not in page
     # the flag alone decides: rewrite it both ways

@@ -88,6 +88,8 @@ def generator_fit(gen) -> dict | None:
     fitted = guard["checks"][0]["k"] if guard else int(gen.n_components_)  # the k before the privacy guard's steps
     return {
         "n_components": int(gen.n_components_),
+        # the criterion's k (grown when at the edge); n_components differs only when the privacy guard halved it
+        "k_chosen": int(fitted),
         "pca_components": int(gen.pca_.n_components_),
         "criterion": gen.criterion,
         "criterion_by_k": {str(k): v for k, v in sorted(gen.selection_.items())},
