@@ -184,6 +184,25 @@ def test_generator_train_writes_model_and_metric_lines(chain, capsys):
     assert not (chain["generator"] / "output" / "failure").exists()
 
 
+def test_generator_train_carries_the_privacy_guard(tmp_path, monkeypatch, adult_path):
+    """``privacy_guard: "true"`` (the pipeline's PrivacyGuard parameter) reaches the job's GMM: the
+    saved model holds the guard's checks on the rows it held back."""
+    import joblib
+
+    from advsynth.synthesizers import guard
+
+    rows = round(guard.MIN_ROWS / (1 - HOLDOUT)) + 100  # enough training rows for the guard to check
+    real = load_real(load_config(ADULT_CONFIG)).sample(n=rows, random_state=2)
+    (tmp_path / "input" / "data" / "train").mkdir(parents=True)
+    real.to_csv(tmp_path / "input" / "data" / "train" / "real.csv", index=False)
+    _write_hp(tmp_path, {**GENERATOR_HP, "max_components": "3", "privacy_guard": "true"})
+    _use_root(monkeypatch, tmp_path)
+    assert sm_main(["generator-train"]) == 0
+    gen = joblib.load(tmp_path / "model" / "generator.joblib")
+    assert gen.privacy_guard is True and gen.guard_["checks"]
+    assert gen.guard_["held_back_rows"] + gen.guard_["fitted_rows"] == round(rows * (1 - HOLDOUT))
+
+
 def test_generator_metric_lines_match_pipeline_regexes(tmp_path, adult_sample):
     import re
 
@@ -448,15 +467,20 @@ def test_detector_settings_round_trip_through_options_and_hyperparameters():
 def test_hyperparameters_are_typed(tmp_path):
     path = tmp_path / "hp.json"
     path.write_text(json.dumps({"max_components": "12", "pca_variance": "0.9", "criterion": "\"aic\"",
-                                "fit_rows": "None", "sagemaker_region": "\"us-east-1\""}))
+                                "fit_rows": "None", "privacy_guard": "True", "sagemaker_region": "\"us-east-1\""}))
     hp = contract.read_hyperparameters(entrypoints.GENERATOR_HYPERPARAMETERS, path)
-    assert hp == {"max_components": 12, "pca_variance": 0.9, "criterion": "aic", "fit_rows": None, "seed": 0,
-                  "types": "{}"}
+    assert hp == {"max_components": 12, "pca_variance": 0.9, "criterion": "aic", "fit_rows": None,
+                  "privacy_guard": True, "seed": 0, "types": "{}"}
+    spec = entrypoints.GENERATOR_HYPERPARAMETERS["privacy_guard"]
+    assert [contract.parse_hyperparameter("privacy_guard", v, spec) for v in ("false", "\"true\"", False)] == [
+        False, True, False]
 
 
 @pytest.mark.parametrize("name,value,word", [("max_components", "abc", "an integer"),
                                               ("max_components", "2.5", "an integer"),
-                                              ("pca_variance", "high", "a number")])
+                                              ("pca_variance", "high", "a number"),
+                                              ("privacy_guard", "1", "true or false"),
+                                              ("privacy_guard", "yes", "true or false")])
 def test_bad_hyperparameter_names_itself(tmp_path, name, value, word):
     path = tmp_path / "hp.json"
     path.write_text(json.dumps({name: value}))

@@ -187,6 +187,7 @@ def test_parameters_exist_with_defaults(definition):
         "FitRows": ("String", str(gmm.fit_rows)),
         "Redraw": ("String", "auto"),
         "Refine": ("Integer", gmm.refine),
+        "PrivacyGuard": ("String", "false"),
         "Seed": ("Integer", 0),
         "AucThreshold": ("Float", 0.75),
         "PrivacyGate": ("String", "on"),
@@ -317,6 +318,7 @@ def test_container_contract(steps):
         "fit_rows": {"Get": "Parameters.FitRows"},
         "redraw": {"Get": "Parameters.Redraw"},
         "refine": joined("Refine"),
+        "privacy_guard": {"Get": "Parameters.PrivacyGuard"},
         "seed": seed,
         "holdout": joined("Holdout"),           # the generator never sees the holdout rows
         "types": {"Get": "Parameters.ColumnTypes"},   # the config's column types travel with the job
@@ -525,6 +527,9 @@ def test_parameters_for_config_carry_the_runs_experiment(tmp_path):
     assert json.loads(values["ColumnTypes"]) == cfg.data.types and cfg.data.types
     assert values["MaxComponents"] == cfg.generators["gmm"]["max_components"]
     assert values["FitRows"] == str(cfg.generators["gmm"]["fit_rows"])
+    # a boolean travels as the words the container's contract reads back
+    cfg.generators["gmm"]["privacy_guard"] = True
+    assert parameters_for_config(cfg)["PrivacyGuard"] == "true"
     from advsynth.protocol import DetectorConfig
 
     detector = DetectorConfig.from_dict(cfg.detector) if isinstance(cfg.detector, dict) else cfg.detector

@@ -85,7 +85,8 @@ EVALUATE_ONLY_STEP_NAMES = [STEP_PREPARE, STEP_TRAIN_DETECTOR, STEP_EVALUATE, ST
 
 # gmm parameter -> pipeline parameter (names, types and defaults from the GMM generator: its
 # ``_pipeline_parameters``, their declared constraints and its signature). fit_rows and redraw
-# travel as strings: "none" fits on every training row / redraws nothing; redraw: "auto", "all" or a JSON list.
+# travel as strings: "none" fits on every training row / redraws nothing; redraw: "auto", "all" or a JSON list;
+# a boolean (privacy_guard) as "true"/"false".
 GENERATOR_PARAMETERS = {name: pipeline_parameter_name(name) for name in GMMSynthesizer._pipeline_parameters}
 # DetectorConfig field -> pipeline parameter (names and defaults from DetectorConfig's field metadata).
 DETECTOR_PARAMETERS = carried("parameter")
@@ -203,6 +204,11 @@ def redraw_text(redraw) -> str:
     return json.dumps(list(redraw))
 
 
+def bool_text(value: bool) -> str:
+    """A boolean generator parameter as its pipeline parameter carries it (the container's contract reads it back)."""
+    return "true" if value else "false"
+
+
 def _gmm_defaults() -> Dict[str, Any]:
     """The GMM generator's own defaults (its signature), so the pipeline writes none of its own."""
     import inspect
@@ -258,6 +264,8 @@ def get_parameters(default_bucket: str = "advsynth-artifacts", base_job_prefix: 
             value = _gmm_defaults()[field]
             if field == "fit_rows" or value is None:   # may be None: "none" as a string
                 data.append(ParameterString(name=name, default_value="none" if value is None else str(value)))
+            elif isinstance(value, bool):  # before int: a bool is an int; "true"/"false", as JSON writes them
+                data.append(ParameterString(name=name, default_value=bool_text(value), enum_values=["true", "false"]))
             elif isinstance(value, float):
                 data.append(ParameterFloat(name=name, default_value=value))
             elif isinstance(value, int):
@@ -731,5 +739,6 @@ def parameters_for_config(cfg: Any, evaluate_only: bool = False) -> Dict[str, An
             values["FitRows"] = "none" if gmm["fit_rows"] is None else str(gmm["fit_rows"])
         if "redraw" in gmm:
             values["Redraw"] = redraw_text(gmm["redraw"])
+        values.update({GENERATOR_PARAMETERS[k]: bool_text(v) for k, v in gmm.items() if isinstance(v, bool)})
         values.update({"Holdout": float(cfg.holdout), "SampleRows": int(cfg.rows or 0)})
     return values

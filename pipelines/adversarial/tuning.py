@@ -9,7 +9,7 @@ the job's environment because tuning jobs cannot set a container entrypoint):
   and lets the detector (the ``Detector*`` parameters, as JSON) tell its draws from the
   selection-validation split, with ``advsynth.synthesizers.adversarial.SelectionJudge``,
   the in-process search's own scoring; the holdout is never read;
-* the objective ``selection:objective`` (Minimize) is that AUC, or 1 when the privacy guard
+* the objective ``selection:objective`` (Minimize) is that AUC, or 1 when the search's copy rule
   refuses the candidate (its draws copy selection-fit rows more often than unseen rows do),
   so a copying candidate never becomes the best training job;
 * each trial then refits its settings on all the generator's training rows and writes the

@@ -124,7 +124,7 @@ def single_data_file(folder: Path, what: str) -> Path:
 # ---------------------------------------------------------------- hyperparameters
 @dataclass(frozen=True)
 class Hyperparameter:
-    """A declared hyperparameter: ``kind`` is int, float or str; ``default`` None = omitted."""
+    """A declared hyperparameter: ``kind`` is int, float, bool or str; ``default`` None = omitted."""
 
     kind: type
     default: Any = None
@@ -132,7 +132,8 @@ class Hyperparameter:
     allow_none: bool = False   # "none"/"null"/"" -> None (e.g. fit_rows: no subsampling)
 
 
-_KIND_WORDS = {int: "an integer", float: "a number", str: "a string"}
+_KIND_WORDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+_BOOL_WORDS = {"true": True, "false": False}
 _NONE_WORDS = {"", "none", "null"}
 # Keys SageMaker or the SDK may add on their own; never a user's typo.
 _IGNORED_PREFIXES = ("sagemaker_", "_tuning", "_")
@@ -155,6 +156,11 @@ def parse_hyperparameter(name: str, raw: Any, spec: Hyperparameter) -> Any:
     if spec.allow_none and (value is None or str(value).strip().lower() in _NONE_WORDS):
         return None
     try:
+        if spec.kind is bool:
+            # the words JSON and the pipeline's "true"/"false" parameters write; never 1/0 or "yes"
+            if isinstance(value, bool):
+                return value
+            return _BOOL_WORDS[str(value).strip().lower()]
         if spec.kind is int:
             if isinstance(value, bool):
                 raise ValueError
@@ -180,7 +186,7 @@ def parse_hyperparameter(name: str, raw: Any, spec: Hyperparameter) -> Any:
         if isinstance(value, (dict, list)):
             raise ValueError
         return str(value).strip()
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, KeyError):
         raise ConfigError(
             f"hyperparameter '{name}' must be {_KIND_WORDS.get(spec.kind, spec.kind.__name__)}, got {raw!r}"
         ) from None

@@ -833,8 +833,8 @@ TRIAL_HYPERPARAMETERS: Dict[str, HP] = {
     "selection_max_rows": HP(int, allow_none=True),
     "detector": HP(str, default="{}"),
 }
-# What the tuning job minimises: the selection AUC, or 1 (the worst) when the privacy guard
-# refuses the candidate, so a copying candidate never becomes the best training job.
+# What the tuning job minimises: the selection AUC, or 1 (the worst) when the search's copy
+# rule (SelectionJudge.allowed_copy_rate) refuses the candidate, so a copying candidate never becomes the best training job.
 TRIAL_OBJECTIVE = "selection:objective"
 INELIGIBLE_OBJECTIVE = 1.0
 

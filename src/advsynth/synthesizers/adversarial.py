@@ -172,7 +172,7 @@ class SelectionJudge:
 
     @cached_property
     def allowed_copy_rate(self) -> float:
-        """Privacy guard: a candidate may win only if its draws copy selection-fit rows no more often than
+        """The search's copy rule: a candidate may win only if its draws copy selection-fit rows no more often than
         unseen real rows do (the validation rows' own rate, plus two binomial standard errors)."""
         n = len(self.validation_rows)
         own = exact_match_rate(self._fit_frame, self.schema.model_frame(self.validation_rows), self.columns)
@@ -182,8 +182,8 @@ class SelectionJudge:
         """Fit ``settings`` (over ``base_params``, see ``gmm_params``) on the selection-fit rows, draw as
         many rows as there are selection-validation rows, and let the detector tell them apart."""
         t = time.perf_counter()
-        # no privacy guard on a candidate: the search checks its would-be winners itself (``_wins``),
-        # and the final fit of the chosen settings on all training rows is guarded
+        # no privacy guard on a candidate: the search checks its would-be winners itself (``_wins``,
+        # the copy rule); the final fit of the chosen settings is guarded when the config turns it on
         params = {**gmm_params(settings, base_params), "privacy_guard": False}
         gen = GMMSynthesizer(**params, random_state=self.seed).fit(self.fit_rows, self.schema)
         return self._judge(settings, gen, t)

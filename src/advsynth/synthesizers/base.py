@@ -40,11 +40,11 @@ class Synthesizer(BaseEstimator):
 
     @classmethod
     def parameter_kind(cls, name: str) -> tuple[type, bool]:
-        """(int, float or str; None allowed) of a parameter as text transports carry it, read off
-        its declared constraints: a list parameter travels as JSON text."""
+        """(int, float, bool or str; None allowed) of a parameter as text transports carry it, read
+        off its declared constraints: a list parameter travels as JSON text."""
         allowed = cls._parameter_constraints[name]
         kinds = [c.type for c in allowed if isinstance(c, Interval)]
-        kind = int if Integral in kinds else float if kinds else str
+        kind = bool if "boolean" in allowed else int if Integral in kinds else float if kinds else str
         return kind, None in allowed
 
     def check_params(self) -> None:

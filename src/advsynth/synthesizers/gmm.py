@@ -132,7 +132,7 @@ class GMMSynthesizer(Synthesizer):
     # the parameters the pipeline carries (each a pipeline parameter named in CamelCase, and a
     # hyperparameter of the generator's training job), and those the job takes beyond them
     _pipeline_parameters = ("pca_variance", "min_components", "max_components", "n_candidates", "criterion",
-                            "selection_rows", "fit_rows", "redraw", "refine")
+                            "selection_rows", "fit_rows", "redraw", "refine", "privacy_guard")
     _job_parameters = _pipeline_parameters + ("covariance_type", "max_iter", "n_init")
 
     def __init__(
