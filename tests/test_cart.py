@@ -7,7 +7,6 @@ on both pandas lines. Small tables, a second or two in all.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 

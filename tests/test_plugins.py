@@ -21,7 +21,6 @@ from conftest import make_mixed
 from advsynth.errors import ConfigError, InputError
 from advsynth.schema import infer_schema
 from advsynth.synthesizers import PluginSynthesizer, make_generator
-from advsynth.synthesizers import plugins as plugins_mod
 from advsynth.synthesizers import sdv as sdv_adapter
 
 HAS_SDV = importlib.util.find_spec("sdv") is not None

@@ -22,7 +22,6 @@ pytest.importorskip("matplotlib")
 
 from advsynth.bench import BenchConfig, DatasetSpec, GeneratorSpec, run_benchmark  # noqa: E402
 from advsynth.config import DataConfig, RunConfig  # noqa: E402
-from advsynth.errors import AdvsynthError  # noqa: E402
 from advsynth.report import write_comparison, write_report  # noqa: E402
 from advsynth.run import run  # noqa: E402
 

@@ -352,7 +352,7 @@ def test_trial_model_is_the_candidate_refitted_and_feeds_the_sample_step(trial, 
 
 def test_a_copying_candidate_gets_the_worst_objective(tmp_path, adult_csv, monkeypatch, capsys):
     """Draws that replay the selection-fit rows fool the detector; the objective must not reward them."""
-    real_fit, real_sample = adversarial.GMMSynthesizer.fit, adversarial.GMMSynthesizer.sample
+    real_fit = adversarial.GMMSynthesizer.fit
     monkeypatch.setattr(adversarial.GMMSynthesizer, "fit", lambda self, df, *a, **k: (
         setattr(self, "_rows_", df), real_fit(self, df, *a, **k))[1])
     monkeypatch.setattr(adversarial.GMMSynthesizer, "sample", lambda self, n, random_state=None: (
