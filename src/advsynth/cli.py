@@ -174,7 +174,9 @@ def summary(metrics: dict, out: Path | None = None) -> str:
                      "to unseen real rows; the holdout-only AUC is the fairer figure for this table")
     fit = metrics.get("generator_fit") or {}
     guarded = fit.get("privacy_guard") or {}
-    fitted_k = fit.get("k_chosen", fit.get("n_components"))  # run folders older than k_chosen: no guard
+    from .experiment.stages import chosen_k
+
+    fitted_k = chosen_k(fit)
     if fit.get("k_grown_from"):
         lines.append(f"k = {fitted_k}: the sweep's best, k = {fit['k_grown_from']}, was the largest it "
                      "tried, so the final fit grew it (edge_growth)")

@@ -624,7 +624,9 @@ def _k_at_edge_note(metrics: dict) -> str | None:
     ks = sorted(int(k) for k in (fit.get("criterion_by_k") or {}))
     swept = f" (swept {ks[0]}–{ks[-1]})" if ks else ""
     bound = "max_components" if edge == "max" else "min_components"
-    return (f"<p class=note><b>k at the edge:</b> the GMM chose k = {fit.get('k_chosen', fit.get('n_components'))}, the "
+    from .experiment.stages import chosen_k
+
+    return (f"<p class=note><b>k at the edge:</b> the GMM chose k = {chosen_k(fit)}, the "
             f"{'largest' if edge == 'max' else 'smallest'} number of components swept{html.escape(swept)}; the "
             f"{html.escape(str(fit.get('criterion', 'criterion')).upper())} might keep improving beyond it. "
             f"Widen {bound} and compare.</p>")

@@ -103,6 +103,12 @@ def generator_fit(gen) -> dict | None:
     }
 
 
+def chosen_k(fit: dict) -> int | None:
+    """The k the GMM's criterion chose, read from metrics.json's ``generator_fit`` (what the CLI
+    summary and the report name); run folders written before ``k_chosen`` had no guard to differ."""
+    return fit.get("k_chosen", fit.get("n_components"))
+
+
 def k_at_edge(chosen: int, selection: dict) -> str | None:
     """"min" or "max" when the chosen number of components is the smallest or largest k swept
     (the criterion might keep improving beyond the range: widen it), else None."""
