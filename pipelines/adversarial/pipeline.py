@@ -205,8 +205,11 @@ def redraw_text(redraw) -> str:
 
 
 def bool_text(value: bool) -> str:
-    """A boolean generator parameter as its pipeline parameter carries it (the container's contract reads it back)."""
-    return "true" if value else "false"
+    """A boolean generator parameter as its pipeline parameter carries it: the container
+    contract's words (``advsynth.sagemaker.contract.BOOL_WORDS``), which it reads back."""
+    from advsynth.sagemaker.contract import BOOL_WORDS
+
+    return next(word for word, meaning in BOOL_WORDS.items() if meaning is bool(value))
 
 
 def _gmm_defaults() -> Dict[str, Any]:
@@ -265,7 +268,8 @@ def get_parameters(default_bucket: str = "advsynth-artifacts", base_job_prefix: 
             if field == "fit_rows" or value is None:   # may be None: "none" as a string
                 data.append(ParameterString(name=name, default_value="none" if value is None else str(value)))
             elif isinstance(value, bool):  # before int: a bool is an int; "true"/"false", as JSON writes them
-                data.append(ParameterString(name=name, default_value=bool_text(value), enum_values=["true", "false"]))
+                data.append(ParameterString(name=name, default_value=bool_text(value),
+                                             enum_values=[bool_text(True), bool_text(False)]))
             elif isinstance(value, float):
                 data.append(ParameterFloat(name=name, default_value=value))
             elif isinstance(value, int):

@@ -133,7 +133,7 @@ class Hyperparameter:
 
 
 _KIND_WORDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
-_BOOL_WORDS = {"true": True, "false": False}
+BOOL_WORDS = {"true": True, "false": False}  # a boolean hyperparameter's only spellings (the pipeline writes them)
 _NONE_WORDS = {"", "none", "null"}
 # Keys SageMaker or the SDK may add on their own; never a user's typo.
 _IGNORED_PREFIXES = ("sagemaker_", "_tuning", "_")
@@ -160,7 +160,7 @@ def parse_hyperparameter(name: str, raw: Any, spec: Hyperparameter) -> Any:
             # the words JSON and the pipeline's "true"/"false" parameters write; never 1/0 or "yes"
             if isinstance(value, bool):
                 return value
-            return _BOOL_WORDS[str(value).strip().lower()]
+            return BOOL_WORDS[str(value).strip().lower()]
         if spec.kind is int:
             if isinstance(value, bool):
                 raise ValueError
