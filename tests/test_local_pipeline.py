@@ -160,15 +160,17 @@ def test_pipeline_on_several_instances(adult_csv, tmp_path):
     seed block each into their own shard files; the detector trains on two containers over
     XGBoost's collective (each reading its own training file, the first writing the model);
     evaluate and the gate read the sharded rows. Also checks run_local's multi-instance handling:
-    the job waits for both containers (compose would otherwise stop the slower one)."""
+    the job waits for both containers (compose would otherwise stop the slower one), and the
+    pipeline's PrivacyGuard parameter: with "true" the generator's job fits a guarded GMM."""
     import io
     import json
     import tarfile
 
+    import joblib
     import pandas as pd
 
     result = _run(adult_csv, tmp_path, AucThreshold=0.99, MinComponents=4, SampleRows=200_000,
-                  SampleInstanceCount=2, DetectorInstanceCount=2)
+                  SampleInstanceCount=2, DetectorInstanceCount=2, PrivacyGuard="true")
     assert result["status"] == "Succeeded", (result["failure_reason"], result["failed_steps"])
     artifacts = Path(result["artifacts_dir"])
     shards = sorted((artifacts / "SampleSynthetic" / "synthetic").iterdir())
@@ -189,5 +191,10 @@ def test_pipeline_on_several_instances(adult_csv, tmp_path):
     with tarfile.open(archive) as tar:
         meta = json.load(io.TextIOWrapper(tar.extractfile("advsynth-detector.json")))
     assert meta["instances"] == 2 and meta["n_train"] == det["n_train"]
+    # the guard held back some of the generator's training rows and checked the model on them
+    (model_archive,) = (artifacts / "FitGenerator").rglob("model.tar.gz")
+    with tarfile.open(model_archive) as tar:
+        gen = joblib.load(io.BytesIO(tar.extractfile("generator.joblib").read()))
+    assert gen.privacy_guard is True and gen.guard_["checks"] and gen.guard_["held_back_rows"] > 0
     log = Path(result["log_path"]).read_text(errors="replace")
     assert log.count("instance: 1 of 2") >= 2 and log.count("instance: 2 of 2") >= 2   # sample and detector
