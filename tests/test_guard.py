@@ -73,6 +73,38 @@ def test_a_copying_setting_is_flagged_unguarded_and_stepped_down_by_the_guard(sp
     assert not judged(gen, schema, train, holdout)["flagged"]
 
 
+def test_a_refined_model_is_first_refined_less_then_not_at_all(split, monkeypatch):
+    """With refinement on, the guard's first step keeps the classifiers and caps their ratio lower
+    (``WEAKER_ACCEPTANCE`` of draws pass), its second drops them; then the leaves grow as above."""
+    from advsynth.synthesizers import gmm
+
+    schema, train, holdout = split
+    monkeypatch.setattr(gmm, "MIN_REFINE_ROWS", 1000)  # refine the test's 3,200 fitted rows
+    gen = GMMSynthesizer(**{**COPYING, "refine": 1}).fit(train, schema)
+    checks = gen.guard_["checks"]
+    steps = [c.get("then") for c in checks]
+    assert steps[:3] == [f"refinement keeps {guard.WEAKER_ACCEPTANCE:.0%} of draws", "refinement off",
+                         f"redraw leaves of {guard.LEAF_GROWTH} rows"]
+    assert checks[0]["refined"] and checks[0]["acceptance"] == pytest.approx(0.2, abs=0.01)
+    assert checks[1]["refined"] and checks[1]["acceptance"] == pytest.approx(guard.WEAKER_ACCEPTANCE, abs=0.01)
+    assert not checks[2]["refined"] and checks[2]["acceptance"] is None and gen.ratio_ is None
+    assert not checks[-1]["fired"] and not judged(gen, schema, train, holdout)["flagged"]
+
+
+def test_a_weaker_refinement_keeps_its_share_of_draws_and_draws_the_same_rows_again(split, monkeypatch):
+    from advsynth.synthesizers import gmm
+
+    schema, train, _ = split
+    monkeypatch.setattr(gmm, "MIN_REFINE_ROWS", 1000)
+    gen = GMMSynthesizer(min_components=2, max_components=2, redraw=None, refine=1).fit(train, schema)
+    log_m, trees = gen.ratio_.log_m, gen.ratio_.summary()["trees"]
+    gen._weaken_refinement(0.5)
+    assert gen.acceptance_ == pytest.approx(0.5, abs=0.01)
+    assert gen.ratio_.log_m < log_m and gen.ratio_.summary()["trees"] == trees  # the same classifiers, a lower cap
+    first = gen.sample(500, random_state=3)
+    pd.testing.assert_frame_equal(first, gen.sample(500, random_state=3))
+
+
 def test_the_guard_leaves_a_model_that_passes_alone(split):
     schema, train, _ = split
     gen = GMMSynthesizer(privacy_guard=True, min_components=2, max_components=2, redraw=None, refine=0).fit(train, schema)
@@ -86,7 +118,7 @@ def test_the_guard_s_check_is_deterministic_and_small_tables_are_not_checked(spl
     fitted, kept_back = (schema.model_frame(train.iloc[np.flatnonzero(m)]) for m in (~held, held))
     assert guard.check(guarded, fitted, kept_back, 0) == guard.check(guarded, fitted, kept_back, 0)
     assert guard.check(guarded, fitted, kept_back, 0) == {k: v for k, v in guarded.guard_["checks"][-1].items()
-                                                          if k not in ("k", "refined", "redraw_min_leaf")}
+                                                          if k not in ("k", "refined", "acceptance", "redraw_min_leaf")}
     small = train.iloc[: guard.MIN_ROWS - 1]
     assert GMMSynthesizer(privacy_guard=True, min_components=1, max_components=1, redraw=None).fit(small, schema).guard_ is None
     assert GMMSynthesizer().privacy_guard is False  # opt-in: see advsynth.synthesizers.guard

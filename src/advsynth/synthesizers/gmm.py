@@ -274,18 +274,23 @@ class GMMSynthesizer(Synthesizer):
     def _guard(self, fitted: pd.DataFrame, held: pd.DataFrame) -> None:
         """The privacy guard's loop (``advsynth.synthesizers.guard``): check the model fitted on
         ``fitted`` against the ``held`` rows it never saw, and lower its capacity one step while a
-        test fires: refinement off, then the redraw's leaves ``guard.LEAF_GROWTH`` times larger, then k
-        halved (a refit on the same rows with k fixed) down to 1, then the redraw off."""
+        test fires: a weaker refinement (``guard.WEAKER_ACCEPTANCE`` of draws kept), then refinement
+        off, then the redraw's leaves ``guard.LEAF_GROWTH`` times larger, then k halved (a refit on
+        the same rows with k fixed) down to 1, then the redraw off."""
         checks = []
         wide = int(self.redraw_min_leaf) * guard.LEAF_GROWTH
         while True:
             found = guard.check(self, fitted, held, int(self.random_state))
             refined = getattr(self, "ratio_", None) is not None
-            checks.append({"k": int(self.n_components_), "refined": refined, "redraw_min_leaf": self.redraw_min_leaf_,
-                           **found})
+            checks.append({"k": int(self.n_components_), "refined": refined,
+                           "acceptance": round(float(self.acceptance_), 4) if refined else None,
+                           "redraw_min_leaf": self.redraw_min_leaf_, **found})
             if not found["fired"]:
                 break
-            if refined:
+            if refined and self.acceptance_ < guard.WEAKER_ACCEPTANCE:
+                step = f"refinement keeps {guard.WEAKER_ACCEPTANCE:.0%} of draws"
+                self._weaken_refinement(guard.WEAKER_ACCEPTANCE)
+            elif refined:
                 step = "refinement off"
                 self._fit_refinement(fitted, rounds=0)
             elif self.redraw_ is not None and self.redraw_min_leaf_ < wide:
@@ -397,6 +402,14 @@ class GMMSynthesizer(Synthesizer):
                 self.acceptance_ = ratio.calibrate(ratio.log_ratio(pool.result()), float(self.refine_acceptance))
         self.ratio_ = ratio
         log.info("refinement: %s, keeping %.0f %% of draws", ratio.summary(), 100 * self.acceptance_)
+
+    def _weaken_refinement(self, acceptance: float) -> None:
+        """The same classifiers with M set anew so that ``acceptance`` of unrefined draws pass: a ratio
+        capped lower, so a weaker pull towards the training rows, at fewer draws per kept row."""
+        rng = np.random.default_rng([int(self.random_state), 10])
+        pool = self.schema_.model_frame(self._modelled_draw(RATIO_CALIBRATION_ROWS, rng))
+        self.acceptance_ = self.ratio_.calibrate(self.ratio_.log_ratio(pool), float(acceptance))
+        log.info("refinement: keeping %.0f %% of draws", 100 * self.acceptance_)
 
     def _modelled_draw(self, n: int, rng: np.random.Generator, ratio: DensityRatio | None = None) -> pd.DataFrame:
         """``n`` rows of the modelled columns, typed; kept by ``ratio`` when given."""

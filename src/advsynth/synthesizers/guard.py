@@ -17,8 +17,10 @@ against the model when it fires at ``ALPHA``, a far looser significance than the
 the verdict's effect thresholds: the guard has about the verdict's power (a few thousand rows on
 each side), so it must stop a model the verdict could flag, not only one it surely would.
 When a test fires, ``GMMSynthesizer`` lowers its capacity one step at a time and
-checks again: first the density-ratio refinement goes (it pulls draws towards the training
-rows and is cheap to drop), then the redraw's trees are refitted with leaves ``LEAF_GROWTH``
+checks again: first the density-ratio refinement is weakened (its ratio capped lower, so that
+``WEAKER_ACCEPTANCE`` of the draws pass instead of ``refine_acceptance``: it pulls draws towards
+the training rows, and most of what it buys survives a lower cap), then it goes (cheap to drop),
+then the redraw's trees are refitted with leaves ``LEAF_GROWTH``
 times larger (a leaf of ten rows of few-valued columns is nearly one combination, and a level
 drawn from it rebuilds a training row), then k is halved down to 1, then the redraw goes, until
 the check passes (or nothing is left to give up: the model is kept, with a warning, for the
@@ -55,7 +57,8 @@ MAX_ROWS = 2_500  # ... at most this many
 MIN_ROWS = 2_000  # fewer training rows: no guard (a few hundred rows test nothing, and a small table would lose a fifth)
 ALPHA = 0.01  # a test counts against the model when it passes its threshold at this significance
 MAX_DRAWS = 10_000  # synthetic rows the check draws at most (one per fitted row below that)
-LEAF_GROWTH = 4  # the redraw's leaves grow this many times at the second step
+WEAKER_ACCEPTANCE = 0.5  # the first step: refinement keeps this share of draws (a lower cap on its ratio)
+LEAF_GROWTH = 4  # the redraw's leaves grow this many times at the third step
 
 
 def held_back(n_rows: int, groups: np.ndarray | None, seed: int) -> np.ndarray | None:
