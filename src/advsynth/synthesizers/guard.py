@@ -34,8 +34,8 @@ Off by default (``privacy_guard: true`` in a config's ``generators.gmm`` turns i
 its check is only as sure as a few thousand held-back rows allow, and a false alarm is dear.
 On a table of few-valued columns it turns a flagged default clean, at a cost in fidelity; on
 tables whose refinement sits near the exact-copy threshold, a check on other rows than the
-run's can fire where the run's adversary does not, and refinement goes (README, "The two
-adversaries", has the figures). Sharper checks are open work.
+run's can fire where the run's adversary does not, and refinement is weakened or goes (README,
+"Generators", has the figures). Sharper checks are open work.
 
 Not a privacy proof, and not the verdict: it is the generator choosing its capacity by the
 adversary's statistics on its own rows (the run's holdout is never read), the same idea as
