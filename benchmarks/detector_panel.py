@@ -134,13 +134,19 @@ def _full_onehot(real_b, synth_b, schema):
     return sp.hstack(blocks, format="csr")
 
 
-def panel(real, synthetic, schema, seed: int, quick: bool) -> list[tuple[str, float, float, str]]:
-    config = DetectorConfig()
+def default_split(real, synthetic, schema, seed: int):
+    """The default protocol's balanced rows, feature matrix, labels and (train, validation, test)
+    rows: the one split every detector of this script is trained and scored on."""
     real_b, synth_b = balance(real, synthetic, seed)
     features = DetectorFeatures.fit(schema, real_b, synth_b)
     X, y = stack(features.transform(real_b), features.transform(synth_b))
-    split = split_rows(y, config, seed)
-    tr, va, te = split.train, split.validation, split.test
+    split = split_rows(y, DetectorConfig(), seed)
+    return real_b, synth_b, X, y, (split.train, split.validation, split.test)
+
+
+def panel(real, synthetic, schema, seed: int, quick: bool) -> list[tuple[str, float, float, str]]:
+    config = DetectorConfig()
+    real_b, synth_b, X, y, (tr, va, te) = default_split(real, synthetic, schema, seed)
     rows = []
 
     t = time.perf_counter()
@@ -231,11 +237,7 @@ def column_sampling(real, synthetic, schema, seed: int) -> list[tuple[str, float
     share of columns per tree costs on tables whose fakes break relations between several columns
     (a tree that never holds all of them cannot check the relation)."""
     config = DetectorConfig()
-    real_b, synth_b = balance(real, synthetic, seed)
-    features = DetectorFeatures.fit(schema, real_b, synth_b)
-    X, y = stack(features.transform(real_b), features.transform(synth_b))
-    split = split_rows(y, config, seed)
-    tr, va, te = split.train, split.validation, split.test
+    _, _, X, y, (tr, va, te) = default_split(real, synthetic, schema, seed)
     rows = []
     for name, change in COLUMN_SAMPLING.items():
         t = time.perf_counter()
